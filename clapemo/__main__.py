@@ -1,0 +1,3 @@
+from clapemo.cli import main
+
+raise SystemExit(main())

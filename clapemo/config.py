@@ -1,0 +1,338 @@
+"""Experiment configuration: frozen nested dataclasses loaded from YAML.
+
+One :class:`Config` describes one experiment end to end. Every stage takes its own section
+(``config.features``, ``config.prompts`` ...), so a function such as ``features.extract`` can be called with
+``config=None`` (defaults) or with the section of a loaded experiment.
+
+Rules
+-----
+* Unknown keys are errors (:class:`~clapemo.errors.ConfigError` naming the dotted key).
+* Values are type-checked and range-checked from field metadata (``min``, ``max``, ``choices``).
+* A YAML file may start with ``base: other.yaml`` (relative to itself); its keys override the base's, so an
+  experiment config is a small diff of ``configs/base.yaml``.
+* :func:`config_hash` is a stable hash of the resolved config *without* the fields marked ``path=True``
+  (output folders, caches, corpus roots), so moving a data folder does not change a run id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from clapemo.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "SynthConfig",
+    "FeaturesConfig",
+    "PromptsConfig",
+    "EncodersConfig",
+    "TrainConfig",
+    "EvaluateConfig",
+    "load_config",
+    "from_dict",
+    "to_dict",
+    "config_hash",
+    "replace",
+]
+
+
+def _f(default: Any, *, min: float | None = None, max: float | None = None, choices: tuple | None = None,
+       path: bool = False, doc: str = "") -> Any:
+    """A dataclass field with validation metadata (``min``/``max`` inclusive, ``choices``, ``path``)."""
+    meta = {"min": min, "max": max, "choices": choices, "path": path, "doc": doc}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: json.loads(json.dumps(default)), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class _Section:
+    """Mixin: validates every field of a frozen dataclass on construction."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            _check_value(f"{type(self).__name__}.{f.name}", f, getattr(self, f.name))
+
+
+def _check_value(key: str, f: dataclasses.Field, value: Any) -> None:
+    meta = f.metadata
+    if meta.get("choices") is not None and value not in meta["choices"]:
+        raise ConfigError(f"config key '{key}' = {value!r} is not one of {list(meta['choices'])}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if meta.get("min") is not None and value < meta["min"]:
+            raise ConfigError(f"config key '{key}' = {value!r} is below its minimum {meta['min']}")
+        if meta.get("max") is not None and value > meta["max"]:
+            raise ConfigError(f"config key '{key}' = {value!r} is above its maximum {meta['max']}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Sections. Each stage owns one; field names carry units.
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataConfig(_Section):
+    """Which corpora an experiment uses and where they live.
+
+    ``source = "synth"`` uses the generated benchmark (``clapemo.synth``) under ``synth_root``;
+    ``source = "real"`` reads each corpus from ``roots[name]`` with ``clapemo.datasets.load``.
+    """
+
+    source: str = _f("synth", choices=("synth", "real"))
+    synth_root: str = _f("data/synth", path=True, doc="folder of the generated benchmark")
+    roots: dict = _f({}, path=True, doc="corpus name -> folder, for source = real")
+    iemocap_four_class: bool = _f(True, doc="merge exc into hap and keep hap/sad/ang/neu (EAR collection)")
+
+
+@dataclass(frozen=True)
+class SynthConfig(_Section):
+    """The synthetic emotional-speech benchmark (see ``clapemo.synth``)."""
+
+    profile: str = _f("default", choices=("tiny", "default", "large"))
+    seed: int = _f(0, min=0)
+    n_jobs: int = _f(-1, min=-1, doc="-1: all cores")
+
+
+@dataclass(frozen=True)
+class FeaturesConfig(_Section):
+    """Acoustic properties (``clapemo.features``); syllable-nuclei defaults from de Jong & Wempe v2."""
+
+    pitch_backend: str = _f("praat", choices=("praat", "pyin"))
+    f0_min_hz: float = _f(50.0, min=20.0, max=400.0)
+    f0_max_hz: float = _f(600.0, min=100.0, max=2000.0)
+    time_step_s: float = _f(0.01, min=0.001, max=0.1)
+    silence_threshold_db: float = _f(-25.0, min=-80.0, max=0.0)
+    min_dip_db: float = _f(2.0, min=0.0, max=20.0)
+    min_pause_s: float = _f(0.3, min=0.0, max=5.0)
+    min_duration_s: float = _f(0.1, min=0.0, max=10.0)
+    cache_dir: str = _f("data/cache/features", path=True)
+
+
+@dataclass(frozen=True)
+class PromptsConfig(_Section):
+    """Acoustic prompts (``clapemo.prompts``). Default cuts are *reconstructed* (the paper's text lost them)."""
+
+    binning: str = _f("fixed", choices=("fixed", "quantile"))
+    quantile_scope: str = _f("pooled", choices=("pooled", "per_corpus"))
+    pitch_cuts_hz: list = _f([132.5, 180.0, 210.0], doc="low male | high male | low female | high female")
+    pitch2_cut_hz: float = _f(170.0, min=0.0)
+    intensity_cut_db: float = _f(60.0)
+    speech_rate_cut_syl_per_s: float = _f(3.12, min=0.0)
+    articulation_rate_cut_syl_per_s: float = _f(4.0, min=0.0)
+    emotion_words: dict = _f({}, doc="canonical label -> word used in prompts; missing labels use the default map")
+
+
+@dataclass(frozen=True)
+class EncodersConfig(_Section):
+    """Frozen audio and text encoders (``clapemo.encoders``)."""
+
+    audio: str = _f("whisper-tiny", choices=("whisper-tiny", "resemblyzer", "cnn14"))
+    audio_checkpoint: str = _f("", path=True, doc="local weights file (cnn14: PANNs Cnn14_mAP=0.431.pth)")
+    allow_random_weights: bool = _f(False, doc="let cnn14 run without a checkpoint (tests only)")
+    text: str = _f("minilm", choices=("minilm", "bert"))
+    text_model: str = _f("", path=True, doc="bert: a local folder or a name already in the HF cache")
+    device: str = _f("auto", choices=("auto", "cpu", "cuda"))
+    batch_size: int = _f(32, min=1)
+    cache_dir: str = _f("data/cache/embeddings", path=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Section):
+    """Training of the projections (``clapemo.train``): MS-CLAP defaults."""
+
+    corpora: list = _f([], doc="emotion corpora whose train split is used, e.g. [synth-ravdess]")
+    include_4d: bool = _f(True, doc="add the captioned general-audio pairs")
+    prompt_kind: str = _f("class_label", choices=(
+        "class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined", "augment"))
+    loss: str = _f("clip", choices=("clip", "multi_positive"))
+    projection_dim: int = _f(1024, min=1)
+    dropout: float = _f(0.5, min=0.0, max=1.0)
+    learning_rate: float = _f(1e-4, min=0.0, max=1.0)
+    batch_size: int = _f(128, min=2)
+    epochs: int = _f(30, min=0)
+    seed: int = _f(0, min=0)
+    device: str = _f("auto", choices=("auto", "cpu", "cuda"))
+    init_from: str = _f("", path=True, doc="checkpoint to continue from (finetune)")
+    runs_dir: str = _f("runs", path=True)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig(_Section):
+    """Evaluation protocols (``clapemo.evaluate``, ``clapemo.experiments``)."""
+
+    ks: list = _f([1, 5, 10])
+    seeds: list = _f([0, 1, 2], doc="training seeds whose spread is reported")
+    ear_collection: str = _f("synth-iemocap")
+    ser_target: str = _f("synth-ravdess")
+    prompt_analysis_corpora: list = _f(["synth-ravdess", "synth-cremad"])
+    zero_shot_template: str = _f("{emotion}", doc="wording of the class prompts used for zero-shot SER")
+    results_dir: str = _f("runs/results", path=True)
+
+
+@dataclass(frozen=True)
+class Config(_Section):
+    """One experiment, end to end."""
+
+    name: str = _f("base")
+    data: DataConfig = field(default_factory=DataConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
+    encoders: EncodersConfig = field(default_factory=EncodersConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Machinery
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation) or annotation
+    if annotation is float or origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int or origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (types.UnionType, typing.Union):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if isinstance(origin, type):
+        return isinstance(value, origin)
+    return True
+
+
+def from_dict(cls: type, data: Mapping[str, Any] | None, *, where: str = "") -> Any:
+    """Build the dataclass ``cls`` from a nested mapping, rejecting unknown keys and wrong types.
+
+    Parameters
+    ----------
+    cls : dataclass type
+    data : mapping or None
+        ``None`` gives the defaults.
+    where : str
+        Dotted prefix used in error messages.
+    """
+    data = {} if data is None else data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or 'config'} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(fields))})")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{where}.{name}" if where else name
+        annotation = hints[name]
+        if dataclasses.is_dataclass(annotation):
+            kwargs[name] = from_dict(annotation, value, where=key)
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and annotation is float:
+            value = float(value)
+        if not _type_ok(value, annotation):
+            expected = getattr(annotation, "__name__", str(annotation))
+            raise ConfigError(f"config key '{key}' = {value!r} should be of type {expected}")
+        _check_value(key, fields[name], value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def to_dict(config: Any, *, include_paths: bool = True) -> dict:
+    """The config as plain nested dicts (JSON/YAML serialisable)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        if not include_paths and f.metadata.get("path"):
+            continue
+        value = getattr(config, f.name)
+        out[f.name] = to_dict(value, include_paths=include_paths) if dataclasses.is_dataclass(value) else value
+    return json.loads(json.dumps(out))
+
+
+def config_hash(config: Any, *, length: int = 12) -> str:
+    """Stable hex digest of a config (any section) without its path fields: a run id."""
+    canonical = json.dumps(to_dict(config, include_paths=False), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:length]
+
+
+def _deep_merge(base: dict, override: Mapping) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, seen: tuple = ()) -> dict:
+    import yaml
+
+    if path in seen:
+        raise ConfigError(f"{path}: 'base' chain loops back to itself")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    base = data.pop("base", None)
+    if base is not None:
+        data = _deep_merge(_read_yaml((path.parent / base).resolve(), seen + (path,)), data)
+    return data
+
+
+def _parse_override(item: str) -> dict:
+    import yaml
+
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like section.key=value")
+    key, raw = item.split("=", 1)
+    value = yaml.safe_load(raw)
+    nested: dict = {}
+    node = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def load_config(source: str | Path | Mapping | None = None, *, overrides: list[str] | tuple = ()) -> Config:
+    """Load and validate an experiment config.
+
+    Parameters
+    ----------
+    source : path to a YAML file, a mapping, or None for the defaults.
+    overrides : ``["train.epochs=3", "synth.profile=tiny"]``, applied last (values parsed as YAML).
+    """
+    if source is None:
+        data: dict = {}
+    elif isinstance(source, Mapping):
+        data = json.loads(json.dumps(dict(source)))
+    else:
+        data = _read_yaml(Path(source).resolve())
+    for item in overrides:
+        data = _deep_merge(data, _parse_override(item))
+    return from_dict(Config, data)
+
+
+def replace(config: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` that accepts dotted keys: ``replace(cfg, **{"train.epochs": 3})``."""
+    nested: dict = {}
+    for key, value in changes.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return from_dict(type(config), _deep_merge(to_dict(config), nested))
