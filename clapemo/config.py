@@ -221,7 +221,7 @@ def from_dict(cls: type, data: Mapping[str, Any] | None, *, where: str = "") -> 
     """
     data = {} if data is None else data
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or 'config'} must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"config key '{where or 'top level'}' must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
