@@ -136,7 +136,7 @@ class EncodersConfig(_Section):
     audio: str = _f("whisper-tiny", choices=("whisper-tiny", "resemblyzer", "cnn14"))
     audio_checkpoint: str = _f("", path=True, doc="local weights file (cnn14: PANNs Cnn14_mAP=0.431.pth)")
     allow_random_weights: bool = _f(False, doc="let cnn14 run without a checkpoint (tests only)")
-    cnn14_sample_rate_hz: int = _f(44100, choices=(8000, 16000, 32000, 44100),
+    cnn14_sample_rate_hz: int = _f(44100, choices=(32000, 44100),
                                    doc="cnn14 input rate: 44100 = MS-CLAP; PANNs' Cnn14_mAP=0.431.pth is 32000")
     text: str = _f("minilm", choices=("minilm", "bert"))
     text_model: str = _f("", path=True, doc="bert: a local folder or a name already in the HF cache")
