@@ -89,6 +89,9 @@ class DataConfig(_Section):
     synth_root: str = _f("data/synth", path=True, doc="folder of the generated benchmark")
     roots: dict = _f({}, path=True, doc="corpus name -> folder, for source = real")
     iemocap_four_class: bool = _f(True, doc="merge exc into hap and keep hap/sad/ang/neu (EAR collection)")
+    test_fold: str = _f("", doc="fold-style splits (e.g. RAVDESS folds): the fold used as 'test', the others "
+                               "are 'train'; empty = the first fold in sorted order")
+    n_jobs: int = _f(-1, min=-1, doc="worker processes for feature extraction in clapemo.corpora; -1: all cores")
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,13 @@ class FeaturesConfig(_Section):
 
 @dataclass(frozen=True)
 class PromptsConfig(_Section):
-    """Acoustic prompts (``clapemo.prompts``). Default cuts are *reconstructed* (the paper's text lost them)."""
+    """Acoustic prompts (``clapemo.prompts``). Default cuts are *reconstructed* (the paper's text lost them).
+
+    Cuts: ``value < cut`` -> lower bin, ``value >= cut`` -> upper bin. ``binning = "quantile"`` ignores the fixed
+    cuts and uses cuts fitted on training data (``clapemo.prompts.fit_thresholds``; quartiles for the 4 pitch
+    bins, medians for the 2-bin kinds), pooled or per corpus (``quantile_scope``). Intensity is on Praat's dB
+    scale (re 2e-5), not dBFS.
+    """
 
     binning: str = _f("fixed", choices=("fixed", "quantile"))
     quantile_scope: str = _f("pooled", choices=("pooled", "per_corpus"))
@@ -127,6 +136,23 @@ class PromptsConfig(_Section):
     speech_rate_cut_syl_per_s: float = _f(3.12, min=0.0)
     articulation_rate_cut_syl_per_s: float = _f(4.0, min=0.0)
     emotion_words: dict = _f({}, doc="canonical label -> word used in prompts; missing labels use the default map")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from clapemo.emotions import EMOTIONS
+
+        cuts = self.pitch_cuts_hz
+        if (len(cuts) != 3 or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cuts)
+                or list(cuts) != sorted(cuts)):
+            raise ConfigError(f"config key 'PromptsConfig.pitch_cuts_hz' = {cuts!r} must be 3 non-decreasing "
+                              "numbers")
+        for label, word in self.emotion_words.items():
+            if label not in EMOTIONS:
+                raise ConfigError(f"config key 'PromptsConfig.emotion_words.{label}': {label!r} is not a "
+                                  f"canonical emotion (known: {', '.join(EMOTIONS)})")
+            if not isinstance(word, str) or not word.strip():
+                raise ConfigError(f"config key 'PromptsConfig.emotion_words.{label}' = {word!r} must be a "
+                                  "non-empty str")
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,7 @@ class TrainConfig(_Section):
     device: str = _f("auto", choices=("auto", "cpu", "cuda"))
     init_from: str = _f("", path=True, doc="checkpoint to continue from (finetune)")
     runs_dir: str = _f("runs", path=True)
+    num_threads: int = _f(0, min=0, doc="torch CPU threads while training; 0 = torch's default")
 
 
 @dataclass(frozen=True)
