@@ -1,0 +1,251 @@
+"""Assembling corpora for training and evaluation: manifests, splits, properties and prompts in one table.
+
+* :func:`manifest` concatenates the manifests of several corpora (synthetic names ``synth-*`` from the generated
+  benchmark, generated on first use; real names from ``data.roots``) and selects a split.
+* :func:`annotated` adds the acoustic properties (``clapemo.features``, disk-cached there) and the prompt
+  columns (``clapemo.prompts``), joined by ``utterance_id``.
+
+Splits
+------
+``split=None`` keeps every row. ``"train"``, ``"dev"`` and ``"test"`` select rows with that ``split`` value; rows
+whose ``split`` is missing count as ``"train"``. Corpora with *fold-style* splits (no train/dev/test values, e.g.
+RAVDESS's speaker-independent folds) use ``data.test_fold`` as ``"test"`` and all other folds as ``"train"``;
+when ``data.test_fold`` is empty the first fold in sorted order is the test fold. Any other value (a fold name)
+selects the rows with exactly that value.
+
+IEMOCAP (real or synthetic) with ``data.iemocap_four_class``: ``excited`` is merged into ``happy`` and only
+happy / sad / angry / neutral are kept (the usual 4-class set, the paper's EAR collection).
+
+Feature errors
+--------------
+A clip whose property extraction failed keeps its row, its ``error`` message and its class-label prompt; its
+acoustic prompts are None. Such rows are counted and logged, never dropped silently. Caption rows (label None)
+are not sent to feature extraction: their property and prompt columns are empty and ``error`` is None.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+from clapemo.config import Config
+from clapemo.emotions import CAPTION_CORPORA
+from clapemo.errors import ConfigError, DataError, ParameterError
+
+__all__ = ["MANIFEST_COLUMNS", "PROPERTY_COLUMNS", "PROMPT_KINDS", "resolve_name", "caption_corpora", "synth_root",
+           "manifest", "with_features", "with_prompts", "annotated"]
+
+log = logging.getLogger(__name__)
+
+#: the manifest schema (CONTRIBUTING.md); caption sets add ``caption``
+MANIFEST_COLUMNS: tuple[str, ...] = ("utterance_id", "path", "dataset", "speaker", "sex", "label", "raw_label",
+                                     "text", "start_s", "end_s", "split")
+#: the acoustic-property columns of ``clapemo.features.extract_table``
+PROPERTY_COLUMNS: tuple[str, ...] = ("duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
+                                     "articulation_rate_syl_per_s", "n_syllables", "phonation_time_s",
+                                     "voiced_fraction")
+#: the prompt columns of ``clapemo.prompts.prompts_table``
+PROMPT_KINDS: tuple[str, ...] = ("class_label", "pitch", "pitch2", "intensity", "speech_rate",
+                                 "articulation_rate", "combined")
+_ACOUSTIC_KINDS = tuple(k for k in PROMPT_KINDS if k != "class_label")
+_STANDARD_SPLITS = frozenset({"train", "dev", "test"})
+_FOUR_CLASS = ("happy", "sad", "angry", "neutral")
+
+
+def resolve_name(name: str, config: Config) -> str:
+    """A corpus name as loaded: with ``data.source = "synth"`` a bare name gets the ``synth-`` prefix."""
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"corpus name must be a non-empty string, got {name!r}")
+    if config.data.source == "synth" and not name.startswith("synth-"):
+        return f"synth-{name}"
+    return name
+
+
+def caption_corpora(config: Config) -> list[str]:
+    """The "4D" caption corpora of a config: ``[synth-4d]``, or the real ones that have a root."""
+    if config.data.source == "synth":
+        return ["synth-4d"]
+    present = [n for n in CAPTION_CORPORA if n in config.data.roots]
+    if not present:
+        raise ConfigError(f"config key 'data.roots' has none of the 4D caption corpora {list(CAPTION_CORPORA)}; "
+                          "add their roots or set train.include_4d=false")
+    missing = [n for n in CAPTION_CORPORA if n not in present]
+    if missing:
+        log.warning("4D caption corpora without a root in data.roots are left out: %s", ", ".join(missing))
+    return present
+
+
+def synth_root(config: Config) -> Path:
+    """``<data.synth_root>/<synth.profile>``: the folder of the generated benchmark."""
+    return Path(config.data.synth_root) / config.synth.profile
+
+
+def _load_one(name: str, config: Config) -> Any:
+    if name.startswith("synth-"):
+        from clapemo import synth
+
+        root = synth_root(config)
+        if not root.exists():
+            log.info("generating the synthetic benchmark (profile %s) under %s", config.synth.profile, root)
+            synth.generate(root=config.data.synth_root, config=config.synth)
+        return synth.load(name, root)
+    if name not in config.data.roots:
+        raise ConfigError(f"corpus {name!r} has no folder: add it to config key 'data.roots' "
+                          f"(known: {sorted(config.data.roots) or 'none'})")
+    from clapemo import datasets
+
+    return datasets.load(name, config.data.roots[name])
+
+
+def _four_class(m: Any) -> Any:
+    label = m["label"].replace({"excited": "happy"})
+    return m.assign(label=label).loc[label.isin(_FOUR_CLASS)]
+
+
+def _select_split(m: Any, split: str | None, config: Config, name: str) -> Any:
+    if split is None:
+        return m
+    if not isinstance(split, str):
+        raise ParameterError(f"split must be None or a string, got {split!r}")
+    values = m["split"].where(m["split"].notna(), "train")
+    present = set(values)
+    if split in ("train", "test") and not (present & _STANDARD_SPLITS):
+        folds = sorted(present)
+        test_fold = config.data.test_fold or folds[0]
+        if test_fold not in folds:
+            raise ConfigError(f"config key 'data.test_fold' = {test_fold!r} is not a fold of {name} "
+                              f"(folds: {folds})")
+        mask = values == test_fold if split == "test" else values != test_fold
+    elif split in _STANDARD_SPLITS or split in present:
+        mask = values == split
+    else:
+        raise ParameterError(f"split = {split!r} is neither train/dev/test nor a split value of {name} "
+                             f"({sorted(present)})")
+    return m.loc[mask]
+
+
+def manifest(names: str | Sequence[str], config: Config, *, split: str | None = None) -> Any:
+    """The concatenated manifest of corpora, optionally restricted to a split.
+
+    Parameters
+    ----------
+    names : str or sequence of str
+        Corpus names (``synth-ravdess``, ``ravdess``, ``synth-4d``, ``clotho`` ...); see :func:`resolve_name`.
+    config : Config
+        ``data`` and ``synth`` sections (roots, synthetic profile; the benchmark is generated if missing).
+    split : None, "train", "dev", "test" or a split value
+        See the module docstring.
+
+    Returns
+    -------
+    DataFrame
+        The manifest columns (plus ``caption`` and extra ground-truth columns where a corpus has them), rows in
+        corpus order then manifest order, a fresh RangeIndex. ``utterance_id`` is unique.
+    """
+    import pandas as pd
+
+    if isinstance(names, str):
+        names = [names]
+    if not names:
+        raise ParameterError("names must list at least one corpus")
+    frames = []
+    for raw in names:
+        name = resolve_name(raw, config)
+        m = _load_one(name, config)
+        missing = [c for c in MANIFEST_COLUMNS if c not in m.columns]
+        if missing:
+            raise DataError(f"manifest of {name} lacks the columns {missing}")
+        if config.data.iemocap_four_class and name in ("iemocap", "synth-iemocap"):
+            m = _four_class(m)
+        frames.append(_select_split(m, split, config, name))
+    out = pd.concat(frames, ignore_index=True)
+    dup = out["utterance_id"][out["utterance_id"].duplicated()]
+    if len(dup):
+        raise DataError(f"utterance_id is not unique across {list(names)}: e.g. {dup.iloc[0]!r}")
+    return out
+
+
+def with_features(table: Any, config: Config) -> Any:
+    """Add the acoustic-property columns and ``error`` to a manifest (labelled rows only are extracted)."""
+    import pandas as pd
+
+    from clapemo import features
+
+    labelled = table["label"].notna()
+    out = table.copy()
+    for col in PROPERTY_COLUMNS:
+        out[col] = float("nan")
+    out["error"] = None
+    if labelled.any():
+        feats = features.extract_table(table.loc[labelled], config=config.features, n_jobs=config.data.n_jobs)
+        if len(feats) != int(labelled.sum()):
+            raise DataError(f"features.extract_table returned {len(feats)} rows for {int(labelled.sum())} clips")
+        feats = feats.set_index(pd.Index(table.index[labelled]))
+        if not (feats["utterance_id"] == table.loc[labelled, "utterance_id"]).all():
+            raise DataError("features.extract_table returned rows out of order (utterance_id mismatch)")
+        for col in PROPERTY_COLUMNS:
+            if col in feats.columns:
+                out.loc[labelled, col] = feats[col].astype(float)
+        out.loc[labelled, "error"] = feats["error"].where(feats["error"].notna(), None)
+    out["error"] = out["error"].astype(object).where(out["error"].notna(), None)
+    n_err = int(out["error"].notna().sum())
+    if n_err:
+        log.warning("%d of %d clips have a feature error; they keep their class-label prompt and get no acoustic "
+                    "prompts (first: %s: %s)", n_err, int(labelled.sum()),
+                    out.loc[out["error"].notna(), "utterance_id"].iloc[0],
+                    out.loc[out["error"].notna(), "error"].iloc[0])
+    return out
+
+
+def with_prompts(table: Any, config: Config, *, thresholds: Any = None) -> Any:
+    """Add the prompt columns (:data:`PROMPT_KINDS`) to a table from :func:`with_features`.
+
+    Rows with a feature error get None acoustic prompts (their class-label prompt is kept); caption rows get None
+    everywhere.
+    """
+    from clapemo import prompts
+
+    labelled = table["label"].notna()
+    has_error = table["error"].notna()
+    out = table.copy()
+    for kind in PROMPT_KINDS:
+        out[kind] = None
+    if labelled.any():
+        rows = table.loc[labelled, ["utterance_id", "label", "dataset"] + list(PROPERTY_COLUMNS)]
+        rows = rows.copy()
+        rows.loc[has_error[labelled], list(PROPERTY_COLUMNS)] = float("nan")
+        pt = prompts.prompts_table(rows.reset_index(drop=True), config.prompts, thresholds=thresholds)
+        if len(pt) != len(rows) or list(pt["utterance_id"]) != list(rows["utterance_id"]):
+            raise DataError("prompts.prompts_table returned rows that do not match its input")
+        for kind in PROMPT_KINDS:
+            values = pt[kind].where(pt[kind].notna(), None).tolist() if kind in pt.columns else [None] * len(pt)
+            out.loc[labelled, kind] = values
+        out.loc[labelled & has_error, list(_ACOUSTIC_KINDS)] = None
+        missing_cl = labelled & out["class_label"].isna()
+        if missing_cl.any():
+            raise DataError(f"{int(missing_cl.sum())} labelled clips got no class-label prompt, e.g. "
+                            f"{out.loc[missing_cl, 'utterance_id'].iloc[0]!r}")
+    for kind in PROMPT_KINDS:
+        out[kind] = out[kind].astype(object).where(out[kind].notna(), None)
+    return out
+
+
+def annotated(names: str | Sequence[str], config: Config, *, split: str | None = None,
+              thresholds: Any = None) -> Any:
+    """Manifest + acoustic properties + prompt columns, one row per utterance (see the module docstring).
+
+    Parameters
+    ----------
+    names, config, split
+        As for :func:`manifest`.
+    thresholds : clapemo.prompts.Thresholds or None
+        Quantile bins (``prompts.binning = "quantile"``), e.g. ``load_run(run).thresholds``.
+
+    Returns
+    -------
+    DataFrame
+        Manifest columns, then :data:`PROPERTY_COLUMNS`, ``error``, then :data:`PROMPT_KINDS`.
+    """
+    return with_prompts(with_features(manifest(names, config, split=split), config), config,
+                        thresholds=thresholds)

@@ -1,0 +1,187 @@
+"""clapemo.train on synthetic embeddings: learning, determinism, resume, checkpoints, reuse, finetune."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from clapemo import train
+from clapemo.config import load_config, replace
+from clapemo.errors import ConfigError, DataError
+
+
+def clusters(n_classes=6, per_class=40, d_audio=24, d_text=12, seed=0, noise=0.6):
+    """Audio embeddings = class centre + noise (through a random linear map); one text per class."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), per_class)
+    centres = rng.normal(size=(n_classes, d_audio))
+    audio = centres[labels] + noise * rng.normal(size=(len(labels), d_audio))
+    text = rng.normal(size=(n_classes, d_text))
+    return audio.astype(np.float32), text.astype(np.float32), np.arange(len(labels)), labels
+
+
+def small_config(tmp_path, **changes):
+    base = {"train.epochs": 8, "train.batch_size": 32, "train.projection_dim": 32, "train.learning_rate": 3e-3,
+            "train.dropout": 0.1, "train.device": "cpu", "train.runs_dir": str(tmp_path / "runs")}
+    base.update(changes)
+    return replace(load_config(None), **base)
+
+
+def retrieval_accuracy(model, audio, text, labels):
+    a = model.project_audio(audio)
+    t = model.project_text(text)
+    return float(((a @ t.T).argmax(1) == labels).mean())
+
+
+def test_training_lowers_loss_and_raises_retrieval_accuracy(tmp_path):
+    audio, text, clip_index, labels = clusters()
+    cfg = small_config(tmp_path)
+    untrained = train.fit_embeddings(audio, text, clip_index, labels, config=replace(cfg, **{"train.epochs": 0}),
+                                     run_dir=tmp_path / "r0", progress=False)
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "r1",
+                               progress=False)
+    with open(run / "log.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
+    losses = [float(r["loss"]) for r in rows]
+    assert losses[-1] < 0.7 * losses[0]
+    acc0 = retrieval_accuracy(train.load_run(untrained), audio, text, labels)
+    acc1 = retrieval_accuracy(train.load_run(run), audio, text, labels)
+    assert acc1 > 0.9 and acc1 > acc0 + 0.3
+    assert (run / "done").is_file() and (run / "config.yaml").is_file()
+
+
+def test_multi_positive_variant_trains_too(tmp_path):
+    audio, text, clip_index, labels = clusters(seed=1)
+    cfg = small_config(tmp_path, **{"train.loss": "multi_positive"})
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "mp",
+                               progress=False)
+    assert retrieval_accuracy(train.load_run(run), audio, text, labels) > 0.9
+
+
+def test_same_seed_same_weights_and_other_seed_differs(tmp_path):
+    audio, text, clip_index, labels = clusters(per_class=20)
+    cfg = small_config(tmp_path, **{"train.epochs": 3})
+    runs = [train.fit_embeddings(audio, text, clip_index, labels, config=c, run_dir=tmp_path / name,
+                                 progress=False)
+            for name, c in (("a", cfg), ("b", cfg), ("c", replace(cfg, **{"train.seed": 1})))]
+    sd = [train.load_run(r).head.state_dict() for r in runs]
+    assert all(torch.equal(sd[0][k], sd[1][k]) for k in sd[0])
+    assert not torch.equal(sd[0]["audio_projection.linear1.weight"], sd[2]["audio_projection.linear1.weight"])
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path, monkeypatch):
+    audio, text, clip_index, labels = clusters(per_class=20)
+    cfg = small_config(tmp_path, **{"train.epochs": 4})
+    full = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "full",
+                                progress=False)
+    real_save, calls = train._save_checkpoint, []
+
+    def save_then_crash(path, payload):
+        real_save(path, payload)
+        calls.append(payload["epoch"])
+        if payload["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "_save_checkpoint", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "cut", progress=False)
+    assert not (tmp_path / "cut" / "done").exists()
+    monkeypatch.setattr(train, "_save_checkpoint", real_save)
+    resumed = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "cut",
+                                   progress=False)
+    a, b = train.load_run(full).head.state_dict(), train.load_run(resumed).head.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with open(resumed / "log.csv") as fh:
+        assert [int(r["epoch"]) for r in csv.DictReader(fh)] == [1, 2, 3, 4]
+
+
+def test_checkpoint_is_weights_only_and_holds_the_config(tmp_path):
+    audio, text, clip_index, labels = clusters(per_class=10)
+    cfg = small_config(tmp_path, **{"train.epochs": 1})
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "w",
+                               progress=False)
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 1 and ckpt["config"]["train"]["epochs"] == 1
+    assert set(ckpt["state_dict"]) >= {"logit_scale", "audio_projection.linear1.weight"}
+    model = train.load_run(run)
+    assert model.config == cfg and not model.head.training
+    emb = model.project_audio(audio[:5])
+    assert emb.shape == (5, 32) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+
+
+def test_corrupted_checkpoint_gives_a_clear_error(tmp_path):
+    audio, text, clip_index, labels = clusters(per_class=10)
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=small_config(tmp_path, **{"train.epochs": 1}),
+                               run_dir=tmp_path / "bad", progress=False)
+    path = run / "checkpoint.pt"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # truncated, as by an interrupted copy
+    with pytest.raises(DataError, match=r"checkpoint .*checkpoint\.pt cannot be read .*corrupted or truncated"):
+        train.load_run(run)
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(DataError, match="corrupted"):
+        train.load_checkpoint(path)
+    torch.save({"state_dict": {}}, path)
+    with pytest.raises(DataError, match="not a clapemo CLAP-head checkpoint"):
+        train.load_checkpoint(path)
+
+
+def fake_training_data(monkeypatch, audio, text, clip_index, labels):
+    monkeypatch.setattr(train, "_training_data", lambda config: (audio, text, clip_index, labels, None))
+
+
+def test_fit_run_dir_reuse_and_finetune(tmp_path, monkeypatch):
+    audio, text, clip_index, labels = clusters(per_class=15)
+    fake_training_data(monkeypatch, audio, text, clip_index, labels)
+    cfg = small_config(tmp_path, **{"train.epochs": 2})
+    run = train.fit(cfg, progress=False)
+    assert run.parent == tmp_path / "runs" and run.name == train.run_id(cfg)
+    mtime = (run / "checkpoint.pt").stat().st_mtime_ns
+    assert train.fit(cfg, progress=False) == run and (run / "checkpoint.pt").stat().st_mtime_ns == mtime  # reused
+
+    ft_cfg = replace(cfg, **{"train.init_from": str(run / "checkpoint.pt"), "train.epochs": 1})
+    ft = train.fit(ft_cfg, progress=False)
+    assert ft != run and ft.name.startswith(train.config_hash(ft_cfg) + "-ft")
+    # a different init checkpoint (same config) gives a different run
+    other = train.fit(replace(cfg, **{"train.seed": 5}), progress=False)
+    ft2 = train.fit(replace(ft_cfg, **{"train.init_from": str(other / "checkpoint.pt")}), progress=False)
+    assert ft2 != ft
+
+    # finetuning from a head of another shape is a clear error
+    wide = small_config(tmp_path, **{"train.epochs": 0, "train.projection_dim": 16})
+    wide_run = train.fit(wide, progress=False)
+    with pytest.raises(ConfigError, match="do not fit this head"):
+        train.fit(replace(ft_cfg, **{"train.init_from": str(wide_run / "checkpoint.pt")}), progress=False)
+
+
+def test_finetune_starts_from_the_init_weights(tmp_path, monkeypatch):
+    audio, text, clip_index, labels = clusters(per_class=15)
+    fake_training_data(monkeypatch, audio, text, clip_index, labels)
+    cfg = small_config(tmp_path, **{"train.epochs": 3})
+    base = train.load_run(train.fit(cfg, progress=False))
+    ft = train.load_run(train.fit(replace(cfg, **{"train.init_from": str(base.run_dir / "checkpoint.pt"),
+                                                  "train.epochs": 0}), progress=False))
+    a, b = base.head.state_dict(), ft.head.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_zero_epochs_and_unfinished_run(tmp_path):
+    audio, text, clip_index, labels = clusters(per_class=5)
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=small_config(tmp_path, **{"train.epochs": 0}),
+                               run_dir=tmp_path / "z", progress=False)
+    model = train.load_run(run)
+    assert model.epoch == 0 and model.head.logit_scale.item() == pytest.approx(np.log(1 / 0.07), rel=1e-6)
+    (run / "done").unlink()
+    with pytest.raises(DataError, match="not a finished training run"):
+        train.load_run(run)
+
+
+def test_cli_prints_the_run_dir(tmp_path, monkeypatch, capsys):
+    audio, text, clip_index, labels = clusters(per_class=5)
+    fake_training_data(monkeypatch, audio, text, clip_index, labels)
+    rc = train.cli(["--quiet", "--set", "train.epochs=1", "--set", "train.device=cpu", "--set",
+                    "train.projection_dim=8", "--set", f"train.runs_dir={tmp_path / 'runs'}"])
+    out = capsys.readouterr().out.strip()
+    assert rc == 0 and (tmp_path / "runs").resolve() == type(tmp_path)(out).parent.resolve()
