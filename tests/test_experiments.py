@@ -1,0 +1,266 @@
+"""The paper's experiments: summaries, paper numbers, claims, run sharing (with a faked pipeline, fast) and each
+artefact end to end on the tiny synthetic profile."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clapemo.config import config_hash, load_config, replace, to_dict
+from clapemo.emotions import EMOTIONS, PROMPT_WORDS
+from clapemo.errors import ConfigError
+from clapemo.evaluate import corpus_labels
+from clapemo.experiments import (
+    TABLE3_ROWS,
+    TABLE4_ROWS,
+    RunSpec,
+    claims,
+    ear_table,
+    paper_results,
+    plot_prompt_analysis,
+    prompt_analysis,
+    results_dir,
+    ser_table,
+    side_by_side,
+    summarize,
+    training_config,
+    training_plan,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+ARTEFACT_CONFIGS = ("table3_ear.yaml", "table4_ser.yaml", "figure2_prompts.yaml")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pure parts
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_summarize_mean_sd_t_interval():
+    df = pd.DataFrame({"row": ["a"] * 3 + ["b"], "value": [1.0, 2.0, 3.0, 0.5]})
+    s = summarize(df, by=["row"]).set_index("row")
+    assert s.loc["a", "mean"] == 2.0 and s.loc["a", "sd"] == 1.0 and s.loc["a", "n"] == 3
+    half = 4.302652729911275 / np.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
+    assert s.loc["a", "ci_low"] == pytest.approx(2 - half) and s.loc["a", "ci_high"] == pytest.approx(2 + half)
+    assert s.loc["b", "n"] == 1 and np.isnan(s.loc["b", "sd"]) and np.isnan(s.loc["b", "ci_low"])
+
+
+def test_paper_results_shapes_and_units():
+    paper = paper_results()
+    t3, t4, f2 = paper["table3"], paper["table4"], paper["figure2"]
+    assert len(t3) == 3 * 5 * 3 and set(t3["row"]) == set(TABLE3_ROWS)
+    assert t3["value"].between(0, 1).all()
+    got = t3.set_index(["row", "query_kind", "k"])["value"]
+    assert got[("4D + [5ED - PA]", "class_label", 1)] == 0.75
+    assert got[("4D + [5ED - CL]", "pitch", 1)] == 0.0
+    assert set(TABLE4_ROWS) <= set(t4["row"]) and "SoTA" in set(t4["row"])
+    cell = t4.set_index(["row", "setting"])["value"]
+    assert cell[("Random", "leave_one_out")] == pytest.approx(0.125)
+    assert cell[("4D + [5ED - PA]", "finetune")] == pytest.approx(0.7246)
+    assert np.isnan(cell[("SoTA", "leave_one_out")])
+    assert f2["value"].isna().all() and len(f2) == 12  # bar heights are not in the paper's text
+    assert {"t3_pa_best_class_label", "t4_pa_best_finetune", "f2_pa_best_both"} <= set(paper["claims"]["id"])
+
+
+def test_side_by_side_joins_and_keeps_paper_only_rows():
+    ours = pd.DataFrame({"row": ["4D", "Random (draw)"], "setting": ["finetune"] * 2, "metric": ["accuracy"] * 2,
+                         "value": [0.5, 0.1]})
+    out = side_by_side(summarize(ours, by=["row", "setting", "metric"]), paper_results()["table4"])
+    got = out.set_index(["row", "setting"])
+    assert got.loc[("4D", "finetune"), "paper"] == pytest.approx(0.685)
+    assert got.loc[("4D", "finetune"), "difference"] == pytest.approx(0.5 - 0.685)
+    assert np.isnan(got.loc[("Random (draw)", "finetune"), "paper"])
+    assert np.isnan(got.loc[("SoTA", "finetune"), "ours_mean"])
+    f2 = pd.DataFrame({"corpus": ["synth-ravdess"], "prompt_kind": ["pitch"], "metric": ["accuracy"],
+                       "value": [0.3]})
+    out = side_by_side(summarize(f2, by=["corpus", "prompt_kind", "metric"]), paper_results()["figure2"])
+    assert list(out["corpus"]) == ["ravdess"] and out["paper"].isna().all()  # missing paper rows are dropped
+
+
+def test_claims_verdicts():
+    rows = []
+    for seed, noise in enumerate([0.0, 0.01, -0.01]):
+        for row, base in (("4D", 0.2), ("5ED - CL", 0.3), ("4D + [5ED - CL]", 0.5), ("4D + [5ED - PA]", 0.4)):
+            rows.append({"row": row, "setting": "leave_one_out", "metric": "accuracy", "seed": seed,
+                         "value": base + noise})
+            rows.append({"row": row, "setting": "finetune", "metric": "accuracy", "seed": seed,
+                         "value": 0.6 + (0.1 if "PA" in row else 0.0) + noise})
+    got = claims(table4=pd.DataFrame(rows)).set_index("id")["verdict"]
+    assert got["t4_emotion_data_helps_loo"] == "holds (clearly)"
+    assert got["t4_pa_not_best_loo"] == "holds (clearly)"
+    assert got["t4_pa_best_finetune"] == "holds (clearly)"
+    flipped = pd.DataFrame(rows).assign(value=lambda d: -d["value"])
+    assert claims(table4=flipped).set_index("id")["verdict"]["t4_pa_best_finetune"] == "does not hold (clearly)"
+    one_seed = pd.DataFrame(rows).query("seed == 0")
+    assert claims(table4=one_seed).set_index("id")["verdict"]["t4_pa_best_finetune"] == "holds (within noise)"
+
+
+def test_artefact_configs_share_the_training_sections():
+    configs = [load_config(REPO / "configs" / name) for name in ARTEFACT_CONFIGS]
+    shared = [{k: v for k, v in to_dict(c).items() if k not in ("name", "evaluate")} for c in configs]
+    assert shared[0] == shared[1] == shared[2]
+    assert load_config(REPO / "configs" / "tiny.yaml").synth.profile == "tiny"
+
+
+def test_training_plan_shares_the_4d_run_and_counts():
+    config = load_config(REPO / "configs" / "table3_ear.yaml", overrides=["evaluate.seeds=[0]"])
+    plan = training_plan(config)
+    # table3: 3 (4D shared with table4); table4: 3 more + 4 finetunes; figure2: 6 kinds x 2 corpora
+    assert len(plan) == 3 + 3 + 4 + 12
+    assert plan["finetune"].sum() == 4
+    four_d = plan[plan["run"] == "4D"]
+    assert len(four_d) == 1 and "table3:4D" in four_d["used_by"].iloc[0] and "table4:4D" in four_d["used_by"].iloc[0]
+    # the training config does not depend on the artefact's name or evaluate section
+    spec = RunSpec((), True, "augment")  # 4D only: prompt kind is irrelevant, normalised to class_label
+    assert spec.prompt_kind == "class_label"
+    a = training_config(config, spec, seed=0)
+    b = training_config(replace(config, name="other", **{"evaluate.ks": [1]}), spec, seed=0)
+    assert config_hash(a) == config_hash(b)
+    with pytest.raises(ConfigError, match="evaluate.ser_target"):
+        training_plan(replace(config, **{"evaluate.ser_target": "synth-4d"}), artefacts=["table4"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Orchestration with a faked pipeline (corpora, fit, load_run): fast, independent of the encoders
+# ---------------------------------------------------------------------------------------------------------------
+
+WORD_TO_LABEL = {w: label for label, w in PROMPT_WORDS.items()}
+
+
+class FakeModel:
+    """Audio and text both land near the one-hot of their emotion; noise depends on the run (seed)."""
+
+    def __init__(self, seed: int):
+        self.seed, self.thresholds = seed, None
+
+    def _noise(self, n: int) -> np.ndarray:
+        return 0.6 * np.random.default_rng(self.seed).standard_normal((n, len(EMOTIONS)))
+
+    def embed_manifest(self, manifest):
+        x = np.zeros((len(manifest), len(EMOTIONS)))
+        x[np.arange(len(manifest)), [EMOTIONS.index(label) for label in manifest["label"]]] = 1
+        return x + self._noise(len(manifest))
+
+    def embed_texts(self, texts):
+        x = np.zeros((len(texts), len(EMOTIONS)))
+        for i, t in enumerate(texts):
+            x[i, EMOTIONS.index(WORD_TO_LABEL[t.split()[-1]])] = 1
+        return x
+
+
+@pytest.fixture
+def fake_pipeline(monkeypatch, tmp_path):
+    from clapemo import corpora, train
+
+    fits = []
+
+    def manifest(names, config, *, split=None):
+        rows = []
+        for name in [names] if isinstance(names, str) else names:
+            labels = corpus_labels(name, four_class_iemocap=config.data.iemocap_four_class)
+            for spk in range(4):
+                for label in labels:
+                    for r in range(3):
+                        rows.append({"utterance_id": f"{name}/{spk}-{label}-{r}", "dataset": name,
+                                     "speaker": f"{name}-{spk}", "label": label, "r": r,
+                                     "split": "test" if spk == 0 else "train"})
+        m = pd.DataFrame(rows)
+        return m if split is None else m[m["split"] == split].reset_index(drop=True)
+
+    def annotated(names, config, *, split=None, thresholds=None):
+        m = manifest(names, config, split=split)
+        word = m["label"].map(PROMPT_WORDS)
+        level = np.where(m["r"] % 2 == 0, "low", "high")
+        return m.assign(class_label=word, pitch=level + " male pitch " + word,
+                        intensity=level + " intensity " + word, speech_rate=level + " speech rate " + word,
+                        articulation_rate=level + " articulation rate " + word)
+
+    def fit(config, *, progress=True):
+        run = tmp_path / "runs" / train.run_id(config)
+        if not (run / "done").exists():
+            fits.append(config.train)
+            run.mkdir(parents=True)
+            (run / "checkpoint.pt").write_text(str(config.train))
+            (run / "done").write_text("done")
+        return run
+
+    def load_run(run_dir):
+        return FakeModel(seed=int(Path(run_dir).name[:8], 16))
+
+    monkeypatch.setattr(corpora, "manifest", manifest)
+    monkeypatch.setattr(corpora, "annotated", annotated)
+    monkeypatch.setattr(train, "fit", fit)
+    monkeypatch.setattr(train, "load_run", load_run)
+    config = load_config(REPO / "configs" / "base.yaml", overrides=[
+        f"evaluate.results_dir={tmp_path / 'results'}", "evaluate.seeds=[0, 1]", "evaluate.ks=[1, 5]"])
+    return config, fits
+
+
+def test_experiments_with_faked_pipeline(fake_pipeline):
+    config, fits = fake_pipeline
+    t3 = ear_table(config, progress=False)
+    assert len(t3) == 3 * 5 * 2 * 2 and list(t3["row"].unique()) == list(TABLE3_ROWS)
+    assert t3["value"].between(0, 1).all() and set(t3["seed"]) == {0, 1}
+    assert len(fits) == 3 * 2
+    t4 = ser_table(config, progress=False)
+    assert len(fits) == 6 + 2 * (3 + 4)  # the 4D run is reused; 4 finetunes per seed
+    finetunes = [f for f in fits if f.init_from]
+    assert len(finetunes) == 8 and all(f.corpora == ["synth-ravdess"] and not f.include_4d for f in finetunes)
+    assert {f.prompt_kind for f in finetunes} == {"class_label", "augment"}
+    assert list(dict.fromkeys(t4["row"])) == ["Random", "Random (draw)", *TABLE4_ROWS[1:]]
+    assert len(t4) == (len(TABLE4_ROWS) + 1) * 2 * 2 * 2
+    assert t4["value"].between(0, 1).all()
+    assert (t4[t4["row"] == "Random"]["value"] == 0.125).all()
+    trained = t4[~t4["row"].str.startswith("Random") & (t4["metric"] == "accuracy")]
+    assert (trained["value"] > 0.3).all()  # the fake model is far better than chance
+    f2 = prompt_analysis(config, progress=False)
+    assert len(f2) == 2 * 6 * 2 * 2 and f2["value"].between(0, 1).all()
+    assert (results_dir(config, "figure2") / "figure.png").is_file()
+    for artefact in ("table3", "table4", "figure2"):
+        folder = results_dir(config, artefact)
+        assert {"results.csv", "summary.csv", "summary.json", "side_by_side.csv", "config.yaml"} <= {
+            p.name for p in folder.iterdir()}
+    n = len(fits)
+    again = ear_table(config, progress=False)  # read back, nothing trained
+    assert len(fits) == n
+    pd.testing.assert_frame_equal(again, t3)
+    verdicts = claims(table3=t3, table4=t4, figure2=f2)
+    assert len(verdicts) == 8 and verdicts["verdict"].str.match("(holds|does not hold) ").all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# End to end on the tiny synthetic profile (real pipeline)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    pytest.importorskip("clapemo.synth")
+    out = tmp_path_factory.mktemp("tiny")
+    return load_config(REPO / "configs" / "tiny.yaml", overrides=[
+        f"train.runs_dir={out / 'runs'}", f"evaluate.results_dir={out / 'results'}"])
+
+
+def test_ser_table_tiny_end_to_end(tiny):
+    df = ser_table(tiny, progress=False)
+    assert set(df["row"]) == {"Random", "Random (draw)", *TABLE4_ROWS}
+    assert len(df) == (len(TABLE4_ROWS) + 1) * 2 * 2
+    assert df["value"].between(0, 1).all() and df["value"].notna().all()
+    assert set(df["n_classes"]) == {8}
+
+
+@pytest.mark.slow
+def test_ear_table_tiny_end_to_end(tiny):
+    df = ear_table(tiny, force=True, progress=False)
+    assert len(df) == 3 * 5 * 3
+    assert df["value"].between(0, 1).all()
+    assert set(df[df["query_kind"] == "class_label"]["n_queries"]) == {4}
+
+
+@pytest.mark.slow
+def test_prompt_analysis_tiny_end_to_end(tiny):
+    df = prompt_analysis(tiny, force=True, progress=False)
+    assert len(df) == 2 * 6 * 2 and df["value"].between(0, 1).all()
+    fig = plot_prompt_analysis(df)
+    assert len(fig.axes) == 1
