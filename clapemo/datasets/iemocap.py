@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 
 from clapemo.datasets.manifest import build_manifest, corpus_root
-from clapemo.errors import DataError
+from clapemo.errors import DataError, ParameterError
 
 NAME = "iemocap"
 
@@ -82,7 +83,7 @@ def _read_transcripts(path) -> dict[str, str]:
 
 
 def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: bool = False,
-         sessions: tuple[int, ...] | list[int] = SESSIONS):
+         sessions: tuple[int, ...] | list[int] | None = None):
     """Manifest of IEMOCAP utterances.
 
     Parameters
@@ -90,7 +91,8 @@ def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: 
     root : ``IEMOCAP_full_release`` folder (holding ``Session1`` ... ``Session5``).
     four_class : keep only neu/hap/exc/sad/ang with ``exc`` merged into ``happy`` (the EAR collection).
     keep_unlabelled : keep ``xxx``/``oth`` utterances with ``label`` None (ignored with ``four_class``).
-    sessions : which sessions to read; each must exist.
+    sessions : which sessions to read (each must exist); default: every ``Session{n}`` folder present, with a
+        warning when fewer than five are.
 
     Returns
     -------
@@ -98,11 +100,15 @@ def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: 
     dialogue recording; the wav is already cut, so ``start_s``/``end_s`` are NaN), ``valence``, ``arousal``,
     ``dominance`` (evaluator means, 1-5).
     """
-    from clapemo.errors import ParameterError
-
-    if not sessions or any(s not in SESSIONS for s in sessions):
+    if sessions is not None and (not sessions or any(s not in SESSIONS for s in sessions)):
         raise ParameterError(f"{NAME}: sessions={sessions!r} must be a non-empty subset of {list(SESSIONS)}")
     root = corpus_root(NAME, root, expect="Session1/ ... Session5/ (IEMOCAP_full_release)")
+    if sessions is None:
+        sessions = [s for s in SESSIONS if (root / f"Session{s}").is_dir()]
+        if not sessions:
+            raise DataError(f"{NAME}: no Session1 ... Session5 folders in {root}")
+        if len(sessions) < len(SESSIONS):
+            warnings.warn(f"{NAME}: only sessions {sessions} are present in {root}", stacklevel=2)
     rows = []
     for session in sessions:
         sdir = root / f"Session{session}"
