@@ -280,6 +280,13 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _thresholds_key(thresholds: Any) -> str:
+    if thresholds is None:
+        return "fixed"
+    to_dict_ = getattr(thresholds, "to_dict", None)
+    return repr(to_dict_() if callable(to_dict_) else thresholds)
+
+
 def ear_table(config: Config, *, force: bool = False, progress: bool = True) -> Any:
     """Table 3: Precision@K of EAR on ``evaluate.ear_collection`` (4 classes) for the three training rows.
 
@@ -296,11 +303,15 @@ def ear_table(config: Config, *, force: bool = False, progress: bool = True) -> 
 
     def compute() -> Any:
         frames = []
+        collections: dict[str, Any] = {}  # the annotated collection per distinct prompt thresholds
         for seed in config.evaluate.seeds:
             for row, spec in specs.items():
                 run_dir = fit_run(config, spec, seed=seed, progress=progress)
                 model = load_run(run_dir)
-                collection = ear_collection(config, thresholds=model.thresholds)
+                key = _thresholds_key(model.thresholds)
+                if key not in collections:
+                    collections[key] = ear_collection(config, thresholds=model.thresholds)
+                collection = collections[key]
                 res = ear(model, collection, kinds=config.evaluate.ear_query_kinds, ks=config.evaluate.ks)
                 res.insert(0, "row", row)
                 res.insert(3, "seed", seed)
