@@ -143,7 +143,8 @@ def make_meld(root: Path, *, rows=MELD_ROWS) -> Path:
     header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime"
     lines: dict = {s: [header] for s in _MELD_DIRS}
     for i, (split, dia, utt, emo) in enumerate(rows, start=1):
-        lines[split].append(f'{i},"Oh, hi {i}!",Chandler,{emo},neutral,{dia},{utt},3,7,"00:14:38,127","00:14:40,378"')
+        lines[split].append(f'{i},"Oh, hi {i}!",Chandler,{emo},neutral,{dia},{utt},3,7,'
+                            '"00:14:38,127","00:14:40,378"')
         write_mp4(root / _MELD_DIRS[split] / f"dia{dia}_utt{utt}.mp4")
     for split, text in lines.items():
         (root / f"{split}_sent_emo.csv").write_text("\n".join(text) + "\n")
@@ -224,7 +225,8 @@ def make_fsd50k(root: Path) -> Path:
     gt.mkdir(parents=True, exist_ok=True)
     (gt / "dev.csv").write_text('fname,labels,mids,split\n64760,"Electric_guitar,Guitar,Music","/m/02sgy,/m/0342h,'
                                 '/m/04rlf",train\n16399,"Drill,Tools",/m/01d380,val\n')
-    (gt / "eval.csv").write_text('fname,labels,mids\n37199,"Speech,Male_speech_and_man_speaking","/m/09x0r,/m/05zppz"\n')
+    (gt / "eval.csv").write_text('fname,labels,mids\n'
+                                 '37199,"Speech,Male_speech_and_man_speaking","/m/09x0r,/m/05zppz"\n')
     for part, f in (("dev", "64760"), ("dev", "16399"), ("eval", "37199")):
         write_wav(root / f"FSD50K.{part}_audio" / f"{f}.wav", rate_hz=44100)
     return root

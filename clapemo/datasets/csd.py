@@ -73,7 +73,7 @@ def read_csd(path: os.PathLike | str, *, name: str, n_features: int) -> tuple[st
 
 
 def find_labels(name: str, root: Path, labels_file: str | None, default: str) -> Path:
-    """The label ``.csd`` file: ``labels_file`` (relative to root or absolute) or ``default`` anywhere under root."""
+    """The label ``.csd`` file: ``labels_file`` (relative to root, or absolute) or ``default`` under root."""
     if labels_file is not None:
         path = Path(labels_file)
         path = path if path.is_absolute() else root / path
@@ -157,7 +157,7 @@ def report_missing(name: str, skipped: list, missing: str) -> None:
     files = list(dict.fromkeys(reason for _, reason in skipped))
     if missing == "error":
         raise DataError(f"{name}: {len(files)} audio file(s) named in the label .csd are absent "
-                        f"({'; '.join(files[:3])}{' ...' if len(files) > 3 else ''}); pass missing='skip' to leave "
-                        "their segments out")
+                        f"({'; '.join(files[:3])}{' ...' if len(files) > 3 else ''}); "
+                        "pass missing='skip' to leave their segments out")
     warnings.warn(f"{name}: left out {len(skipped)} segment(s) of {len(files)} absent audio file(s); see "
                   "df.attrs['skipped']", stacklevel=3)

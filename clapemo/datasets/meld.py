@@ -20,11 +20,10 @@ treats a clip without a decodable audio stream as missing (slow: one container o
 
 from __future__ import annotations
 
-import csv
 import os
 import warnings
 
-from clapemo.datasets.manifest import build_manifest, check_missing_option, corpus_root
+from clapemo.datasets.manifest import build_manifest, check_missing_option, corpus_root, read_csv_rows
 from clapemo.errors import DataError
 
 NAME = "meld"
@@ -82,38 +81,31 @@ def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool =
     rows, skipped = [], []
     for split in SPLITS:
         csv_path = root / f"{split}_sent_emo.csv"
-        if not csv_path.is_file():
-            raise DataError(f"{NAME}: missing label file {csv_path}")
         clip_dir = _clip_dir(root, split)
-        with open(csv_path, newline="", encoding="utf-8", errors="replace") as fh:
-            reader = csv.DictReader(fh)
-            absent = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if absent:
-                raise DataError(f"{NAME}: {csv_path} lacks columns {absent}; expected {list(REQUIRED_COLUMNS)}")
-            for lineno, rec in enumerate(reader, start=2):
-                emo = (rec["Emotion"] or "").strip()
-                if emo not in LABEL_MAP:
-                    raise DataError(f"{NAME}: {csv_path} line {lineno}: Emotion {emo!r} is not one of "
-                                    f"{list(LABEL_MAP)}")
-                try:
-                    dia, utt = int(rec["Dialogue_ID"]), int(rec["Utterance_ID"])
-                except (TypeError, ValueError):
-                    raise DataError(f"{NAME}: {csv_path} line {lineno}: Dialogue_ID/Utterance_ID must be integers, "
-                                    f"got {rec['Dialogue_ID']!r}/{rec['Utterance_ID']!r}") from None
-                uid = f"{NAME}/{split}/dia{dia}_utt{utt}"
-                path = clip_dir / f"dia{dia}_utt{utt}.mp4"
-                problem = ("missing" if not path.is_file() else "empty file" if path.stat().st_size == 0
-                           else _audio_problem(path) if check_audio else None)
-                if problem is not None:
-                    skipped.append((uid, f"{path}: {problem}"))
-                    continue
-                rows.append({
-                    "utterance_id": uid, "path": str(path), "dataset": NAME, "speaker": rec["Speaker"].strip(),
-                    "sex": None, "label": LABEL_MAP[emo], "raw_label": emo, "text": rec["Utterance"],
-                    "start_s": None, "end_s": None, "split": SPLITS[split],
-                    "sentiment": (rec["Sentiment"] or "").strip(), "dialogue_id": dia, "utterance_index": utt,
-                    "season": rec["Season"], "episode": rec["Episode"],
-                })
+        for lineno, rec in read_csv_rows(csv_path, name=NAME, required=REQUIRED_COLUMNS):
+            emo = (rec["Emotion"] or "").strip()
+            if emo not in LABEL_MAP:
+                raise DataError(f"{NAME}: {csv_path} line {lineno}: Emotion {emo!r} is not one of "
+                                f"{list(LABEL_MAP)}")
+            try:
+                dia, utt = int(rec["Dialogue_ID"]), int(rec["Utterance_ID"])
+            except (TypeError, ValueError):
+                raise DataError(f"{NAME}: {csv_path} line {lineno}: Dialogue_ID/Utterance_ID must be "
+                                f"integers, got {rec['Dialogue_ID']!r}/{rec['Utterance_ID']!r}") from None
+            uid = f"{NAME}/{split}/dia{dia}_utt{utt}"
+            path = clip_dir / f"dia{dia}_utt{utt}.mp4"
+            problem = ("missing" if not path.is_file() else "empty file" if path.stat().st_size == 0
+                       else _audio_problem(path) if check_audio else None)
+            if problem is not None:
+                skipped.append((uid, f"{path}: {problem}"))
+                continue
+            rows.append({
+                "utterance_id": uid, "path": str(path), "dataset": NAME, "speaker": rec["Speaker"].strip(),
+                "sex": None, "label": LABEL_MAP[emo], "raw_label": emo, "text": rec["Utterance"],
+                "start_s": None, "end_s": None, "split": SPLITS[split],
+                "sentiment": (rec["Sentiment"] or "").strip(), "dialogue_id": dia, "utterance_index": utt,
+                "season": rec["Season"], "episode": rec["Episode"],
+            })
     if skipped and missing == "error":
         shown = "; ".join(reason for _, reason in skipped[:3])
         raise DataError(f"{NAME}: {len(skipped)} clip(s) listed in the csv files are unusable ({shown}"

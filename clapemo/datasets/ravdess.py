@@ -101,7 +101,8 @@ def load(root: str | os.PathLike, *, test_fold: int = DEFAULT_TEST_FOLD):
                 continue
             f = parse_name(path)
             if f["actor"] != folder_actor:
-                raise DataError(f"{NAME}: file {str(path)!r} names actor {f['actor']} but lies in {actor_dir.name}")
+                raise DataError(f"{NAME}: file {str(path)!r} names actor {f['actor']} but lies in "
+                                f"{actor_dir.name}")
             if f["modality"] != "03" or f["vocal channel"] != "01":  # song / audio-visual: not this corpus
                 continue
             actor = int(f["actor"])
