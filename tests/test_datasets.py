@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import sys
@@ -68,6 +69,18 @@ def test_schema_counts_and_validation(trees, name):
         assert set(df["label"]) <= set(EMOTIONS)
         assert df["raw_label"].notna().all()
     assert df.attrs["skipped"] == []
+    back = pd.read_parquet(io.BytesIO(df.to_parquet(index=False)))  # every column survives parquet
+    assert back["utterance_id"].tolist() == df["utterance_id"].tolist()
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_first_row_decodes_to_mono_at_any_rate(trees, name):
+    _audio_module()
+    row = datasets.load(name, trees[name]).iloc[0]
+    x, rate = datasets.load_audio(row, sample_rate_hz=16000)
+    assert rate == 16000 and x.dtype == np.float32 and x.ndim == 1 and len(x) > 0
+    if not math.isnan(row["start_s"]):
+        assert abs(len(x) - (row["end_s"] - row["start_s"]) * 16000) <= 2
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
@@ -425,3 +438,19 @@ def test_cli_writes_parquet_and_reports_errors(trees, tmp_path, capsys):
     assert main(["manifest", "cremad", str(tmp_path / "absent"), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("clapemo manifest: error: cremad: corpus folder not found") and "\n" not in err
+
+
+def test_label_maps_against_the_papers_table_1():
+    """Each corpus's canonical labels equal CORPUS_LABELS (Table 1) except the two documented differences."""
+    from clapemo.emotions import CORPUS_LABELS
+
+    diffs = {}
+    for name, table in CORPUS_LABELS.items():
+        ours = set(datasets.module(name).LABEL_MAP.values())
+        assert ours <= set(EMOTIONS)
+        if ours != set(table):
+            diffs[name] = (sorted(ours - set(table)), sorted(set(table) - ours))
+    assert diffs == {
+        "iemocap": (["disgust"], ["disappointed"]),  # IEMOCAP's 'dis' is Disgust; Table 1 says "disappoint"
+        "mosei": ([], ["excited", "frustrated"]),  # MOSEI is not annotated with these two
+    }
