@@ -13,7 +13,10 @@ EMOTIONS: tuple[str, ...] = (
     "excited", "frustrated", "disappointed", "positive", "negative",
 )
 
-#: label set of each emotion corpus as in the paper's Table 1 (canonical names)
+#: label set of each emotion corpus as in the paper's Table 1 (canonical names); the synthetic twins use these.
+#: Two differ from what the real corpora's files hold: Table 1 lists "disappoint" for IEMOCAP, whose raw code
+#: ``dis`` is documented as *disgust* (the real loader maps it so), and real CMU-MOSEI annotates 6 emotions (the
+#: loader yields 7 classes with neutral), not the 9 of Table 1.
 CORPUS_LABELS: dict[str, tuple[str, ...]] = {
     "mosei": ("angry", "excited", "fearful", "sad", "frustrated", "neutral", "surprised", "happy", "disgust"),
     "iemocap": ("happy", "fearful", "sad", "surprised", "excited", "angry", "neutral", "disappointed",
