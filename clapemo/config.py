@@ -101,6 +101,7 @@ class SynthConfig(_Section):
     profile: str = _f("default", choices=("tiny", "default", "large"))
     seed: int = _f(0, min=0)
     n_jobs: int = _f(-1, min=-1, doc="-1: all cores")
+    corpora: list = _f([], doc="subset of synth-* corpora to generate; empty = all seven")
 
 
 @dataclass(frozen=True)
