@@ -14,7 +14,9 @@ when ``data.test_fold`` is empty the first fold in sorted order is the test fold
 selects the rows with exactly that value.
 
 IEMOCAP (real or synthetic) with ``data.iemocap_four_class``: ``excited`` is merged into ``happy`` and only
-happy / sad / angry / neutral are kept (the usual 4-class set, the paper's EAR collection).
+happy / sad / angry / neutral are kept (the usual 4-class set, the paper's EAR collection); the real loader does
+it (``four_class=True``), for ``synth-iemocap`` it is done here. Real RAVDESS gets ``data.test_fold`` (a fold
+number) as its loader's ``test_fold`` option.
 
 Feature errors
 --------------
@@ -29,7 +31,7 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from clapemo.config import Config
+from clapemo.config import Config, replace
 from clapemo.emotions import CAPTION_CORPORA
 from clapemo.errors import ConfigError, DataError, ParameterError
 
@@ -86,16 +88,25 @@ def _load_one(name: str, config: Config) -> Any:
         from clapemo import synth
 
         root = synth_root(config)
-        if not root.exists():
-            log.info("generating the synthetic benchmark (profile %s) under %s", config.synth.profile, root)
-            synth.generate(root=config.data.synth_root, config=config.synth)
+        if not (root / name / synth.MARKER).is_file():  # generate just this corpus (instant when complete)
+            log.info("generating %s (profile %s) under %s", name, config.synth.profile, root)
+            synth.generate(root=config.data.synth_root, config=replace(config.synth, corpora=[name]))
         return synth.load(name, root)
     if name not in config.data.roots:
         raise ConfigError(f"corpus {name!r} has no folder: add it to config key 'data.roots' "
                           f"(known: {sorted(config.data.roots) or 'none'})")
     from clapemo import datasets
 
-    return datasets.load(name, config.data.roots[name])
+    options: dict[str, Any] = {}
+    if name == "iemocap":
+        options["four_class"] = config.data.iemocap_four_class
+    if name == "ravdess" and config.data.test_fold:
+        try:
+            options["test_fold"] = int(config.data.test_fold)
+        except ValueError:
+            raise ConfigError(f"config key 'data.test_fold' = {config.data.test_fold!r} must be a fold number "
+                              "(0-4) for ravdess") from None
+    return datasets.load(name, config.data.roots[name], **options)
 
 
 def _four_class(m: Any) -> Any:
@@ -156,7 +167,7 @@ def manifest(names: str | Sequence[str], config: Config, *, split: str | None = 
         missing = [c for c in MANIFEST_COLUMNS if c not in m.columns]
         if missing:
             raise DataError(f"manifest of {name} lacks the columns {missing}")
-        if config.data.iemocap_four_class and name in ("iemocap", "synth-iemocap"):
+        if config.data.iemocap_four_class and name == "synth-iemocap":  # the real loader does it itself
             m = _four_class(m)
         frames.append(_select_split(m, split, config, name))
     out = pd.concat(frames, ignore_index=True)

@@ -307,7 +307,8 @@ def _comparable(config_dict: dict) -> dict:
 
 
 def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.ndarray, text_index: np.ndarray, *,
-                   config: Config, run_dir: str | Path, thresholds: Any = None, progress: bool = True) -> Path:
+                   config: Config, run_dir: str | Path, thresholds: Any = None, progress: bool = True,
+                   encoder_id: str = "") -> Path:
     """Train a :class:`CLAPHead` on embeddings already in memory; the core of :func:`fit`.
 
     Parameters
@@ -328,6 +329,9 @@ def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.n
         Saved with the run (``thresholds.json`` and the checkpoint).
     progress : bool
         Show a tqdm bar over epochs.
+    encoder_id : str
+        ``clapemo.encoders.encoder_id`` of the embeddings (weights digests), stored in the checkpoint so that a
+        finished run is not reused after the encoder weights changed (``fit`` checks it).
 
     Returns
     -------
@@ -420,6 +424,7 @@ def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.n
                 "thresholds": _thresholds_to_dict(thresholds),
                 "init_digest": init_digest,
                 "n_pairs": n_pairs,
+                "encoder_id": encoder_id,
             })
 
         if start_epoch == 0:
@@ -476,12 +481,28 @@ def fit(config: Config, *, progress: bool = True) -> Path:
     ``checkpoint.pt`` (strict load; same encoders required). See the module docstring for the files written.
     """
     run_dir = Path(config.train.runs_dir) / run_id(config)
+    enc_id = _encoder_id(config)
     if (run_dir / "done").is_file() and (run_dir / "checkpoint.pt").is_file():
+        stored = load_checkpoint(run_dir / "checkpoint.pt").get("encoder_id", "")
+        if stored and enc_id and stored != enc_id:
+            raise DataError(f"{run_dir} was trained on embeddings of encoders {stored}, but this config's encoders "
+                            f"are {enc_id} (weights changed?); delete {run_dir} to train again")
         log.info("reusing finished run %s", run_dir)
         return run_dir
     audio_emb, text_emb, clip_index, text_index, thresholds = _training_data(config)
     return fit_embeddings(audio_emb, text_emb, clip_index, text_index, config=config, run_dir=run_dir,
-                          thresholds=thresholds, progress=progress)
+                          thresholds=thresholds, progress=progress, encoder_id=enc_id)
+
+
+def _encoder_id(config: Config) -> str:
+    """``clapemo.encoders.encoder_id`` (names + weights digests), or "" when the weights cannot be found."""
+    from clapemo import encoders
+
+    try:
+        return encoders.encoder_id(config.encoders)
+    except Exception as err:  # a missing checkpoint surfaces later, when embedding, with the encoder's message
+        log.debug("encoder id unavailable: %s", err)
+        return ""
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ def clusters(n_classes=6, per_class=40, d_audio=24, d_text=12, seed=0, noise=0.6
 
 def small_config(tmp_path, **changes):
     base = {"train.epochs": 8, "train.batch_size": 32, "train.projection_dim": 32, "train.learning_rate": 3e-3,
-            "train.dropout": 0.1, "train.device": "cpu", "train.runs_dir": str(tmp_path / "runs")}
+            "train.dropout": 0.1, "train.device": "cpu", "train.num_threads": 1,
+            "train.runs_dir": str(tmp_path / "runs")}
     base.update(changes)
     return replace(load_config(None), **base)
 
@@ -128,8 +129,9 @@ def test_corrupted_checkpoint_gives_a_clear_error(tmp_path):
         train.load_checkpoint(path)
 
 
-def fake_training_data(monkeypatch, audio, text, clip_index, labels):
+def fake_training_data(monkeypatch, audio, text, clip_index, labels, encoder="fake-encoders"):
     monkeypatch.setattr(train, "_training_data", lambda config: (audio, text, clip_index, labels, None))
+    monkeypatch.setattr(train, "_encoder_id", lambda config: encoder)
 
 
 def test_fit_run_dir_reuse_and_finetune(tmp_path, monkeypatch):
@@ -148,6 +150,12 @@ def test_fit_run_dir_reuse_and_finetune(tmp_path, monkeypatch):
     other = train.fit(replace(cfg, **{"train.seed": 5}), progress=False)
     ft2 = train.fit(replace(ft_cfg, **{"train.init_from": str(other / "checkpoint.pt")}), progress=False)
     assert ft2 != ft
+
+    # a finished run is not reused once the encoder weights changed
+    fake_training_data(monkeypatch, audio, text, clip_index, labels, encoder="other-weights")
+    with pytest.raises(DataError, match="weights changed"):
+        train.fit(cfg, progress=False)
+    fake_training_data(monkeypatch, audio, text, clip_index, labels)
 
     # finetuning from a head of another shape is a clear error
     wide = small_config(tmp_path, **{"train.epochs": 0, "train.projection_dim": 16})
