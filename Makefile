@@ -1,5 +1,6 @@
 # clapemo: the Makefile is the pipeline. `make help` lists the targets.
 #   make reproduce   set up, generate the synthetic benchmark, run the notebooks, build the book
+#   make lab         edit the notebooks in JupyterLab
 #   make test        run the test suite (slow tests excluded)
 
 .DELETE_ON_ERROR:
@@ -46,22 +47,73 @@ test: setup ## run the tests (slow ones excluded)
 test-all: setup ## run every test, slow ones included
 	$(RUN_ENV) $(PYTHON) -m pytest -q -m "" $(PYTEST_ARGS)
 
-# ---- the pipeline ----------------------------------------------------------------------------------------------
-BOOK_HTML := book/_build/html/index.html
+# ---- the pipeline: synthetic data -> executed notebooks (papermill) -> book (jupyter-book) --------------------
+# File targets, so a re-run with nothing changed does nothing. Any change to the library, a config, a notebook
+# or a knob (PROFILE, SEED, DEVICE, SET, DATA) re-runs the notebooks; trained runs and results are cached by
+# config hash (runs/), features and embeddings per clip (data/cache/), so a re-run only recomputes what changed.
+SET         ?=# extra config overrides for every notebook, e.g. SET="train.epochs=3 encoders.audio=resemblyzer"
+NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+EXECUTED    := $(patsubst notebooks/%,book/executed/%,$(NOTEBOOKS))
+LIBRARY     := $(wildcard clapemo/*.py clapemo/*/*.py clapemo/*.yaml) $(wildcard configs/*.yaml)
+PARAMS      := book/executed/.params
+SYNTH_STAMP := $(DATA)/synth/$(strip $(PROFILE))/.make-stamp
+BOOK_SRC    := book/_config.yml book/_toc.yml $(wildcard book/*.md) $(wildcard book/_static/*)
+BOOK_HTML   := book/_build/html/index.html
+REPORT_HTML := book/_build/html/executed/05_report.html
+SCREENSHOT  := book/screenshot.png
+BIN         := $(dir $(strip $(PYTHON)))
+# papermill starts the `python3` kernel with the interpreter that runs it (ipykernel ships that kernelspec)
+PAPERMILL   := $(RUN_ENV) TQDM_DISABLE=1 PATH="$(abspath $(BIN)):$$PATH" $(PYTHON) -m papermill -k python3 --cwd . \
+               --no-progress-bar -p profile $(strip $(PROFILE)) -p seed $(SEED) -p device $(strip $(DEVICE)) \
+               -p output_dir runs/results -p overrides "data.synth_root=$(DATA)/synth $(strip $(SET))"
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-reproduce: setup ## run everything on the synthetic benchmark and build the book
-	$(MAKE) --no-print-directory book
+.PHONY: data notebooks FORCE
+
+reproduce: setup ## set up, generate the synthetic benchmark, run the notebooks, build the book (PROFILE=, DEVICE=, SET=)
+	@$(MAKE) --no-print-directory book
 	@echo
-	@echo "Done. Open the report: $(abspath $(BOOK_HTML))"
+	@echo "Done. Open the report: file://$(abspath $(BOOK_HTML))"
+	@echo "  (reproduction report: file://$(abspath $(REPORT_HTML)))"
 
-book: setup ## build the book from the executed notebooks (jupyter-book, strict)
-	$(RUN_ENV) $(dir $(PYTHON))jupyter-book build book/ --warningiserror --keep-going --quiet
+# the knobs the notebooks depend on, rewritten only when they change (so that a change re-runs them)
+$(PARAMS): FORCE
+	@mkdir -p $(@D)
+	@echo "PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) DATA=$(DATA) SET=$(strip $(SET))" \
+	  | cmp -s - $@ || echo "PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) DATA=$(DATA) SET=$(strip $(SET))" > $@
 
-check-book: book ## screenshot the built report with headless Chromium (book/screenshot.png)
-	$(PYTHON) -m clapemo.report screenshot book/_build/html/index.html book/screenshot.png
+data: $(SYNTH_STAMP) ## generate the synthetic benchmark (data/synth/PROFILE; skips finished corpora)
+
+$(SYNTH_STAMP): clapemo/synth.py $(PARAMS) | $(STAMP)
+	$(RUN_ENV) $(PYTHON) -m clapemo synth --profile $(strip $(PROFILE)) --seed $(SEED) -o $(DATA)/synth --quiet
+	@echo "seed $(SEED)" > $@
+
+notebooks: $(EXECUTED) ## run the notebooks with papermill into book/executed/
+
+book/executed/%.ipynb: notebooks/%.ipynb $(SYNTH_STAMP) $(PARAMS) $(LIBRARY) | $(STAMP)
+	@mkdir -p $(@D)
+	@echo "== papermill $< -> $@"
+	@start=$$(date +%s); $(PAPERMILL) $< $@ && echo "   $@: $$(( $$(date +%s) - start )) s"
+
+# the report reads the results the three experiment chapters computed: run it after them
+book/executed/05_report.ipynb: book/executed/02_ear_table.ipynb book/executed/03_ser_table.ipynb \
+                               book/executed/04_prompt_analysis.ipynb
+
+book: $(BOOK_HTML) ## build the book from the executed notebooks (runs what is missing; jupyter-book, strict)
+
+$(BOOK_HTML): $(EXECUTED) $(BOOK_SRC) | $(STAMP)
+	$(RUN_ENV) $(BIN)jupyter-book build book/ --warningiserror --keep-going --quiet
+	@touch $@
+
+check-book: book ## check the built book's pages, tables and figures, and screenshot the report (book/screenshot.png)
+	$(RUN_ENV) $(PYTHON) -m clapemo.report check book/_build/html
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ] \
+	  || { echo "installing chromium (Debian package) for the screenshot"; \
+	       $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
+	$(PYTHON) -m clapemo.report screenshot $(REPORT_HTML) $(SCREENSHOT)
 
 lab: setup ## open JupyterLab on the notebooks
-	$(RUN_ENV) $(dir $(PYTHON))jupyter lab notebooks/
+	$(RUN_ENV) $(BIN)jupyter lab notebooks/
 
 bench: setup ## run the benchmarks (speed ratios, printed)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(RUN_ENV) $(PYTHON) $$b || exit 1; done

@@ -17,8 +17,11 @@ Command line (used by ``make check-book``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,17 +46,27 @@ __all__ = [
     "experiment_config",
     "emotion_corpora",
     "corpus_table",
+    "quiet_progress",
     "corpus_summary",
     "thresholds",
+    "cuts_table",
     "plot_properties_by_emotion",
     "prompt_bin",
     "bin_occupancy",
     "table2_examples",
     "compare_pitch_backends",
+    "table3_side_by_side",
+    "table4_side_by_side",
+    "figure2_side_by_side",
     "format_table3",
     "format_table4",
+    "format_figure2",
+    "format_claims",
     "format_spread",
+    "provenance",
     "show",
+    "BOOK_PAGES",
+    "check_book",
     "screenshot",
     "find_chromium",
 ]
@@ -118,8 +131,9 @@ def _absolute_paths(section: Any, root: Path) -> dict:
         elif f.metadata.get("path"):
             if isinstance(value, str) and value and not Path(value).is_absolute():
                 candidate = root / value
-                # a bare model name (e.g. "bert-base-uncased") is not a path: leave it unless it exists
-                if "/" in value or candidate.exists() or f.name.endswith(("_dir", "_root")):
+                # output folders always; inputs (checkpoints, model folders) only when they exist under root, so a
+                # model name such as "google-bert/bert-base-uncased" is left alone
+                if candidate.exists() or f.name.endswith(("_dir", "_root")):
                     out[f.name] = str(candidate)
             elif isinstance(value, dict):
                 out[f.name] = {k: str(root / v) if isinstance(v, str) and not Path(v).is_absolute() else v
@@ -129,7 +143,7 @@ def _absolute_paths(section: Any, root: Path) -> dict:
 
 def experiment_config(config_path: str | Path, *, profile: str | None = None, seed: int | None = None,
                       device: str | None = None, output_dir: str | Path | None = None,
-                      overrides: Sequence[str] = ()) -> "Config":
+                      overrides: Sequence[str] | str = ()) -> "Config":
     """Load the experiment config a notebook runs, with the notebook's parameters applied.
 
     Parameters
@@ -140,7 +154,10 @@ def experiment_config(config_path: str | Path, *, profile: str | None = None, se
     seed : seed of the synthetic benchmark (``synth.seed``).
     device : ``auto``, ``cpu`` or ``cuda`` for the encoders and training.
     output_dir : where experiment results go (``evaluate.results_dir``).
-    overrides : further ``section.key=value`` strings, applied last.
+    overrides : further ``section.key=value`` strings, applied last; one whitespace-separated string is also
+        accepted (``make reproduce SET="train.epochs=3 encoders.audio=resemblyzer"``). An item ending in
+        ``.yaml`` is an overlay file: its keys that differ from ``configs/base.yaml`` are layered on the
+        experiment's config (``make reproduce SET=configs/real.yaml`` runs every chapter on the real corpora).
 
     Returns
     -------
@@ -151,14 +168,25 @@ def experiment_config(config_path: str | Path, *, profile: str | None = None, se
     from clapemo.config import _deep_merge, _read_yaml, from_dict, Config, replace
 
     root = project_root()
+    base = _read_yaml((root / "configs" / "base.yaml").resolve())
+
+    def overlay(file: str | Path) -> dict:
+        """An overlay file's keys that differ from base.yaml (its own ``base:`` chain resolved), name excluded."""
+        file = Path(file)
+        file = file if file.is_absolute() else root / file
+        return {k: v for k, v in _diff(_read_yaml(file.resolve()), base).items() if k != "name"}
+
     path = Path(config_path)
     path = path if path.is_absolute() else root / path
     data = _read_yaml(path.resolve())
     if profile == "tiny" and (root / "configs" / "tiny.yaml").is_file() and path.name != "tiny.yaml":
-        tiny = _read_yaml((root / "configs" / "tiny.yaml").resolve())
-        # tiny.yaml is a diff of base.yaml: layer only the keys it sets, not the base it re-reads
-        base = _read_yaml((root / "configs" / "base.yaml").resolve())
-        data = _deep_merge(data, _diff(tiny, base))
+        data = _deep_merge(data, overlay("configs/tiny.yaml"))  # fewer epochs and seeds
+    if isinstance(overrides, str):
+        overrides = overrides.split()
+    files = [o for o in overrides if str(o).endswith((".yaml", ".yml"))]
+    overrides = [o for o in overrides if o not in files]
+    for file in files:
+        data = _deep_merge(data, overlay(file))
     items = []
     if profile is not None:
         items.append(f"synth.profile={profile}")
@@ -198,11 +226,59 @@ def emotion_corpora(config: "Config") -> list[str]:
     return [name for name in EMOTION_CORPORA if name in config.data.roots]
 
 
-def corpus_table(config: "Config") -> "pd.DataFrame":
-    """Manifest + acoustic properties + prompts of every emotion corpus (``clapemo.corpora.annotated``)."""
-    from clapemo import corpora
+class _DropProgressBars(io.TextIOBase):
+    """A stderr stand-in that passes everything through except tqdm progress-bar updates."""
 
-    return corpora.annotated(emotion_corpora(config), config)
+    _BAR = re.compile(r"^\s*[^\n]*\d+%\|.*\|.*(it|clip|s)/s\]?\s*$|^\s*[^\n]*: *\d+%\|.*$")
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self._after_bar = False
+
+    def write(self, text: str) -> int:
+        kept = []
+        for part in re.split(r"(?<=[\r\n])", text):
+            body = part.strip("\r\n").strip()
+            if not body:  # a bare line end: drop it when it closes a bar
+                if not self._after_bar:
+                    kept.append(part)
+                continue
+            self._after_bar = bool(self._BAR.match(body))
+            if not self._after_bar:
+                kept.append(part)
+        if kept:
+            self.target.write("".join(kept))
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+@contextlib.contextmanager
+def quiet_progress():
+    """Keep library progress bars (tqdm, on stderr) out of notebook outputs; warnings and logs still show."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        with contextlib.redirect_stderr(_DropProgressBars(sys.stderr)):
+            yield
+
+
+def corpus_table(config: "Config") -> "pd.DataFrame":
+    """Manifest + acoustic properties + prompts of every emotion corpus (``clapemo.corpora``).
+
+    With ``prompts.binning = "quantile"`` the cuts are fitted on the training split of these corpora (as training
+    does) and applied to every clip. Progress bars are kept out of the notebook page.
+    """
+    from clapemo import corpora, prompts
+
+    names = emotion_corpora(config)
+    with quiet_progress():
+        if config.prompts.binning != "quantile":
+            return corpora.annotated(names, config)
+        table = corpora.with_features(corpora.manifest(names, config), config)
+        train = table[table["split"] == "train"] if "split" in table.columns else table
+        cuts = prompts.fit_thresholds(train, config.prompts)
+        return corpora.with_prompts(table, config, thresholds=cuts)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -251,14 +327,15 @@ def thresholds(config: "Config", table: "pd.DataFrame | None" = None) -> dict[st
     two-bin pitch cut).
 
     ``fixed`` binning reads them from ``config.prompts`` (reconstructed values); ``quantile`` binning fits them
-    on ``table`` with ``clapemo.prompts.fit_thresholds`` (pooled over corpora, for display).
+    on the training split of ``table`` with ``clapemo.prompts.fit_thresholds`` (pooled over corpora, for display).
     """
     from clapemo import prompts
 
     if config.prompts.binning == "quantile":
         if table is None:
             raise ParameterError("thresholds: quantile binning needs the table the cuts are fitted on")
-        cuts = prompts.fit_thresholds(table, config.prompts, by="pooled")
+        train = table[table["split"] == "train"] if "split" in table.columns else table
+        cuts = prompts.fit_thresholds(train, config.prompts, by="pooled")
     else:
         cuts = prompts.Thresholds.from_config(config.prompts)
     return {
@@ -268,6 +345,30 @@ def thresholds(config: "Config", table: "pd.DataFrame | None" = None) -> dict[st
         "speech_rate_syl_per_s": [float(c) for c in cuts.cuts("speech_rate")],
         "articulation_rate_syl_per_s": [float(c) for c in cuts.cuts("articulation_rate")],
     }
+
+
+def cuts_table(config: "Config", table: "pd.DataFrame | None" = None) -> "pd.DataFrame":
+    """The cuts used to bin each property, with their unit and where they come from.
+
+    Returns
+    -------
+    DataFrame with columns ``prompt``, ``property``, ``cuts``, ``bins``, ``origin``.
+    """
+    import pandas as pd
+
+    cuts = thresholds(config, table)
+    origin = ("reconstructed literature values (configs: prompts.*)" if config.prompts.binning == "fixed"
+              else f"quantiles of this corpus ({config.prompts.quantile_scope}; shown pooled)")
+    rows = []
+    for kind, key in (("pitch", "f0_mean_hz"), ("pitch2", "f0_mean_hz/2"), ("intensity", "intensity_db"),
+                      ("speech_rate", "speech_rate_syl_per_s"),
+                      ("articulation_rate", "articulation_rate_syl_per_s")):
+        column = key.split("/")[0]
+        unit = PROPERTIES[column][0].split("(")[-1].rstrip(")").split(",")[-1].strip()
+        rows.append({"prompt": _KIND_TITLES[kind], "property": PROPERTIES[column][0],
+                     "cuts": ", ".join(f"{c:.4g} {unit}" for c in cuts[key]),
+                     "bins": " | ".join(reversed(_BIN_ORDER[kind])), "origin": origin})
+    return pd.DataFrame(rows).set_index("prompt")
 
 
 def _label_order(labels: Iterable[Any]) -> list[str]:
@@ -453,7 +554,7 @@ def compare_pitch_backends(manifest: "pd.DataFrame", config: "Config", *, n: int
                            backends: Sequence[str] = ("praat", "pyin")) -> tuple["pd.DataFrame", "Figure"]:
     """Average F0 of ``n`` clips by each pitch backend: agreement with the first backend, and seconds per clip.
 
-    Extraction runs without the feature cache (a fresh temporary folder), so the seconds are real. ``pyin``'s
+    Extraction runs without the feature cache and in one process, so the seconds are real. ``pyin``'s
     one-off compilation is excluded by a warm-up call on the first clip.
 
     Returns
@@ -471,14 +572,12 @@ def compare_pitch_backends(manifest: "pd.DataFrame", config: "Config", *, n: int
     clips = _pick(manifest, n)
     f0: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="clapemo-pitch-") as tmp:
+    with quiet_progress():
         for backend in backends:
-            fcfg = dataclasses.replace(config.features, pitch_backend=backend,
-                                       cache_dir=str(Path(tmp) / backend))
-            features.extract_table(clips.iloc[:1], config=dataclasses.replace(
-                fcfg, cache_dir=str(Path(tmp) / f"{backend}-warmup")), n_jobs=1)
+            fcfg = dataclasses.replace(config.features, pitch_backend=backend)
+            features.extract_table(clips.iloc[:1], config=fcfg, n_jobs=1, use_cache=False, progress=False)
             start = time.perf_counter()
-            out = features.extract_table(clips, config=fcfg, n_jobs=1)
+            out = features.extract_table(clips, config=fcfg, n_jobs=1, use_cache=False, progress=False)
             seconds[backend] = (time.perf_counter() - start) / len(clips)
             f0[backend] = out["f0_mean_hz"].to_numpy(dtype=float)
     cuts = thresholds(config)
@@ -539,19 +638,247 @@ def format_spread(mean: float, std: float, *, digits: int = 2, percent: bool = F
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
+_QUERY_TITLES = {"class_label": "class label", "pitch": "pitch", "pitch2": "pitch (2 bins)",
+                 "intensity": "intensity", "speech_rate": "speech rate", "articulation_rate": "articulation rate",
+                 "combined": "combined", "augment": "PA"}
+_SETTING_TITLES = {"leave_one_out": "leave one out", "finetune": "finetune"}
+
+
+#: display order of rows and columns (anything else follows in first-seen order)
+_ORDER = {
+    "model": ("4D", "4D + [5ED - CL]", "4D + [5ED - PA]"),
+    "query": ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined"),
+    "table4": ("Random", "Random (draw)", "4D", "5ED - CL", "4D + [5ED - CL]", "4D + [5ED - PA]", "SoTA"),
+    "kind": ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined",
+             "augment"),
+    "corpus": ("ravdess", "cremad", "iemocap", "meld", "mosei", "mosi"),
+}
+
+
+def _ordered(values: Iterable[Any], order: str) -> list:
+    seen = list(dict.fromkeys(v for v in values if v == v))
+    preferred = [v for v in _ORDER[order] if v in seen]
+    return preferred + [v for v in seen if v not in preferred]
+
+
+def _ours_cell(row: "pd.Series", *, percent: bool = False) -> str:
+    digits = 1 if percent else 2
+    return format_spread(row["ours_mean"], row["ours_sd"], digits=digits, percent=percent)
+
+
+def _paper_cell(value: float, *, percent: bool = False) -> str:
+    if value != value:
+        return "–"
+    return f"{value * 100:.2f}" if percent else f"{value:.2f}"
+
+
+def _bold_best(frame: "pd.DataFrame", means: "pd.DataFrame"):
+    """Styler of ``frame`` (strings) with the best mean of each row in bold, per source (paper / ours)."""
+    import numpy as np
+
+    def style(_: "pd.DataFrame") -> "pd.DataFrame":
+        css = frame.copy()
+        css.loc[:, :] = ""
+        for source in ("paper", "ours"):
+            cols = [c for c in frame.columns if c[-1].startswith(source)]
+            if not cols:
+                continue
+            block = means[cols].astype(float)
+            for index, values in block.iterrows():
+                if values.notna().sum() < 2:
+                    continue
+                best = np.nanmax(values.to_numpy())
+                for col in cols:
+                    if values[col] == best:
+                        css.loc[index, col] = "font-weight: bold"
+        return css
+
+    return frame.style.apply(style, axis=None)
+
+
+def table3_side_by_side(side: "pd.DataFrame") -> "pd.DataFrame":
+    """Table 3 (EAR) as the book shows it: one row per query kind and K, for each model the paper's Precision@K
+    and ours (mean ± sd over seeds).
+
+    Parameters
+    ----------
+    side : ``clapemo.experiments.side_by_side(summary, paper["table3"])`` (columns ``row, query_kind, k,
+        ours_mean, ours_sd, ours_n, paper``).
+
+    Returns
+    -------
+    DataFrame of strings, index (query, P@K), columns (model, ``paper`` | ``ours``); the numeric means are in
+    ``.attrs["means"]`` (same shape) for styling.
+    """
+    import pandas as pd
+
+    _require(side, ["row", "query_kind", "k", "ours_mean", "ours_sd", "paper"], "table3_side_by_side")
+    models = _ordered(side["row"], "model")
+    queries = _ordered(side["query_kind"], "query")
+    ks = sorted(side["k"].dropna().astype(int).unique())
+    index = pd.MultiIndex.from_tuples([(_QUERY_TITLES.get(q, q), f"P@{k}") for q in queries for k in ks],
+                                      names=["query", "K"])
+    n = int(side["ours_n"].max()) if "ours_n" in side and side["ours_n"].notna().any() else 0
+    ours_label = f"ours (mean ± sd, {n} seed{'s' * (n != 1)})"
+    columns = pd.MultiIndex.from_tuples([(m, src) for m in models for src in ("paper", ours_label)],
+                                        names=["model", ""])
+    text = pd.DataFrame("–", index=index, columns=columns)
+    means = pd.DataFrame(float("nan"), index=index, columns=columns)
+    for _, r in side.iterrows():
+        key = (_QUERY_TITLES.get(r["query_kind"], r["query_kind"]), f"P@{int(r['k'])}")
+        text.loc[key, (r["row"], "paper")] = _paper_cell(r["paper"])
+        means.loc[key, (r["row"], "paper")] = r["paper"]
+        text.loc[key, (r["row"], ours_label)] = _ours_cell(r)
+        means.loc[key, (r["row"], ours_label)] = r["ours_mean"]
+    text.attrs["means"] = means
+    return text
+
+
 def format_table3(side: "pd.DataFrame"):
-    """Table 3 (EAR) side by side: see :func:`_format_side_by_side`."""
-    return _format_side_by_side(side, caption="Table 3: emotion audio retrieval, precision@K (paper | ours)")
+    """:func:`table3_side_by_side` styled: the best model of each query and K in bold, per source."""
+    text = table3_side_by_side(side)
+    return (_bold_best(text, text.attrs["means"])
+            .set_caption("Table 3: emotion audio retrieval on the IEMOCAP twin, precision@K. Bold: the best "
+                         "model of each line, separately for the paper and for us."))
+
+
+def table4_side_by_side(side: "pd.DataFrame") -> "pd.DataFrame":
+    """Table 4 (SER on the RAVDESS twin) as the book shows it: one row per training set, for each setting the
+    paper's accuracy (%) and ours (mean ± sd over seeds), plus our unweighted accuracy.
+
+    Parameters
+    ----------
+    side : ``clapemo.experiments.side_by_side(summary, paper["table4"])`` (columns ``row, setting, metric,
+        ours_mean, ours_sd, ours_n, paper``).
+    """
+    import pandas as pd
+
+    _require(side, ["row", "setting", "metric", "ours_mean", "ours_sd", "paper"], "table4_side_by_side")
+    rows = _ordered(side["row"], "table4")
+    settings = [s for s in ("leave_one_out", "finetune") if s in set(side["setting"])]
+    settings += [s for s in dict.fromkeys(side["setting"]) if s not in settings]
+    n = int(side["ours_n"].max()) if "ours_n" in side and side["ours_n"].notna().any() else 0
+    ours = f"ours (mean ± sd, {n} seed{'s' * (n != 1)})"
+    subs = ("paper", ours, "ours, unweighted")
+    columns = pd.MultiIndex.from_tuples([(_SETTING_TITLES.get(s, s), c) for s in settings for c in subs],
+                                        names=["setting", "accuracy (%)"])
+    text = pd.DataFrame("–", index=pd.Index(rows, name="training set"), columns=columns)
+    means = pd.DataFrame(float("nan"), index=text.index, columns=columns)
+    for _, r in side.iterrows():
+        setting = _SETTING_TITLES.get(r["setting"], r["setting"])
+        if r["metric"] == "accuracy":
+            text.loc[r["row"], (setting, "paper")] = _paper_cell(r["paper"], percent=True)
+            means.loc[r["row"], (setting, "paper")] = r["paper"]
+            if r["ours_mean"] == r["ours_mean"]:
+                text.loc[r["row"], (setting, ours)] = _ours_cell(r, percent=True)
+                means.loc[r["row"], (setting, ours)] = r["ours_mean"]
+        elif r["metric"] == "unweighted_accuracy" and r["ours_mean"] == r["ours_mean"]:
+            text.loc[r["row"], (setting, "ours, unweighted")] = _ours_cell(r, percent=True)
+    text.attrs["means"] = means
+    return text
 
 
 def format_table4(side: "pd.DataFrame"):
-    """Table 4 (SER accuracy) side by side: see :func:`_format_side_by_side`."""
-    return _format_side_by_side(side, caption="Table 4: speech emotion recognition accuracy (paper | ours)")
+    """:func:`table4_side_by_side` styled: the best trained row of each setting in bold, per source."""
+    text = table4_side_by_side(side)
+    means = text.attrs["means"].copy()
+    for row in ("Random", "Random (draw)", "SoTA"):  # references, not competitors
+        if row in means.index:
+            means.loc[row] = float("nan")
+    styler = _bold_best_columns(text, means)
+    return styler.set_caption("Table 4: speech emotion recognition on the RAVDESS twin, accuracy (%). Bold: the "
+                              "best trained model of each column.")
 
 
-def _format_side_by_side(side: "pd.DataFrame", *, caption: str):
-    """Style a side-by-side table (paper value, our mean ± spread) for the book."""
-    return side.style.set_caption(caption)
+def _bold_best_columns(frame: "pd.DataFrame", means: "pd.DataFrame"):
+    """Styler with the maximum of each column of ``means`` in bold."""
+    import numpy as np
+
+    def style(_: "pd.DataFrame") -> "pd.DataFrame":
+        css = frame.copy()
+        css.loc[:, :] = ""
+        for col in means.columns:
+            values = means[col].astype(float)
+            if values.notna().sum() >= 2:
+                best = np.nanmax(values.to_numpy())
+                css.loc[values == best, col] = "font-weight: bold"
+        return css
+
+    return frame.style.apply(style, axis=None)
+
+
+def figure2_side_by_side(side: "pd.DataFrame") -> "pd.DataFrame":
+    """Figure 2's numbers: per corpus and training prompt kind, our accuracy and unweighted accuracy (%, mean ± sd
+    over seeds) beside the paper's (not recoverable from its text: shown as "–")."""
+    import pandas as pd
+
+    _require(side, ["corpus", "prompt_kind", "metric", "ours_mean", "ours_sd", "paper"], "figure2_side_by_side")
+    corpora_ = _ordered(side.loc[side["ours_mean"].notna(), "corpus"], "corpus")
+    kinds = _ordered(side.loc[side["ours_mean"].notna(), "prompt_kind"], "kind")
+    n = int(side["ours_n"].max()) if "ours_n" in side and side["ours_n"].notna().any() else 0
+    subs = ("paper", f"ours (mean ± sd, {n} seed{'s' * (n != 1)})", "ours, unweighted")
+    columns = pd.MultiIndex.from_tuples([(c, s) for c in corpora_ for s in subs], names=["corpus", "accuracy (%)"])
+    index = pd.Index([_QUERY_TITLES.get(k, k) for k in kinds], name="training prompt")
+    text = pd.DataFrame("–", index=index, columns=columns)
+    for _, r in side.iterrows():
+        if r["corpus"] not in corpora_ or r["prompt_kind"] not in kinds or r["ours_mean"] != r["ours_mean"]:
+            continue
+        key = _QUERY_TITLES.get(r["prompt_kind"], r["prompt_kind"])
+        if r["metric"] == "accuracy":
+            text.loc[key, (r["corpus"], subs[0])] = _paper_cell(r["paper"], percent=True)
+            text.loc[key, (r["corpus"], subs[1])] = _ours_cell(r, percent=True)
+        elif r["metric"] == "unweighted_accuracy":
+            text.loc[key, (r["corpus"], subs[2])] = _ours_cell(r, percent=True)
+    return text
+
+
+def format_figure2(side: "pd.DataFrame"):
+    """:func:`figure2_side_by_side` with a caption."""
+    return figure2_side_by_side(side).style.set_caption(
+        "Figure 2 in numbers: SER accuracy (%) after training on 4D + the corpus with one prompt kind. The paper "
+        "gives these only as bars, so its column is empty.")
+
+
+def format_claims(verdicts: "pd.DataFrame"):
+    """``clapemo.experiments.claims(...)`` styled: each paper claim, whether it holds here, and by how much."""
+    shown = verdicts.rename(columns={"min_difference": "smallest difference", "min_z": "smallest z"})
+    colors = {"holds (clearly)": "#d9f2d9", "holds (within noise)": "#f2f7d9",
+              "does not hold (within noise)": "#fbecd5", "does not hold (clearly)": "#f7d4d4"}
+    return (shown.style.format({"smallest difference": "{:+.3f}", "smallest z": "{:+.1f}"}, na_rep="–")
+            .map(lambda v: f"background-color: {colors.get(v, '')}", subset=["verdict"])
+            .hide(axis="index"))
+
+
+def provenance(configs: "dict[str, Config]") -> "pd.DataFrame":
+    """Where each experiment's numbers come from: config name and hash, the settings that matter most, and the
+    results folder (relative to the project root when inside it).
+
+    Parameters
+    ----------
+    configs : display name -> the experiment's config (e.g. ``{"Table 3": config3}``).
+    """
+    import pandas as pd
+
+    from clapemo.config import config_hash
+
+    root = project_root()
+    rows = []
+    for title, cfg in configs.items():
+        artefact = {"Table 3": "table3", "Table 4": "table4", "Figure 2": "figure2"}.get(title, title)
+        folder = Path(cfg.evaluate.results_dir) / artefact / config_hash(cfg)
+        try:
+            folder = folder.resolve().relative_to(root)
+        except ValueError:
+            pass
+        rows.append({
+            "experiment": title, "config": cfg.name, "config hash": config_hash(cfg),
+            "data": cfg.data.source + (f" ({cfg.synth.profile}, seed {cfg.synth.seed})"
+                                       if cfg.data.source == "synth" else ""),
+            "audio encoder": cfg.encoders.audio, "text encoder": cfg.encoders.text,
+            "epochs": cfg.train.epochs, "seeds": ", ".join(map(str, cfg.evaluate.seeds)),
+            "results folder": str(folder),
+        })
+    return pd.DataFrame(rows).set_index("experiment")
 
 
 def show(fig: "Figure") -> "Figure":
@@ -620,8 +947,67 @@ def screenshot(html: str | Path, png: str | Path, *, width_px: int = 1400, heigh
     return png
 
 
+#: the pages of the built book and what each must show (tables / images at least)
+BOOK_PAGES: dict[str, dict[str, int]] = {
+    "intro.html": {"tables": 0, "images": 0},
+    "executed/01_prompt_generation.html": {"tables": 4, "images": 2},
+    "executed/02_ear_table.html": {"tables": 3, "images": 0},
+    "executed/03_ser_table.html": {"tables": 3, "images": 0},
+    "executed/04_prompt_analysis.html": {"tables": 3, "images": 2},
+    "executed/05_report.html": {"tables": 4, "images": 1},
+    "real_data.html": {"tables": 0, "images": 0},
+}
+
+
+def check_book(html_dir: str | Path, *, pages: dict[str, dict[str, int]] | None = None) -> "pd.DataFrame":
+    """Check a built book: every page exists and shows at least the expected number of tables and images, and
+    no notebook output holds an error or a traceback.
+
+    Parameters
+    ----------
+    html_dir : the ``_build/html`` folder of ``jupyter-book build``.
+    pages : page -> ``{"tables": n, "images": m}`` minimums (default :data:`BOOK_PAGES`).
+
+    Returns
+    -------
+    DataFrame, one row per page: ``tables``, ``images``, ``ok``.
+
+    Raises
+    ------
+    DataError
+        Naming every page that is missing or falls short.
+    """
+    import re
+
+    import pandas as pd
+
+    html_dir = Path(html_dir)
+    pages = BOOK_PAGES if pages is None else pages
+    rows, problems = [], []
+    for page, need in pages.items():
+        path = html_dir / page
+        if not path.is_file():
+            problems.append(f"{page}: missing")
+            rows.append({"page": page, "tables": 0, "images": 0, "ok": False})
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        main = text.split('<main', 1)[-1]
+        tables = len(re.findall(r"<table\b", main))
+        images = len(re.findall(r"<img\b[^>]*src=\"[^\"]*_images/", main))
+        bad = [w for w in ("Traceback (most recent call last)", "ename", "output_error") if w in main]
+        ok = tables >= need.get("tables", 0) and images >= need.get("images", 0) and not bad
+        if not ok:
+            problems.append(f"{page}: {tables} tables (need {need.get('tables', 0)}), {images} images "
+                            f"(need {need.get('images', 0)}){', errors: ' + ', '.join(bad) if bad else ''}")
+        rows.append({"page": page, "tables": tables, "images": images, "ok": ok})
+    if problems:
+        raise DataError("the built book falls short:\n  " + "\n  ".join(problems))
+    return pd.DataFrame(rows).set_index("page")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m clapemo.report screenshot IN.html OUT.png [--width W --height H]``."""
+    """``python -m clapemo.report screenshot IN.html OUT.png [--width W --height H]`` or
+    ``python -m clapemo.report check [HTML_DIR]``."""
     parser = argparse.ArgumentParser(prog="python -m clapemo.report", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     shot = sub.add_parser("screenshot", help="render a built book page to PNG with headless Chromium")
@@ -629,8 +1015,14 @@ def main(argv: list[str] | None = None) -> int:
     shot.add_argument("png")
     shot.add_argument("--width", type=int, default=1400)
     shot.add_argument("--height", type=int, default=2000)
+    check = sub.add_parser("check", help="check a built book: every page, its tables and figures, no errors")
+    check.add_argument("html_dir", nargs="?", default="book/_build/html")
     ns = parser.parse_args(argv)
     try:
+        if ns.command == "check":
+            print(check_book(ns.html_dir).to_string())
+            print(f"book OK: {ns.html_dir}")
+            return 0
         out = screenshot(ns.html, ns.png, width_px=ns.width, height_px=ns.height)
     except ClapEmoError as err:
         print(f"clapemo.report: error: {err}", file=sys.stderr)
