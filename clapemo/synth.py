@@ -86,6 +86,11 @@ SPEECH_CORPORA: tuple[str, ...] = (
     "synth-mosei", "synth-iemocap", "synth-meld", "synth-cremad", "synth-ravdess", "synth-mosi")
 CORPORA: tuple[str, ...] = SPEECH_CORPORA + ("synth-4d",)
 
+#: order in which corpora pick voice identities (the most constrained first); fixed, so plans never depend on
+#: which corpora are generated
+VOICE_ORDER: tuple[str, ...] = ("synth-ravdess", "synth-iemocap", "synth-cremad", "synth-meld", "synth-mosi",
+                                "synth-mosei", "synth-4d")
+
 SCHEMA = ["utterance_id", "path", "dataset", "speaker", "sex", "label", "raw_label", "text", "start_s", "end_s",
           "split"]
 
@@ -174,15 +179,15 @@ class CorpusSpec:
 
 
 CORPUS_SPECS: dict[str, CorpusSpec] = {
-    "synth-mosei": CorpusSpec(44100, ("en-us", "en-us-nyc", "en", "en-029", "en-gb-scotland"), 61.0, 3.0, 30.0,
+    "synth-mosei": CorpusSpec(44100, ("en", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-us-nyc"), 61.0, 3.0, 30.0,
                               "pink", 0.0, (0.25, 0.45), 0.20, 7000.0, (0.05, 0.40), (0.05, 0.40),
                               {"happy": .22, "sad": .12, "angry": .10, "neutral": .16, "surprised": .06,
                                "disgust": .07, "fearful": .05, "excited": .11, "frustrated": .11}),
-    "synth-iemocap": CorpusSpec(16000, ("en-us",), 60.0, 2.5, 26.0, "pink", 0.0, (0.30, 0.50), 0.12, 0.0,
+    "synth-iemocap": CorpusSpec(16000, ("en-us", "en-us-nyc"), 60.0, 2.5, 26.0, "pink", 0.0, (0.30, 0.50), 0.12, 0.0,
                                 (0.10, 0.30), (0.10, 0.30),
                                 {"neutral": .20, "frustrated": .17, "excited": .12, "happy": .10, "sad": .14,
                                  "angry": .14, "surprised": .04, "fearful": .04, "disappointed": .05}),
-    "synth-meld": CorpusSpec(32000, ("en-us-nyc", "en-us"), 64.0, 3.0, 36.0, "brown", 60.0, (0.40, 0.70), 0.25,
+    "synth-meld": CorpusSpec(32000, ("en-us-nyc", "en-us", "en-029"), 64.0, 3.0, 36.0, "brown", 60.0, (0.40, 0.70), 0.25,
                              0.0, (0.00, 0.20), (0.00, 0.20),
                              {"neutral": .36, "happy": .18, "surprised": .13, "angry": .11, "sad": .08,
                               "fearful": .07, "disgust": .07}),
@@ -719,7 +724,7 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
         raise ParameterError(f"profile={profile!r} is not one of {list(PROFILES)}")
     if used is None:
         used = {}
-        for earlier in CORPORA[: CORPORA.index(corpus)]:
+        for earlier in VOICE_ORDER[: VOICE_ORDER.index(corpus)]:
             _corpus_speakers(earlier, profile, seed, used)
     spec = CORPUS_SPECS[corpus]
     size = PROFILES[profile][corpus]
@@ -936,7 +941,7 @@ def generate(*, root: str | Path, config: SynthConfig | None = None, progress: b
     stamp = {"generator_version": GENERATOR_VERSION, "profile": config.profile, "seed": config.seed}
     used: dict = {}
     todo = []
-    for corpus in CORPORA:  # plan in fixed order: voice allocation depends on the earlier corpora
+    for corpus in VOICE_ORDER:  # plan in fixed order: voice allocation depends on the earlier corpora
         rows = plan_corpus(corpus, profile=config.profile, seed=config.seed, used=used)
         folder = out / corpus
         marker = folder / MARKER
