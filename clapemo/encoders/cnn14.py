@@ -116,13 +116,15 @@ class Cnn14(nn.Module):
     def __init__(self, *, sample_rate_hz: int = 44100, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.sample_rate_hz = int(sample_rate_hz)
+        with torch.device("meta"):  # allocate once, initialise once (below), not twice
+            self.bn0 = nn.BatchNorm2d(N_MELS)
+            for i in range(6):
+                setattr(self, f"conv_block{i + 1}", _ConvBlock(1 if i == 0 else _CHANNELS[i - 1], _CHANNELS[i]))
+            self.fc1 = nn.Linear(2048, EMBED_DIM, bias=True)
+            self.fc_audioset = nn.Linear(EMBED_DIM, N_CLASSES, bias=True)
+        self.to_empty(device="cpu")
         self.register_buffer("window", torch.hann_window(WINDOW, periodic=True), persistent=False)
         self.register_buffer("mel_fb", torch.from_numpy(_mel_filterbank(self.sample_rate_hz)), persistent=False)
-        self.bn0 = nn.BatchNorm2d(N_MELS)
-        for i in range(6):
-            setattr(self, f"conv_block{i + 1}", _ConvBlock(1 if i == 0 else _CHANNELS[i - 1], _CHANNELS[i]))
-        self.fc1 = nn.Linear(2048, EMBED_DIM, bias=True)
-        self.fc_audioset = nn.Linear(EMBED_DIM, N_CLASSES, bias=True)
         self._init_weights(generator)
 
     def _init_weights(self, generator: torch.Generator | None) -> None:
@@ -134,6 +136,7 @@ class Cnn14(nn.Module):
             elif isinstance(module, nn.BatchNorm2d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
+                module.reset_running_stats()
 
     def logmel(self, waveform: torch.Tensor) -> torch.Tensor:
         """Log-mel spectrogram in dB, shape (batch, 1, n_frames, 64) from waveform (batch, n_samples)."""

