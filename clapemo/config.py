@@ -111,11 +111,14 @@ class FeaturesConfig(_Section):
     pitch_backend: str = _f("praat", choices=("praat", "pyin"))
     f0_min_hz: float = _f(50.0, min=20.0, max=400.0)
     f0_max_hz: float = _f(600.0, min=100.0, max=2000.0)
-    time_step_s: float = _f(0.01, min=0.001, max=0.1)
+    time_step_s: float = _f(0.02, min=0.001, max=0.1, doc="pitch frame step (de Jong & Wempe v2 use 0.02)")
     silence_threshold_db: float = _f(-25.0, min=-80.0, max=0.0)
     min_dip_db: float = _f(2.0, min=0.0, max=20.0)
     min_pause_s: float = _f(0.3, min=0.0, max=5.0)
     min_duration_s: float = _f(0.1, min=0.0, max=10.0)
+    max_clipped_fraction: float = _f(0.01, min=0.0, max=1.0,
+                                     doc="clips with more samples stuck at their peak (runs >= 3) are errors")
+    analysis_rate_hz: int = _f(16000, min=0, doc="clips above this rate are downsampled first; 0 = never")
     cache_dir: str = _f("data/cache/features", path=True)
 
 
