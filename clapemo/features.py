@@ -23,7 +23,8 @@ Each clip is analysed with **one pitch track and one intensity track**, shared b
   381x real time per core (best of 5 passes; median 321x), the pyin path 5.2x: 60-70x slower. Rerun
   ``make bench`` to check the numbers on your machine.
 * **Intensity** (``intensity_db``): Praat's intensity track (``To Intensity``, minimum pitch ``f0_min_hz``,
-  mean not subtracted), energy-averaged over the clip (Praat's ``Get mean ... energy``). The scale is
+  raised to ``6.4 / duration`` for clips shorter than Praat's window, mean not subtracted), energy-averaged
+  over the clip (Praat's ``Get mean ... energy``). The scale is
   **Praat's dB re 2e-5**: sample values are taken as pascals, so ``intensity_db = 10 log10(mean(x**2) / 4e-10)``
   for a stationary signal. A full-scale sine is about 91 dB, a sine of RMS 0.02 is 60 dB and conversational
   speech recorded at a typical level lands at 55-80 dB. librosa's dBFS (<= 0 dB) is *not* used: the
@@ -224,8 +225,6 @@ def _sounding_runs(db: np.ndarray, threshold_db: float, edges_s: np.ndarray,
 def _syllable_nuclei(db: np.ndarray, times: np.ndarray, frame_s: float, duration_s: float,
                      pitch_times: np.ndarray, f0: np.ndarray, cfg: FeaturesConfig) -> tuple[int, float]:
     """Syllable count and phonation time (s) from an intensity track and a pitch track (de Jong & Wempe v2)."""
-    if db.size < 3:
-        return 0, 0.0
     q99 = float(np.quantile(db, 0.99))
     threshold = max(q99 + cfg.silence_threshold_db, float(db.min()))
     edges = np.concatenate(([0.0], 0.5 * (times[1:] + times[:-1]), [duration_s]))
@@ -274,8 +273,17 @@ def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> Aco
         raise DataError(f"{name}: sample rate {rate_hz} Hz is too low for f0_max_hz = {cfg.f0_max_hz:g} "
                         f"(the Nyquist frequency must be above it)")
     sound = parselmouth.Sound(x.astype(np.float64), sampling_frequency=float(rate_hz))
+    try:
+        return _measure_sound(x, rate_hz, cfg, name, sound, duration)
+    except parselmouth.PraatError as err:
+        message = " ".join(str(err).split())
+        raise DataError(f"{name}: Praat cannot analyse this clip of {duration:.3f} s ({message})") from None
 
-    intensity = sound.to_intensity(minimum_pitch=cfg.f0_min_hz, subtract_mean=False)
+
+def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, sound: Any,
+                   duration: float) -> AcousticProperties:
+    # Praat's intensity window is 6.4 / minimum pitch long; shorter clips get a shorter window (higher minimum)
+    intensity = sound.to_intensity(minimum_pitch=max(cfg.f0_min_hz, 6.4 / duration * 1.001), subtract_mean=False)
     db = np.asarray(intensity.values[0], dtype=np.float64)
     int_times = np.asarray(intensity.xs(), dtype=np.float64)
     if db.size == 0:
@@ -511,10 +519,19 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
 
             results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", batch_size="auto")(
                 delayed(_measure)(p, s, e, cfg, c) for _, p, s, e, c in todo)
-        for (i, *_), record in zip(todo, results):
-            records[i] = record
-            bar.update(1)
-        bar.close()
+        try:
+            for (i, *_), record in zip(todo, results):
+                records[i] = record
+                bar.update(1)
+        except (KeyboardInterrupt, SystemExit):
+            raise  # finished clips are cached: the next run resumes
+        except Exception as err:  # noqa: BLE001 - e.g. a worker killed by a crash in native code
+            for i, *_ in todo:  # not cached, so a rerun retries them
+                if records[i] is None:
+                    records[i] = _empty_record(f"{type(err).__name__}: worker pool failed before this clip "
+                                               f"finished ({err})")
+        finally:
+            bar.close()
 
     rows = [{"utterance_id": uid, "path": path, **rec} for (uid, path, _, _), rec in zip(jobs, records)]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
@@ -537,12 +554,19 @@ def _read_manifest(path: Path) -> Any:
 
     try:
         if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix in (".csv", ".tsv"):
-            return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
+            manifest = pd.read_parquet(path)
+        elif path.suffix in (".csv", ".tsv"):
+            manifest = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
+        else:
+            return None
     except Exception as err:  # noqa: BLE001
         raise DataError(f"{path}: cannot read the manifest ({err})") from None
-    return None
+    if "path" not in manifest.columns:
+        raise DataError(f"{path}: manifest has no 'path' column (columns: {list(manifest.columns)})")
+    # relative clip paths in a saved manifest are relative to the manifest's folder
+    base = path.resolve().parent
+    manifest["path"] = [p if Path(p).is_absolute() else str(base / p) for p in manifest["path"].astype(str)]
+    return manifest
 
 
 def cli(argv: Sequence[str]) -> int:
@@ -553,7 +577,8 @@ def cli(argv: Sequence[str]) -> int:
         prog="clapemo features",
         description="Measure pitch, intensity, speech rate and articulation rate of every clip of a folder or "
                     "a manifest (.parquet/.csv), with a per-clip cache; failures are recorded in 'error'.")
-    parser.add_argument("input", help="folder of audio files, a manifest (.parquet/.csv), or one audio file")
+    parser.add_argument("input", help="folder of audio files, a manifest (.parquet/.csv/.tsv; relative clip "
+                                      "paths are taken from its folder), or one audio file")
     parser.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")
     parser.add_argument("-c", "--config", default=None, help="experiment config YAML (its 'features' section)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

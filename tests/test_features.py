@@ -127,6 +127,15 @@ def test_syllable_count_and_phonation_time(groups):
     assert props.f0_mean_hz == pytest.approx(150.0, rel=0.02)
 
 
+@pytest.mark.parametrize("duration_s", [0.1, 0.12, 0.2])
+def test_short_clips_above_the_minimum_are_measured(duration_s):
+    # Praat's intensity window (6.4 / 50 Hz = 0.128 s) is shortened for clips shorter than it
+    props = features.extract(vowel(120.0, duration_s=duration_s), sample_rate_hz=RATE)
+    assert props.f0_mean_hz == pytest.approx(120.0, rel=0.02)
+    assert props.intensity_db == pytest.approx(73.0, abs=0.3)
+    assert props.phonation_time_s == pytest.approx(duration_s)
+
+
 def test_short_pauses_do_not_split_phonation():
     # a 0.2 s pause is below min_pause_s = 0.3: phonation time includes it
     x, sounding_s = syllable_train((3, 3), pause_s=0.2)
@@ -273,6 +282,15 @@ def test_cli_writes_a_table_and_reports_bad_input(clip_folder, tmp_path, capsys)
     assert list(table.columns) == list(features.TABLE_COLUMNS) and len(table) == 7
     assert set(table.loc[table["error"].isna(), "utterance_id"]) == {"good", "high"}
     assert "7 clips" in capsys.readouterr().err
+    # a saved manifest with clip paths relative to its own folder
+    pd.DataFrame({"utterance_id": ["x/good", "x/gone"], "path": ["good.wav", "gone.wav"],
+                  "start_s": [float("nan")] * 2, "end_s": [float("nan")] * 2}).to_csv(
+        clip_folder / "manifest.csv", index=False)
+    assert features.cli([str(clip_folder / "manifest.csv"), "-o", str(tmp_path / "m.csv"), "-j", "1", "-q",
+                         "--no-cache"]) == 0
+    table = pd.read_csv(tmp_path / "m.csv")
+    assert list(table["utterance_id"]) == ["x/good", "x/gone"]
+    assert table["n_syllables"].iloc[0] == 7 and "not found" in table["error"].iloc[1]
     with pytest.raises(ClapEmoError, match="not found"):
         features.cli([str(tmp_path / "nowhere"), "-o", str(out)])
     empty = tmp_path / "no_audio"
