@@ -148,6 +148,33 @@ def test_experiment_config_applies_parameters_and_absolute_paths(tmp_path, monke
         report.project_root()
 
 
+def test_experiment_config_layers_tiny_and_overlay_files(tmp_path):
+    tiny = report.experiment_config("configs/table3_ear.yaml", profile="tiny")
+    assert tiny.name == "table3_ear"  # the experiment keeps its name
+    assert tiny.synth.profile == "tiny" and tiny.evaluate.seeds == load_config(
+        REPO / "configs" / "tiny.yaml").evaluate.seeds
+    overlay = tmp_path / "real.yaml"
+    overlay.write_text(f"base: {REPO / 'configs' / 'base.yaml'}\nname: real\n"
+                       "data: {source: real, roots: {ravdess: /corpora/RAVDESS}}\n"
+                       "encoders: {text: bert, text_model: google-bert/bert-base-uncased}\n")
+    cfg = report.experiment_config("configs/table4_ser.yaml", overrides=f"{overlay} train.epochs=3")
+    assert cfg.name == "table4_ser" and cfg.data.source == "real" and cfg.train.epochs == 3
+    assert cfg.data.roots == {"ravdess": "/corpora/RAVDESS"}
+    assert cfg.encoders.text_model == "google-bert/bert-base-uncased"  # a model name is not made a path
+    assert cfg.evaluate.ser_target == "synth-ravdess"  # the experiment's own keys survive the overlay
+
+
+def test_quiet_progress_drops_bars_and_keeps_messages(capsys):
+    from tqdm import tqdm
+
+    with report.quiet_progress():
+        for _ in tqdm(range(50), desc="features", unit="clip"):
+            pass
+        print("a real message", file=sys.stderr)
+    err = capsys.readouterr().err
+    assert "a real message" in err and "%|" not in err and "features" not in err
+
+
 def test_emotion_corpora_follow_the_data_source():
     assert report.emotion_corpora(load_config(None)) == [
         "synth-mosei", "synth-iemocap", "synth-meld", "synth-cremad", "synth-ravdess", "synth-mosi"]
@@ -197,3 +224,83 @@ def test_screenshot_renders_a_page(tmp_path):
     page.write_text("<html><body style='background:#fff'><h1>clapemo</h1></body></html>")
     png = report.screenshot(page, tmp_path / "shot.png", width_px=400, height_px=300)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _side3() -> pd.DataFrame:
+    rows = []
+    for i, row in enumerate(("4D + [5ED - PA]", "4D", "4D + [5ED - CL]")):  # scrambled order on purpose
+        for q in ("pitch", "class_label"):
+            for k in (1, 5):
+                rows.append({"row": row, "query_kind": q, "k": k, "ours_mean": 0.1 * (i + 1), "ours_sd": 0.01,
+                             "ours_n": 3, "paper": 0.5 - 0.1 * i})
+    return pd.DataFrame(rows)
+
+
+def test_table3_side_by_side_layout_and_bold_best():
+    text = report.table3_side_by_side(_side3())
+    assert list(text.columns.get_level_values(0).unique()) == ["4D", "4D + [5ED - CL]", "4D + [5ED - PA]"]
+    assert list(text.index) == [("class label", "P@1"), ("class label", "P@5"), ("pitch", "P@1"), ("pitch", "P@5")]
+    ours = "ours (mean ± sd, 3 seeds)"
+    assert text.loc[("pitch", "P@1"), ("4D + [5ED - PA]", "paper")] == "0.50"
+    assert text.loc[("pitch", "P@1"), ("4D + [5ED - CL]", ours)] == "0.30 ± 0.01"
+    html = report.format_table3(_side3()).to_html()
+    bold_rule = html.split("font-weight: bold")[0].rsplit("}", 1)[-1]  # the selectors styled bold
+    assert bold_rule.count("#T_") == 8 and "Table 3" in html  # 4 lines x (paper, ours)
+
+
+def test_table4_side_by_side_percent_and_references():
+    side = pd.DataFrame([
+        {"row": "4D", "setting": "leave_one_out", "metric": "accuracy", "ours_mean": 0.2, "ours_sd": 0.02,
+         "ours_n": 3, "paper": 0.1599},
+        {"row": "4D", "setting": "leave_one_out", "metric": "unweighted_accuracy", "ours_mean": 0.25,
+         "ours_sd": float("nan"), "ours_n": 3, "paper": float("nan")},
+        {"row": "SoTA", "setting": "finetune", "metric": "accuracy", "ours_mean": float("nan"),
+         "ours_sd": float("nan"), "ours_n": float("nan"), "paper": 0.8182},
+        {"row": "Random", "setting": "leave_one_out", "metric": "accuracy", "ours_mean": 0.125, "ours_sd": 0.0,
+         "ours_n": 3, "paper": 0.125},
+    ])
+    text = report.table4_side_by_side(side)
+    assert list(text.index) == ["Random", "4D", "SoTA"]
+    ours = "ours (mean ± sd, 3 seeds)"
+    assert text.loc["4D", ("leave one out", "paper")] == "15.99"
+    assert text.loc["4D", ("leave one out", ours)] == "20.0 ± 2.0"
+    assert text.loc["4D", ("leave one out", "ours, unweighted")] == "25.0"
+    assert text.loc["SoTA", ("finetune", "paper")] == "81.82" and text.loc["SoTA", ("finetune", ours)] == "–"
+    assert "Table 4" in report.format_table4(side).to_html()
+
+
+def test_figure2_side_by_side_has_no_paper_numbers():
+    side = pd.DataFrame([{"corpus": c, "prompt_kind": k, "metric": m, "ours_mean": 0.5, "ours_sd": 0.1,
+                          "ours_n": 2, "paper": float("nan")}
+                         for c in ("cremad", "ravdess") for k in ("augment", "class_label", "pitch")
+                         for m in ("accuracy", "unweighted_accuracy")])
+    text = report.figure2_side_by_side(side)
+    assert list(text.index) == ["class label", "pitch", "PA"]
+    assert list(text.columns.get_level_values(0).unique()) == ["ravdess", "cremad"]
+    assert (text.xs("paper", axis=1, level=1) == "–").all().all()
+
+
+def test_format_claims_colours_verdicts():
+    verdicts = pd.DataFrame([{"artefact": "table3", "id": "x", "claim": "PA is best", "verdict": "holds (clearly)",
+                              "min_difference": 0.1, "min_z": 3.0}])
+    html = report.format_claims(verdicts).to_html()
+    assert "#d9f2d9" in html and "+0.100" in html
+
+
+def test_provenance_is_relative_to_the_project():
+    cfg = report.experiment_config("configs/table3_ear.yaml", profile="tiny")
+    prov = report.provenance({"Table 3": cfg})
+    assert prov.loc["Table 3", "results folder"].startswith("runs/results/table3/")
+    assert prov.loc["Table 3", "config"] == "table3_ear"
+
+
+def test_check_book_counts_tables_and_images(tmp_path):
+    page = '<html><main><table></table><img src="../_images/a.png"></main></html>'
+    (tmp_path / "executed").mkdir()
+    (tmp_path / "executed" / "p.html").write_text(page)
+    out = report.check_book(tmp_path, pages={"executed/p.html": {"tables": 1, "images": 1}})
+    assert out.loc["executed/p.html", "ok"]
+    with pytest.raises(DataError, match="missing"):
+        report.check_book(tmp_path, pages={"gone.html": {"tables": 0}})
+    with pytest.raises(DataError, match=r"1 tables \(need 2\)"):
+        report.check_book(tmp_path, pages={"executed/p.html": {"tables": 2}})
