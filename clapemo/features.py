@@ -19,9 +19,10 @@ Each clip is analysed with **one pitch track and one intensity track**, shared b
   < 0.001 % at 120 and 220 Hz, pyin's 0.25 % and 0.04 %, agreement 0.25 % / 0.04 % (tests require 2 % and
   3 %). On 24 speech-like 3 s clips with pauses the two means agree within 0.4 % (median); the worst clip
   differs by 16 % because pyin labels near-silent pause frames voiced at sub-harmonics (~50 Hz), which praat's
-  silence threshold rejects. Speed of the *whole* property set, one process, same clips, one run: praat
-  381x real time per core (best of 5 passes; median 321x), the pyin path 5.2x: 60-70x slower. Rerun
-  ``make bench`` to check the numbers on your machine.
+  silence threshold rejects. Speed of the *whole* property set, one process, same 16 kHz clips, one run
+  (machine under load from other jobs): praat about 380x real time per core (best of 5 passes; median
+  310-320x), the pyin path 4.3-5.2x, so pyin is 60-90x slower; 48 kHz clips (downsampled first): praat
+  about 320x (median 290x). Rerun ``make bench`` to check the numbers on your machine.
 * **Intensity** (``intensity_db``): Praat's intensity track (``To Intensity``, minimum pitch ``f0_min_hz``,
   raised to ``6.4 / duration`` for clips shorter than Praat's window, mean not subtracted), energy-averaged
   over the clip (Praat's ``Get mean ... energy``). The scale is
@@ -296,7 +297,8 @@ def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, 
     f0_mean = float(np.mean(f0[voiced])) if voiced.any() else math.nan
     voiced_fraction = float(voiced.mean()) if f0.size else 0.0
 
-    n_syll, phonation = _syllable_nuclei(db, int_times, float(intensity.dt), x.size / rate_hz, pitch_times, f0, cfg)
+    n_syll, phonation = _syllable_nuclei(db, int_times, float(intensity.dt), x.size / rate_hz, pitch_times, f0,
+                                         cfg)
     return AcousticProperties(
         duration_s=float(duration),
         f0_mean_hz=f0_mean,
@@ -347,7 +349,8 @@ def extract(audio: str | os.PathLike | np.ndarray, *, sample_rate_hz: int | None
         raise ParameterError("start_s / end_s apply to a file path; slice the array instead")
     if sample_rate_hz is None:
         raise ParameterError("sample_rate_hz is required when audio is an array (the rate of its samples, Hz)")
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)) or sample_rate_hz <= 0:
+    if (isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer))
+            or sample_rate_hz <= 0):
         raise ParameterError(f"sample_rate_hz = {sample_rate_hz!r} must be a positive integer (Hz)")
     x = as_mono(audio, name="audio")
     return _analyse(x, int(sample_rate_hz), cfg, "audio")

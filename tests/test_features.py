@@ -57,7 +57,7 @@ def _write(path, x, rate=RATE, subtype="FLOAT"):
     return str(path)
 
 
-# ---- pitch ------------------------------------------------------------------------------------------------------
+# ---- pitch -----------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("f0_hz", [120.0, 220.0])
@@ -110,7 +110,7 @@ def test_intensity_of_a_known_rms_on_praats_scale(rms, expected_db):
     assert 20 * math.log10(rms / features.REFERENCE_PA) == pytest.approx(expected_db, abs=1e-9)
 
 
-# ---- syllable nuclei ---------------------------------------------------------------------------------------------
+# ---- syllable nuclei -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("groups", [(4, 3), (2, 5), (6,)])
@@ -146,7 +146,7 @@ def test_short_pauses_do_not_split_phonation():
     assert longer.phonation_time_s == pytest.approx(sounding_s, abs=0.1)
 
 
-# ---- input forms and bad input -------------------------------------------------------------------------------------
+# ---- input forms and bad input ---------------------------------------------------------------------------------
 
 
 def test_path_stereo_and_config_forms_agree(tmp_path):
@@ -195,7 +195,7 @@ def test_corrupt_and_missing_files_raise(tmp_path):
         features.extract(tmp_path / "missing.wav")
 
 
-# ---- the table -----------------------------------------------------------------------------------------------------
+# ---- the table -------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture()
