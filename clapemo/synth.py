@@ -117,6 +117,10 @@ _PITCH_A, _PITCH_B = 0.162, 0.00036
 #: speaker baseline F0 (Hz, geometric mean) and the between-speaker sd in semitones
 BASE_F0_HZ = {"male": 115.0, "female": 205.0}
 BASE_F0_SD_ST = 2.0
+#: speaker baseline espeak rate (words/min). espeak's default 175 wpm measured ~5 syl/s articulation rate with the
+#: syllable-nuclei method; 145 wpm puts a neutral utterance near 4.3 syl/s, inside the range reported for read
+#: English and around the articulation-rate cut (4.0 syl/s) of DESIGN.md, so emotions fall on both sides of it.
+BASE_RATE_WPM = 145.0
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ CORPUS_SPECS: dict[str, CorpusSpec] = {
     "synth-cremad": CorpusSpec(16000, ("en-us", "en-029", "en-us-nyc"), 61.0, 2.5, 24.0, "white", 0.0,
                                (0.15, 0.25), 0.08, 0.0, (0.20, 0.50), (0.20, 0.50),
                                {lab: 1.0 for lab in CORPUS_LABELS["cremad"]}),
-    "synth-ravdess": CorpusSpec(48000, ("en-us",), 59.0, 2.0, 18.0, "white", 0.0, (0.10, 0.20), 0.05, 0.0,
+    "synth-ravdess": CorpusSpec(48000, ("en-us",), 62.0, 2.0, 18.0, "white", 0.0, (0.10, 0.20), 0.05, 0.0,
                                 (0.50, 1.00), (0.40, 0.90), {lab: 1.0 for lab in CORPUS_LABELS["ravdess"]}),
     "synth-mosi": CorpusSpec(22050, ("en-us", "en"), 62.0, 3.0, 32.0, "brown", 50.0, (0.25, 0.50), 0.18, 6000.0,
                              (0.05, 0.30), (0.05, 0.30), {"positive": .45, "negative": .40, "neutral": .15}),
@@ -621,7 +625,7 @@ def _speakers(corpus: str, sexes: list[str], seed: int, used: dict) -> list[dict
         speakers.append({
             "sex": sex, "variant": variant, "dialect": dialect,
             "base_f0_hz": BASE_F0_HZ[sex] * 2 ** (rng.normal(0, BASE_F0_SD_ST) / 12),
-            "rate_wpm": 165.0 * 2 ** rng.normal(0, 0.12),
+            "rate_wpm": BASE_RATE_WPM * 2 ** rng.normal(0, 0.12),
             "range_log2": rng.normal(0, 0.25),
             "level_db": rng.normal(0, spec.speaker_level_sd_db),
             "room_seed": int(rng.integers(2 ** 62)),
