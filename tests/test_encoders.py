@@ -230,12 +230,22 @@ def test_whisper_pools_over_the_frames_that_cover_the_audio(whisper):
     assert (whisper.name, whisper.dim, whisper.sample_rate_hz) == ("whisper-tiny", 384, 16000)
     assert emb.shape == (1, 384) and emb.dtype == np.float32
     feats = whisper.features([clip], sampling_rate=16000, return_tensors="np").input_features
-    frames = np.asarray(whisper.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
-                                             to_cpu=True))
-    assert frames.shape == (1, 1500, 384)
-    np.testing.assert_allclose(emb[0], frames[0, :50].mean(axis=0), rtol=1e-4, atol=1e-5)  # 1 s = 50 frames
-    assert not np.allclose(emb[0], frames[0].mean(axis=0), atol=1e-3)  # not diluted by the 30 s padding
+    assert whisper.context_s(len(clip)) == 1 and whisper.context_s(16001) == 2 and whisper.context_s(10**7) == 30
+    frames = np.asarray(whisper.model.encode(  # a 1 s context: 100 mel frames -> 50 encoder frames
+        ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[:, :, :100])), to_cpu=True))
+    assert frames.shape == (1, 50, 384)
+    np.testing.assert_allclose(emb[0], frames[0].mean(axis=0), rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(whisper.embed([clip]), emb)
+    # 0.5 s of audio in a 1 s context: pooled over the 25 frames that cover it, not the padding
+    half = clip[:8000]
+    frames = np.asarray(whisper.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(
+        whisper.features([half], sampling_rate=16000, return_tensors="np").input_features[:, :, :100])),
+        to_cpu=True))
+    np.testing.assert_allclose(whisper.embed([half])[0], frames[0, :25].mean(axis=0), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(whisper.embed([half])[0], frames[0].mean(axis=0), atol=1e-3)
+    # a clip's vector does not depend on the other clips in its batch
+    long = tone(120, 2.5, 16000)
+    np.testing.assert_array_equal(whisper.embed([clip, long])[0], emb[0])
 
 
 def test_resemblyzer_keeps_level_and_is_deterministic():
