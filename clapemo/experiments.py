@@ -257,7 +257,7 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
     if path.is_file() and not force:
         if progress:
             print(f"[{artefact}] reading {path}")
-        return pd.read_csv(path, keep_default_na=True)
+        return pd.read_csv(path, dtype={"run_id": str})
     start = time.perf_counter()
     df = compute()
     folder.mkdir(parents=True, exist_ok=True)
@@ -272,7 +272,7 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
     tmp.replace(path)  # results.csv last: its presence means the folder is complete
     if progress:
         print(f"[{artefact}] wrote {folder} ({meta['seconds']} s)")
-    return pd.read_csv(path, keep_default_na=True)
+    return pd.read_csv(path, dtype={"run_id": str})
 
 
 # ---------------------------------------------------------------------------------------------------------------

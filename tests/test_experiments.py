@@ -264,3 +264,31 @@ def test_prompt_analysis_tiny_end_to_end(tiny):
     assert len(df) == 2 * 6 * 2 and df["value"].between(0, 1).all()
     fig = plot_prompt_analysis(df)
     assert len(fig.axes) == 1
+
+
+def test_cli_plan_and_run_with_faked_pipeline(fake_pipeline, capsys):
+    from clapemo.experiments import cli
+
+    config, fits = fake_pipeline
+    assert cli(["all", "--plan", "--config", str(REPO / "configs" / "base.yaml"), "--set", "evaluate.seeds=[0]"]) == 0
+    out = capsys.readouterr().out
+    assert "# 22 trainings (4 finetunes)" in out and fits == []
+    args = ["table4", "--quiet", "--config", str(REPO / "configs" / "base.yaml"),
+            "--set", f"evaluate.results_dir={config.evaluate.results_dir}", "--set", "evaluate.seeds=[0]"]
+    assert cli(args) == 0
+    out = capsys.readouterr().out
+    assert "4D + [5ED - PA]" in out and "t4_pa_best_finetune" in out and "SoTA" in out
+
+
+def test_evaluate_cli_with_faked_pipeline(fake_pipeline, capsys, monkeypatch):
+    from clapemo import train
+    from clapemo.evaluate import cli
+
+    config, _ = fake_pipeline
+    run = train.fit(config)
+    fake = train.load_run(run)
+    fake.config = config
+    monkeypatch.setattr(train, "load_run", lambda run_dir: fake)
+    assert cli([str(run), "--corpus", "synth-ravdess", "--corpus", "synth-iemocap"]) == 0
+    out = capsys.readouterr().out
+    assert "synth-ravdess" in out and "0.125" in out and "0.250" in out
