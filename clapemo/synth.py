@@ -50,7 +50,6 @@ GPL-3.0-or-later; so is this project.
 from __future__ import annotations
 
 import argparse
-import atexit
 import ctypes
 import functools
 import hashlib
@@ -329,6 +328,39 @@ def _espeak_pitch(shift_st: float) -> float:
 # --------------------------------------------------------------------------------------------------------------
 # espeak-ng through ctypes (one engine per process)
 # --------------------------------------------------------------------------------------------------------------
+def _private_espeak_home(data: Path) -> Path:
+    """A shared, reusable copy of espeak-ng's data folder with state-free voice variants (built once, atomically).
+
+    Everything but ``voices/!v`` is a symlink to the wheel's data; each variant gets ``flutter 0``, ``echo 0 0``
+    and ``roughness 0`` appended. Lives in ``$XDG_CACHE_HOME/clapemo`` (default ``~/.cache/clapemo``), keyed by
+    the data folder and this module's generator version, so worker processes reuse it and nothing is left behind.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clapemo"
+    home = cache / f"espeak-ng-{hashlib.sha256(f'{data.resolve()}|{GENERATOR_VERSION}'.encode()).hexdigest()[:12]}"
+    if (home / "espeak-ng-data" / "voices" / "!v").is_dir():
+        return home
+    cache.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=".build-", dir=cache))
+    mirror = build / "espeak-ng-data"
+    (mirror / "voices" / "!v").mkdir(parents=True)
+    for item in data.iterdir():
+        if item.name != "voices":
+            os.symlink(item.resolve(), mirror / item.name)
+    for item in (data / "voices").iterdir():
+        if item.name != "!v":
+            os.symlink(item.resolve(), mirror / "voices" / item.name)
+    for variant in (data / "voices" / "!v").iterdir():
+        text = variant.read_text(encoding="utf-8", errors="replace")
+        # state-free rendering: no pitch flutter, no built-in echo, no random roughness
+        (mirror / "voices" / "!v" / variant.name).write_text(text + "\nflutter 0\necho 0 0\nroughness 0\n",
+                                                             encoding="utf-8")
+    try:
+        os.rename(build, home)
+    except OSError:  # another process finished first: use theirs
+        shutil.rmtree(build, ignore_errors=True)
+    return home
+
+
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
@@ -341,21 +373,7 @@ class _Espeak:
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise DataError("clapemo.synth needs the 'espeakng-loader' wheel: pip install espeakng-loader") from err
         data = Path(espeakng_loader.get_data_path())
-        self._home = Path(tempfile.mkdtemp(prefix="clapemo-espeak-"))
-        atexit.register(shutil.rmtree, self._home, True)
-        mirror = self._home / "espeak-ng-data"
-        (mirror / "voices" / "!v").mkdir(parents=True)
-        for item in data.iterdir():
-            if item.name != "voices":
-                os.symlink(item, mirror / item.name)
-        for item in (data / "voices").iterdir():
-            if item.name != "!v":
-                os.symlink(item, mirror / "voices" / item.name)
-        for variant in (data / "voices" / "!v").iterdir():
-            text = variant.read_text(encoding="utf-8", errors="replace")
-            # state-free rendering: no pitch flutter, no built-in echo, no random roughness
-            (mirror / "voices" / "!v" / variant.name).write_text(
-                text + "\nflutter 0\necho 0 0\nroughness 0\n", encoding="utf-8")
+        self._home = _private_espeak_home(data)
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
