@@ -193,3 +193,26 @@ def test_cli_prints_the_run_dir(tmp_path, monkeypatch, capsys):
                     "train.projection_dim=8", "--set", f"train.runs_dir={tmp_path / 'runs'}"])
     out = capsys.readouterr().out.strip()
     assert rc == 0 and (tmp_path / "runs").resolve() == type(tmp_path)(out).parent.resolve()
+
+
+@pytest.mark.slow
+def test_fit_end_to_end_on_the_tiny_synthetic_benchmark(tmp_path):
+    """synth -> features -> prompts -> encoders -> fit -> load_run, on the tiny profile (minutes on 2 cores)."""
+    cfg = replace(load_config(None), **{
+        "data.synth_root": str(tmp_path / "synth"), "synth.profile": "tiny", "synth.n_jobs": 2, "data.n_jobs": 2,
+        "features.cache_dir": str(tmp_path / "cache" / "features"),
+        "encoders.cache_dir": str(tmp_path / "cache" / "embeddings"),
+        "train.corpora": ["synth-ravdess"], "train.prompt_kind": "augment", "train.epochs": 3,
+        "train.runs_dir": str(tmp_path / "runs"), "train.device": "cpu"})
+    index, texts = train.pairs(cfg)
+    assert len(index) == len(texts) > 0 and set(index["prompt_kind"]) <= set(train.AUGMENT_KINDS) | {"caption"}
+    run = train.fit(cfg, progress=False)
+    model = train.load_run(run)
+    assert model.epoch == 3 and train.fit(cfg, progress=False) == run
+    from clapemo import corpora
+
+    test = corpora.manifest("synth-ravdess", cfg, split="test")
+    emb = model.embed_manifest(test)
+    assert emb.shape == (len(test), cfg.train.projection_dim)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    assert model.embed_texts(["anger", "sad"]).shape == (2, cfg.train.projection_dim)
