@@ -61,6 +61,7 @@ BOOK_SRC    := book/_config.yml book/_toc.yml $(wildcard book/*.md) $(wildcard b
 BOOK_HTML   := book/_build/html/index.html
 REPORT_HTML := book/_build/html/executed/05_report.html
 SCREENSHOT  := book/screenshot.png
+SHOT_SIZE   ?= --width 1400 --height 6000# the report page down to its claims table
 BIN         := $(dir $(strip $(PYTHON)))
 # papermill starts the `python3` kernel with the interpreter that runs it (ipykernel ships that kernelspec)
 PAPERMILL   := $(RUN_ENV) TQDM_DISABLE=1 PATH="$(abspath $(BIN)):$$PATH" $(PYTHON) -m papermill -k python3 --cwd . \
@@ -110,7 +111,7 @@ check-book: book ## check the built book's pages, tables and figures, and screen
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ] \
 	  || { echo "installing chromium (Debian package) for the screenshot"; \
 	       $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
-	$(PYTHON) -m clapemo.report screenshot $(REPORT_HTML) $(SCREENSHOT)
+	$(PYTHON) -m clapemo.report screenshot $(REPORT_HTML) $(SCREENSHOT) $(SHOT_SIZE)
 
 lab: setup ## open JupyterLab on the notebooks
 	$(RUN_ENV) $(BIN)jupyter lab notebooks/

@@ -53,6 +53,8 @@ __all__ = [
     "plot_properties_by_emotion",
     "prompt_bin",
     "bin_occupancy",
+    "style_occupancy",
+    "plot_bin_occupancy",
     "table2_examples",
     "compare_pitch_backends",
     "table3_side_by_side",
@@ -319,7 +321,8 @@ def corpus_summary(table: "pd.DataFrame") -> "pd.DataFrame":
             "female share": (group["sex"] == "female").mean() if "sex" in group else float("nan"),
             "failed extractions": int(failed.loc[group.index].sum()),
         })
-    return pd.DataFrame(rows).set_index("corpus")
+    out = pd.DataFrame(rows).set_index("corpus")
+    return out.round({"hours": 3, "mean clip (s)": 2, "female share": 2})
 
 
 def thresholds(config: "Config", table: "pd.DataFrame | None" = None) -> dict[str, list[float]]:
@@ -357,8 +360,8 @@ def cuts_table(config: "Config", table: "pd.DataFrame | None" = None) -> "pd.Dat
     import pandas as pd
 
     cuts = thresholds(config, table)
-    origin = ("reconstructed literature values (configs: prompts.*)" if config.prompts.binning == "fixed"
-              else f"quantiles of this corpus ({config.prompts.quantile_scope}; shown pooled)")
+    origin = ("reconstructed (config: prompts)" if config.prompts.binning == "fixed"
+              else "quantiles of the training split")
     rows = []
     for kind, key in (("pitch", "f0_mean_hz"), ("pitch2", "f0_mean_hz/2"), ("intensity", "intensity_db"),
                       ("speech_rate", "speech_rate_syl_per_s"),
@@ -367,7 +370,9 @@ def cuts_table(config: "Config", table: "pd.DataFrame | None" = None) -> "pd.Dat
         unit = PROPERTIES[column][0].split("(")[-1].rstrip(")").split(",")[-1].strip()
         rows.append({"prompt": _KIND_TITLES[kind], "property": PROPERTIES[column][0],
                      "cuts": ", ".join(f"{c:.4g} {unit}" for c in cuts[key]),
-                     "bins": " | ".join(reversed(_BIN_ORDER[kind])), "origin": origin})
+                     "bins": ", ".join(b.replace(" pitch", "").replace(" intensity", "").replace(
+                         " speech rate", "").replace(" articulation rate", "") for b in reversed(_BIN_ORDER[kind])),
+                     "origin": origin})
     return pd.DataFrame(rows).set_index("prompt")
 
 
@@ -479,6 +484,33 @@ def style_occupancy(occupancy: "pd.DataFrame"):
     shares = [c for c in occupancy.columns if c[1] != "clips"]
     return (occupancy.style.format("{:.0%}", subset=shares).format("{:d}", subset=[("", "clips")])
             .background_gradient(cmap="Blues", subset=shares, vmin=0.0, vmax=1.0))
+
+
+def plot_bin_occupancy(occupancy: "pd.DataFrame") -> "Figure":
+    """:func:`bin_occupancy` as an annotated heat map: emotions down, the bins of each prompt kind across."""
+    import numpy as np
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    shares = occupancy[[c for c in occupancy.columns if c[1] != "clips"]]
+    labels = [f"{b}" for _, b in shares.columns]
+    fig = Figure(figsize=(max(8.0, 0.62 * shares.shape[1] + 2.5), 0.42 * len(shares) + 2.6), layout="constrained")
+    ax = fig.subplots()
+    sns.heatmap(shares.to_numpy(dtype=float) * 100, ax=ax, cmap="Blues", vmin=0, vmax=100, annot=True, fmt=".0f",
+                annot_kws={"fontsize": 8}, cbar_kws={"label": "% of the emotion's clips", "shrink": 0.7},
+                xticklabels=labels, yticklabels=[f"{e} ({n})" for e, n in
+                                                 zip(occupancy.index, occupancy[("", "clips")])])
+    ax.set_ylabel("emotion (clips)")
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", rotation=60, labelsize=9)
+    edges = np.cumsum([sum(1 for c in shares.columns if c[0] == kind)
+                       for kind in dict.fromkeys(c[0] for c in shares.columns)])
+    for x in edges[:-1]:
+        ax.axvline(x, color="black", lw=1.5)
+    for start, kind in zip([0, *edges[:-1]], dict.fromkeys(c[0] for c in shares.columns)):
+        ax.text((start + edges[list(dict.fromkeys(c[0] for c in shares.columns)).index(kind)]) / 2, -0.3, kind,
+                ha="center", va="bottom", fontsize=9, fontweight="bold")
+    return fig
 
 
 def table2_examples(table: "pd.DataFrame", *, kinds: Sequence[str] = ("class_label", *PROMPT_KINDS)) -> "pd.DataFrame":
@@ -601,7 +633,7 @@ def compare_pitch_backends(manifest: "pd.DataFrame", config: "Config", *, n: int
             f"same 2-bin pitch prompt as {ref}": float(np.mean(
                 bins(f0[backend], cuts["f0_mean_hz/2"]) == bins(f0[ref], cuts["f0_mean_hz/2"]))),
         })
-    summary = pd.DataFrame(rows).set_index("backend")
+    summary = pd.DataFrame(rows).set_index("backend").round(3)
 
     fig = Figure(figsize=(6.5, 6), layout="constrained")
     ax = fig.subplots()
@@ -841,7 +873,8 @@ def format_figure2(side: "pd.DataFrame"):
 
 def format_claims(verdicts: "pd.DataFrame"):
     """``clapemo.experiments.claims(...)`` styled: each paper claim, whether it holds here, and by how much."""
-    shown = verdicts.rename(columns={"min_difference": "smallest difference", "min_z": "smallest z"})
+    shown = verdicts.drop(columns=["id"], errors="ignore").rename(
+        columns={"min_difference": "smallest difference", "min_z": "smallest z"})
     colors = {"holds (clearly)": "#d9f2d9", "holds (within noise)": "#f2f7d9",
               "does not hold (within noise)": "#fbecd5", "does not hold (clearly)": "#f7d4d4"}
     return (shown.style.format({"smallest difference": "{:+.3f}", "smallest z": "{:+.1f}"}, na_rep="–")
@@ -878,7 +911,7 @@ def provenance(configs: "dict[str, Config]") -> "pd.DataFrame":
             "epochs": cfg.train.epochs, "seeds": ", ".join(map(str, cfg.evaluate.seeds)),
             "results folder": str(folder),
         })
-    return pd.DataFrame(rows).set_index("experiment")
+    return pd.DataFrame(rows).set_index("experiment").T
 
 
 def show(fig: "Figure") -> "Figure":
@@ -950,7 +983,7 @@ def screenshot(html: str | Path, png: str | Path, *, width_px: int = 1400, heigh
 #: the pages of the built book and what each must show (tables / images at least)
 BOOK_PAGES: dict[str, dict[str, int]] = {
     "intro.html": {"tables": 0, "images": 0},
-    "executed/01_prompt_generation.html": {"tables": 4, "images": 2},
+    "executed/01_prompt_generation.html": {"tables": 4, "images": 3},
     "executed/02_ear_table.html": {"tables": 3, "images": 0},
     "executed/03_ser_table.html": {"tables": 3, "images": 0},
     "executed/04_prompt_analysis.html": {"tables": 3, "images": 2},

@@ -92,6 +92,8 @@ def test_bin_occupancy_shares_sum_to_one_and_match_known_bins():
     assert occ["Pitch"].loc["angry", "high female pitch"] == 1.0
     html = report.style_occupancy(occ).to_html()
     assert "100%" in html
+    fig = report.plot_bin_occupancy(occ)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2  # heat map + colour bar
 
 
 def test_table2_examples_lists_every_bin_with_a_real_prompt():
@@ -290,8 +292,8 @@ def test_format_claims_colours_verdicts():
 def test_provenance_is_relative_to_the_project():
     cfg = report.experiment_config("configs/table3_ear.yaml", profile="tiny")
     prov = report.provenance({"Table 3": cfg})
-    assert prov.loc["Table 3", "results folder"].startswith("runs/results/table3/")
-    assert prov.loc["Table 3", "config"] == "table3_ear"
+    assert prov.loc["results folder", "Table 3"].startswith("runs/results/table3/")
+    assert prov.loc["config", "Table 3"] == "table3_ear"
 
 
 def test_check_book_counts_tables_and_images(tmp_path):
