@@ -75,7 +75,8 @@ def training_corpora(config: Config) -> list[str]:
     if config.train.include_4d:
         names += corpora.caption_corpora(config)
     if not names:
-        raise ConfigError("config key 'train.corpora' is empty and 'train.include_4d' is false: nothing to train on")
+        raise ConfigError("config key 'train.corpora' is empty and 'train.include_4d' is false: "
+                          "nothing to train on")
     return list(dict.fromkeys(names))
 
 
@@ -108,7 +109,7 @@ def _pairs_from_table(table: Any, prompt_kind: str) -> tuple[Any, list[str]]:
     out = out.assign(_row=out.index, _kind=out["prompt_kind"].map(order))
     out = out.sort_values(["_row", "_kind"], kind="stable").drop(columns=["_row", "_kind"])
     out = out.reset_index(drop=True)
-    out["clip"] = pd.factorize(out["utterance_id"])[0]
+    out["clip_index"] = pd.factorize(out["utterance_id"])[0]
     texts = out["prompt"].tolist()
     return out, texts
 
@@ -143,9 +144,10 @@ def pairs(config: Config, *, split: str | None = "train", thresholds: Any = None
     -------
     audio_index : DataFrame, one row per pair
         The annotated clip row (manifest columns, properties, prompt columns) plus ``prompt`` (the paired text),
-        ``prompt_kind`` (``class_label`` ... or ``caption``) and ``clip`` (0-based index of the unique clip, in
-        order of first appearance). With ``prompt_kind = "augment"`` each clip gives up to 5 consecutive rows in
-        :data:`AUGMENT_KINDS` order; a clip whose acoustic prompt is None contributes only its available prompts.
+        ``prompt_kind`` (``class_label`` ... or ``caption``) and ``clip_index`` (0-based index of the unique
+        clip, in order of first appearance). With ``prompt_kind = "augment"`` each clip gives up to 5
+        consecutive rows in :data:`AUGMENT_KINDS` order; a clip whose acoustic prompt is None contributes only its
+        available prompts.
         Caption rows pair with their caption.
     texts : list of str
         ``audio_index["prompt"]`` as a list.
@@ -168,13 +170,13 @@ def _training_data(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     if len(audio_index) < 2:
         raise DataError(f"only {len(audio_index)} training pair(s) for corpora {training_corpora(config)}; "
                         "need at least 2")
-    clips = audio_index.drop_duplicates("clip").sort_values("clip")
+    clips = audio_index.drop_duplicates("clip_index").sort_values("clip_index")
     clips = clips[_manifest_columns(audio_index)].reset_index(drop=True)
     unique_texts = list(dict.fromkeys(texts))
     text_pos = {t: i for i, t in enumerate(unique_texts)}
     audio_emb = np.asarray(encoders.embed_audio(clips, config.encoders), dtype=np.float32)
     text_emb = np.asarray(encoders.embed_texts(unique_texts, config.encoders), dtype=np.float32)
-    clip_index = audio_index["clip"].to_numpy(dtype=np.int64)
+    clip_index = audio_index["clip_index"].to_numpy(dtype=np.int64)
     text_index = np.array([text_pos[t] for t in texts], dtype=np.int64)
     log.info("training data: %d pairs, %d clips, %d unique prompts", len(texts), len(clips), len(unique_texts))
     return audio_emb, text_emb, clip_index, text_index, thresholds
@@ -347,7 +349,8 @@ def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.n
     clip_index = np.asarray(clip_index, dtype=np.int64)
     text_index = np.asarray(text_index, dtype=np.int64)
     if audio_emb.ndim != 2 or text_emb.ndim != 2:
-        raise ParameterError(f"audio_emb and text_emb must be 2-D, got shapes {audio_emb.shape} and {text_emb.shape}")
+        raise ParameterError(f"audio_emb and text_emb must be 2-D, got shapes {audio_emb.shape} and "
+                             f"{text_emb.shape}")
     if clip_index.ndim != 1 or clip_index.shape != text_index.shape or len(clip_index) < 2:
         raise ParameterError(f"clip_index and text_index must be 1-D of one length >= 2, got shapes "
                              f"{clip_index.shape} and {text_index.shape}")
@@ -403,10 +406,10 @@ def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.n
         if optimizer_state is not None:
             optimizer.load_state_dict(optimizer_state)
 
-        audio_t = torch.from_numpy(audio_emb).to(device)
-        text_t = torch.from_numpy(text_emb).to(device)
-        clip_t = torch.from_numpy(clip_index).to(device)
-        textidx_t = torch.from_numpy(text_index).to(device)
+        audio_t = torch.tensor(audio_emb, device=device)  # copies: the inputs may be read-only cache views
+        text_t = torch.tensor(text_emb, device=device)
+        clip_t = torch.tensor(clip_index, device=device)
+        textidx_t = torch.tensor(text_index, device=device)
         n_pairs, batch = len(clip_index), tc.batch_size
 
         def save(epoch: int) -> None:
@@ -485,8 +488,8 @@ def fit(config: Config, *, progress: bool = True) -> Path:
     if (run_dir / "done").is_file() and (run_dir / "checkpoint.pt").is_file():
         stored = load_checkpoint(run_dir / "checkpoint.pt").get("encoder_id", "")
         if stored and enc_id and stored != enc_id:
-            raise DataError(f"{run_dir} was trained on embeddings of encoders {stored}, but this config's encoders "
-                            f"are {enc_id} (weights changed?); delete {run_dir} to train again")
+            raise DataError(f"{run_dir} was trained on embeddings of encoders {stored}, but this config's "
+                            f"encoders are {enc_id} (weights changed?); delete {run_dir} to train again")
         log.info("reusing finished run %s", run_dir)
         return run_dir
     audio_emb, text_emb, clip_index, text_index, thresholds = _training_data(config)

@@ -114,7 +114,8 @@ def test_checkpoint_is_weights_only_and_holds_the_config(tmp_path):
 
 def test_corrupted_checkpoint_gives_a_clear_error(tmp_path):
     audio, text, clip_index, labels = clusters(per_class=10)
-    run = train.fit_embeddings(audio, text, clip_index, labels, config=small_config(tmp_path, **{"train.epochs": 1}),
+    cfg = small_config(tmp_path, **{"train.epochs": 1})
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg,
                                run_dir=tmp_path / "bad", progress=False)
     path = run / "checkpoint.pt"
     data = path.read_bytes()
@@ -177,7 +178,8 @@ def test_finetune_starts_from_the_init_weights(tmp_path, monkeypatch):
 
 def test_zero_epochs_and_unfinished_run(tmp_path):
     audio, text, clip_index, labels = clusters(per_class=5)
-    run = train.fit_embeddings(audio, text, clip_index, labels, config=small_config(tmp_path, **{"train.epochs": 0}),
+    cfg = small_config(tmp_path, **{"train.epochs": 0})
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg,
                                run_dir=tmp_path / "z", progress=False)
     model = train.load_run(run)
     assert model.epoch == 0 and model.head.logit_scale.item() == pytest.approx(np.log(1 / 0.07), rel=1e-6)
