@@ -246,9 +246,12 @@ def _save_checkpoint(path: Path, payload: dict) -> None:
 
 
 def _thresholds_to_dict(thresholds: Any) -> dict | None:
+    """Thresholds, or corpus -> Thresholds (``quantile_scope = "per_corpus"``), as plain dicts."""
     if thresholds is None:
         return None
-    return thresholds.to_dict() if hasattr(thresholds, "to_dict") else dict(thresholds)
+    if hasattr(thresholds, "to_dict"):
+        return thresholds.to_dict()
+    return {str(k): v.to_dict() for k, v in thresholds.items()}
 
 
 def _thresholds_from_dict(data: dict | None) -> Any:
@@ -256,7 +259,9 @@ def _thresholds_from_dict(data: dict | None) -> Any:
         return None
     from clapemo import prompts
 
-    return prompts.Thresholds.from_dict(data)
+    if "pitch_cuts_hz" in data:
+        return prompts.Thresholds.from_dict(data)
+    return {k: prompts.Thresholds.from_dict(v) for k, v in data.items()}
 
 
 def _load_head_weights(head: CLAPHead, state_dict: dict, source: str) -> None:

@@ -218,3 +218,17 @@ def test_fit_end_to_end_on_the_tiny_synthetic_benchmark(tmp_path):
     assert emb.shape == (len(test), cfg.train.projection_dim)
     assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
     assert model.embed_texts(["anger", "sad"]).shape == (2, cfg.train.projection_dim)
+
+
+def test_quantile_thresholds_travel_with_the_run(tmp_path):
+    from clapemo.prompts import Thresholds
+
+    audio, text, clip_index, labels = clusters(per_class=5)
+    cfg = small_config(tmp_path, **{"train.epochs": 0})
+    single = Thresholds(pitch_cuts_hz=(120.0, 170.0, 220.0), pitch2_cut_hz=165.0, intensity_cut_db=62.0,
+                        speech_rate_cut_syl_per_s=3.0, articulation_rate_cut_syl_per_s=4.2, origin="quantile:pooled")
+    for name, th in (("one", single), ("per", {"synth-ravdess": single, "synth-cremad": single})):
+        run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / name,
+                                   thresholds=th, progress=False)
+        assert (run / "thresholds.json").is_file()
+        assert train.load_run(run).thresholds == th
