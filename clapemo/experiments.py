@@ -570,6 +570,8 @@ def side_by_side(ours_summary: Any, paper: Any) -> Any:
     ``difference`` (ours_mean - paper). Rows only we have (e.g. unweighted accuracy) have ``paper`` NaN; rows only
     the paper has (e.g. SoTA) have ours NaN; rows with neither are dropped.
     """
+    import pandas as pd
+
     keys = [c for c in _KEYS if c in ours_summary.columns and c in paper.columns]
     if not keys:
         raise ParameterError("ours and paper share no key column "
@@ -579,8 +581,10 @@ def side_by_side(ours_summary: Any, paper: Any) -> Any:
     if "corpus" in keys:
         ours["corpus"] = ours["corpus"].map(base_corpus)
         theirs["corpus"] = theirs["corpus"].map(base_corpus)
-    out = ours.merge(theirs, on=keys, how="outer", sort=False)
-    out = out[out["ours_mean"].notna() | out["paper"].notna()].reset_index(drop=True)
+    out = ours.merge(theirs, on=keys, how="left", sort=False)  # our row order
+    only_paper = theirs.merge(ours[keys], on=keys, how="left", indicator=True)
+    only_paper = only_paper[(only_paper["_merge"] == "left_only") & only_paper["paper"].notna()]
+    out = pd.concat([out, only_paper.drop(columns="_merge")], ignore_index=True)
     out["difference"] = out["ours_mean"] - out["paper"]
     return out
 
