@@ -14,7 +14,6 @@ PYTHON      ?= $(VENV)/bin/python# or the python of an existing env: make setup 
 PROFILE     ?= default# synthetic benchmark size: tiny | default | large
 SEED        ?= 0
 DEVICE      ?= auto# auto | cpu | cuda
-CONFIG      ?= configs/base.yaml
 DATA        ?= data
 PYTEST_ARGS ?=
 
@@ -28,7 +27,7 @@ help: ## list the targets
 	@echo
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
-	@echo "knobs: PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) CONFIG=$(CONFIG) PYTHON=$(strip $(PYTHON)) TORCH_SPEC='$(strip $(TORCH_SPEC))'"
+	@echo "knobs: PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) SET='$(strip $(SET))' PYTHON=$(strip $(PYTHON)) TORCH_SPEC='$(strip $(TORCH_SPEC))'"
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)

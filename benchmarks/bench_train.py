@@ -11,8 +11,7 @@ each way, and CPU steps/s of the head alone at the default sizes (d_audio 384, d
 batch 128) for 1 and 2 threads. Both loops run with ``--threads`` torch threads (default 1).
 
 Run: ``python benchmarks/bench_train.py [--encoder auto|stand-in] [--clips 128] [--naive-steps 1]``
-(``make bench`` uses the defaults). Whisper pads every clip to a 30 s window, so on a busy 2-core machine one
-naive step (128 encodes) can take minutes; ``--encoder stand-in`` gives a quick lower bound.
+(``make bench`` uses the defaults). ``--encoder stand-in`` gives a quick lower bound.
 """
 
 from __future__ import annotations
