@@ -33,6 +33,10 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from clapemo.errors import ClapEmoError, DataError, ParameterError
 
+# Notebooks import this module first. tqdm.auto (imported deep inside transformers) warns that ipywidgets is
+# missing, and the warning, with the interpreter's path in it, would land on the report's pages.
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
