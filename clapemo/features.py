@@ -75,6 +75,7 @@ import numpy as np
 
 from clapemo.audio import as_mono, load, resample
 from clapemo.config import Config, FeaturesConfig, config_hash
+from clapemo.encoders.base import file_sha256  # light: hashlib + numpy, no model code
 from clapemo.errors import ClapEmoError, DataError, ParameterError
 
 __all__ = ["AcousticProperties", "extract", "extract_table", "TABLE_COLUMNS", "PROPERTY_FIELDS", "cli"]
@@ -396,14 +397,6 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[tuple[str, str, float | Non
                          "a folder, or a list of paths")
 
 
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _cache_key(file_sha: str, start: float | None, end: float | None, cfg: FeaturesConfig) -> str:
     text = f"{file_sha}|{start!r}|{end!r}|{config_hash(cfg)}|v{ANALYSIS_VERSION}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -496,7 +489,7 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
     todo: list[tuple[int, str, float | None, float | None, str | None]] = []
     for i, (_, path, start, end) in enumerate(jobs):
         try:
-            sha = _file_sha256(path)
+            sha = file_sha256(path)
         except FileNotFoundError:
             records[i] = _empty_record(f"DataError: {path}: audio file not found")
             continue

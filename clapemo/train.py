@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import hashlib
 import json
 import logging
 import os
@@ -41,6 +40,7 @@ import numpy as np
 import torch
 
 from clapemo.config import Config, config_hash, from_dict, load_config, to_dict
+from clapemo.encoders.base import file_sha256
 from clapemo.errors import ConfigError, DataError, ParameterError
 from clapemo.loss import clip_loss, multi_positive_loss
 from clapemo.model import LOGIT_SCALE_MAX, CLAPHead
@@ -196,21 +196,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _init_digest(config: Config) -> str:
     if not config.train.init_from:
         return ""
     path = Path(config.train.init_from)
     if not path.is_file():
         raise ConfigError(f"config key 'train.init_from' = {config.train.init_from!r}: no such checkpoint file")
-    return _file_digest(path)[:12]
+    return file_sha256(path)[:12]
 
 
 def run_id(config: Config) -> str:

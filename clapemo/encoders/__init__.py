@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from clapemo.config import EncodersConfig
-from clapemo.encoders.base import AudioEncoder, TextEncoder, identity_id
+from clapemo.encoders.base import AudioEncoder, TextEncoder, check_texts, identity_id
 from clapemo.encoders.cache import EmbeddingCache, audio_key, text_key
 from clapemo.errors import DataError, ParameterError
 
@@ -223,12 +223,7 @@ def embed_texts(texts, config: Any = None, *, progress: bool = False) -> np.ndar
     np.ndarray, shape (len(texts), dim), float32, rows in input order.
     """
     cfg = _section(config)
-    if isinstance(texts, str):
-        raise ParameterError("texts must be a list of strings, got a single str (wrap it in a list)")
-    texts = list(texts)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise ParameterError(f"texts[{i}] = {t!r} is not a str (missing prompts must be dropped first)")
+    texts = check_texts(texts)
     identity = text_identity(cfg)
     unique = list(dict.fromkeys(texts))
     if cfg.text == "minilm":

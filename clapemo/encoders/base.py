@@ -16,7 +16,7 @@ import numpy as np
 
 from clapemo.errors import ConfigError, ParameterError
 
-__all__ = ["AudioEncoder", "TextEncoder", "file_sha256", "identity_id", "resolve_device", "check_waveforms"]
+__all__ = ["AudioEncoder", "TextEncoder", "file_sha256", "identity_id", "resolve_device", "check_waveforms", "check_texts"]
 
 _DIGESTS: dict[tuple, str] = {}
 
@@ -122,6 +122,17 @@ class AudioEncoder:
         return f"<{type(self).__name__} {self.id} dim={self.dim} {self.sample_rate_hz} Hz on {self.device}>"
 
 
+def check_texts(texts: list[str]) -> list[str]:
+    """``texts`` as a list, or ParameterError when it is a bare str or holds a non-str (e.g. a missing prompt)."""
+    if isinstance(texts, str):
+        raise ParameterError("texts must be a list of strings, got a single str (wrap it in a list)")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ParameterError(f"texts[{i}] = {t!r} is not a str (missing prompts must be dropped first)")
+    return texts
+
+
 class TextEncoder:
     """A frozen text encoder: strings -> fixed-size sentence embeddings (``name``, ``dim``, ``identity``)."""
 
@@ -141,12 +152,7 @@ class TextEncoder:
         -------
         np.ndarray, shape (len(texts), dim), float32
         """
-        if isinstance(texts, str):
-            raise ParameterError("texts must be a list of strings, got a single str (wrap it in a list)")
-        texts = list(texts)
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise ParameterError(f"texts[{i}] = {t!r} is not a str")
+        texts = check_texts(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return np.asarray(self._embed(texts), dtype=np.float32)
