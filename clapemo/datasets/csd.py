@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from clapemo.datasets import manifest
 from clapemo.errors import DataError, ParameterError
 
 #: default split rule when no split map is given: crc32(video_id) % 10 -> train (0-6), dev (7), test (8-9)
@@ -152,12 +152,6 @@ def segment_rows(name: str, labels: dict, audio_dir: Path, split_of, label_of) -
 
 def report_missing(name: str, skipped: list, missing: str) -> None:
     """Raise (``missing="error"``) or warn (``"skip"``) about segments whose full-length audio is absent."""
-    if not skipped:
-        return
-    files = list(dict.fromkeys(reason for _, reason in skipped))
-    if missing == "error":
-        raise DataError(f"{name}: {len(files)} audio file(s) named in the label .csd are absent "
-                        f"({'; '.join(files[:3])}{' ...' if len(files) > 3 else ''}); "
-                        "pass missing='skip' to leave their segments out")
-    warnings.warn(f"{name}: left out {len(skipped)} segment(s) of {len(files)} absent audio file(s); see "
-                  "df.attrs['skipped']", stacklevel=3)
+    files = list(dict.fromkeys(reason.removesuffix(": missing") for _, reason in skipped))
+    manifest.report_missing(name, skipped, files, missing, source="named in the label .csd", unit="segment",
+                            stacklevel=4)

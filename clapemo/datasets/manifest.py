@@ -192,8 +192,6 @@ def split_missing(rows: Sequence[Mapping], *, name: str, missing: str) -> tuple[
     -------
     (kept_rows, skipped) with ``skipped`` a list of ``(utterance_id, reason)``; a warning gives the count.
     """
-    import warnings
-
     check_missing_option(name, missing)
     exists: dict[str, bool] = {}
     kept, skipped = [], []
@@ -205,15 +203,27 @@ def split_missing(rows: Sequence[Mapping], *, name: str, missing: str) -> tuple[
             kept.append(row)
         else:
             skipped.append((row["utterance_id"], f"{p}: missing"))
-    if skipped:
-        files = [p for p, ok in exists.items() if not ok]
-        if missing == "error":
-            raise DataError(f"{name}: {len(files)} audio file(s) listed in the annotations are absent "
-                            f"({_first(files)}); pass missing='skip' to leave them out (recorded in "
-                            "df.attrs['skipped'])")
-        warnings.warn(f"{name}: left out {len(skipped)} row(s) of {len(files)} absent audio file(s); see "
-                      "df.attrs['skipped']", stacklevel=3)
+    report_missing(name, skipped, [p for p, ok in exists.items() if not ok], missing,
+                   source="listed in the annotations", unit="row", stacklevel=4)
     return kept, skipped
+
+
+def report_missing(name: str, skipped: list, files: list[str], missing: str, *, source: str, unit: str,
+                   stacklevel: int = 3) -> None:
+    """Raise (``missing="error"``) or warn (``"skip"``) about ``skipped`` rows whose audio ``files`` are absent.
+
+    ``source`` says where the files were named ("listed in the annotations"), ``unit`` what a row is ("row",
+    "segment"); the skipped rows themselves go to ``df.attrs['skipped']`` (the caller records them).
+    """
+    import warnings
+
+    if not skipped:
+        return
+    if missing == "error":
+        raise DataError(f"{name}: {len(files)} audio file(s) {source} are absent ({_first(files)}); "
+                        f"pass missing='skip' to leave them out (recorded in df.attrs['skipped'])")
+    warnings.warn(f"{name}: left out {len(skipped)} {unit}(s) of {len(files)} absent audio file(s); see "
+                  "df.attrs['skipped']", stacklevel=stacklevel)
 
 
 def read_csv_rows(path: os.PathLike | str, *, name: str, required: Sequence[str]) -> list[tuple[int, dict]]:
