@@ -8,10 +8,28 @@ Rules
 -----
 * Unknown keys are errors (:class:`~clapemo.errors.ConfigError` naming the dotted key).
 * Values are type-checked and range-checked from field metadata (``min``, ``max``, ``choices``).
-* A YAML file may start with ``base: other.yaml`` (relative to itself); its keys override the base's, so an
-  experiment config is a small diff of ``configs/base.yaml``.
+* Numbers must be finite (NaN and infinity are errors); cross-field rules (``f0_min_hz < f0_max_hz``) live
+  with their section.
+* A YAML file may start with ``base: other.yaml``, looked up beside the file, then in the project's
+  ``configs/`` folder; its keys override the base's, so an experiment config is a small diff of
+  ``configs/base.yaml``.
 * :func:`config_hash` is a stable hash of the resolved config *without* the fields marked ``path=True``
-  (output folders, caches, corpus roots), so moving a data folder does not change a run id.
+  (output folders, caches, corpus roots) or ``hashed=False`` (worker counts and other settings that do not change
+  a result), so moving a data folder or using more cores does not change a run id.
+
+Layering (one rule for the CLI, the notebooks and the Makefile)
+----------------------------------------------------------------
+:func:`resolve_config` builds every experiment's config the same way:
+
+1. the **artefact config** (e.g. ``configs/figure2_prompts.yaml``, with its ``base:`` chain),
+2. each **overlay file** (a user's YAML anywhere on disk holding only the keys it changes; no ``base:``, no
+   ``name``), in order,
+3. the ``--set section.key=value`` **overrides**, in order.
+
+``clapemo experiment figure2 --overlay my.yaml``, a notebook run with ``overlays=my.yaml`` and
+``make reproduce SET=my.yaml`` therefore give the same config and the same run ids.
+:func:`add_config_arguments` / :func:`config_from_args` give every subcommand the same ``--config``,
+``--overlay`` and ``--set`` options.
 """
 
 from __future__ import annotations
@@ -19,6 +37,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -41,13 +61,22 @@ __all__ = [
     "to_dict",
     "config_hash",
     "replace",
+    "resolve_config",
+    "read_overlay",
+    "parse_overrides",
+    "project_root",
+    "artefact_config_path",
+    "add_config_arguments",
+    "config_from_args",
+    "section",
 ]
 
 
 def _f(default: Any, *, min: float | None = None, max: float | None = None, choices: tuple | None = None,
-       path: bool = False, doc: str = "") -> Any:
-    """A dataclass field with validation metadata (``min``/``max`` inclusive, ``choices``, ``path``)."""
-    meta = {"min": min, "max": max, "choices": choices, "path": path, "doc": doc}
+       path: bool = False, hashed: bool = True, doc: str = "") -> Any:
+    """A dataclass field with validation metadata (``min``/``max`` inclusive, ``choices``, ``path``; ``hashed=False``
+    keeps a setting that does not change results, e.g. a worker count, out of :func:`config_hash`)."""
+    meta = {"min": min, "max": max, "choices": choices, "path": path, "hashed": hashed and not path, "doc": doc}
     if isinstance(default, (dict, list)):
         return field(default_factory=lambda: json.loads(json.dumps(default)), metadata=meta)
     return field(default=default, metadata=meta)
@@ -65,6 +94,10 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> None:
     meta = f.metadata
     if meta.get("choices") is not None and value not in meta["choices"]:
         raise ConfigError(f"config key '{key}' = {value!r} is not one of {list(meta['choices'])}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{key}' = {value!r} must be a finite number")
+    if isinstance(value, (list, tuple)) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
+        raise ConfigError(f"config key '{key}' = {value!r} must hold finite numbers only")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if meta.get("min") is not None and value < meta["min"]:
             raise ConfigError(f"config key '{key}' = {value!r} is below its minimum {meta['min']}")
@@ -89,9 +122,21 @@ class DataConfig(_Section):
     synth_root: str = _f("data/synth", path=True, doc="folder of the generated benchmark")
     roots: dict = _f({}, path=True, doc="corpus name -> folder, for source = real")
     iemocap_four_class: bool = _f(True, doc="merge exc into hap and keep hap/sad/ang/neu (EAR collection)")
-    test_fold: str = _f("", doc="fold-style splits (e.g. RAVDESS folds): the fold used as 'test', the others "
-                               "are 'train'; empty = the first fold in sorted order")
-    n_jobs: int = _f(-1, min=-1, doc="worker processes for feature extraction in clapemo.corpora; -1: all cores")
+    test_fold: int | list | None = _f(None, doc="corpora with folds (RAVDESS folds 0-4, IEMOCAP sessions 1-5, "
+                                               "CREMA-D and folder corpora with fold splits): the fold(s) used as "
+                                               "'test', the others are 'train'; None = each corpus's default")
+    n_jobs: int = _f(-1, min=-1, hashed=False,
+                     doc="worker processes for feature extraction in clapemo.corpora; -1: all cores")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        folds = self.test_fold if isinstance(self.test_fold, list) else [self.test_fold]
+        if self.test_fold is not None and (not folds or not all(
+                isinstance(f, int) and not isinstance(f, bool) for f in folds)):
+            raise ConfigError(f"config key 'data.test_fold' = {self.test_fold!r} must be a fold number, a list of "
+                              "fold numbers, or null")
+        if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in self.roots.items()):
+            raise ConfigError(f"config key 'data.roots' = {self.roots!r} must map corpus names to folder paths")
 
 
 @dataclass(frozen=True)
@@ -100,7 +145,7 @@ class SynthConfig(_Section):
 
     profile: str = _f("default", choices=("tiny", "default", "large"))
     seed: int = _f(0, min=0)
-    n_jobs: int = _f(-1, min=-1, doc="-1: all cores")
+    n_jobs: int = _f(-1, min=-1, hashed=False, doc="-1: all cores")
     corpora: list = _f([], doc="subset of synth-* corpora to generate; empty = all seven")
 
 
@@ -120,6 +165,12 @@ class FeaturesConfig(_Section):
                                      doc="clips with more samples stuck at their peak (runs >= 3) are errors")
     analysis_rate_hz: int = _f(16000, min=0, doc="clips above this rate are downsampled first; 0 = never")
     cache_dir: str = _f("data/cache/features", path=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.f0_min_hz < self.f0_max_hz:
+            raise ConfigError(f"config keys 'features.f0_min_hz' = {self.f0_min_hz} and 'features.f0_max_hz' = "
+                              f"{self.f0_max_hz}: the pitch floor must be below the pitch ceiling")
 
 
 @dataclass(frozen=True)
@@ -171,7 +222,7 @@ class EncodersConfig(_Section):
     text: str = _f("minilm", choices=("minilm", "bert"))
     text_model: str = _f("", path=True, doc="bert: a local folder or a name already in the HF cache")
     device: str = _f("auto", choices=("auto", "cpu", "cuda"))
-    batch_size: int = _f(32, min=1)
+    batch_size: int = _f(32, min=1, hashed=False)
     cache_dir: str = _f("data/cache/embeddings", path=True)
 
 
@@ -194,6 +245,12 @@ class TrainConfig(_Section):
     init_from: str = _f("", path=True, doc="checkpoint to continue from (finetune)")
     runs_dir: str = _f("runs", path=True)
     num_threads: int = _f(0, min=0, doc="torch CPU threads while training; 0 = torch's default")
+    n_workers: int = _f(-1, min=-1, hashed=False,
+                        doc="parallel trainings of an experiment plan (worker processes, one torch thread each); "
+                            "-1: one per core, 1: serial in this process")
+    scheduler: str = _f("", hashed=False, doc="address of a dask.distributed scheduler that runs the plan "
+                                              "(e.g. tcp://host:8786); empty: local processes; env "
+                                              "CLAPEMO_SCHEDULER overrides")
 
 
 @dataclass(frozen=True)
@@ -208,6 +265,8 @@ class EvaluateConfig(_Section):
     ear_query_kinds: list = _f(["class_label", "pitch", "intensity", "speech_rate", "articulation_rate"],
                                doc="prompt kinds used as EAR queries (Table 3 columns; pitch = 4 bins)")
     ser_target: str = _f("synth-ravdess")
+    emotion_corpora: list = _f([], doc="emotion corpora of the '5ED' rows; empty: every emotion corpus the config "
+                                       "provides (roots, or the synthetic twins) minus the evaluation target")
     finetune_epochs: int = _f(0, min=0, doc="epochs of the SER finetune; 0: same as train.epochs")
     prompt_analysis_corpora: list = _f(["synth-ravdess", "synth-cremad"])
     prompt_analysis_kinds: list = _f(["class_label", "pitch", "intensity", "speech_rate", "articulation_rate",
@@ -273,6 +332,9 @@ def from_dict(cls: type, data: Mapping[str, Any] | None, *, where: str = "") -> 
         key = f"{where}.{name}" if where else name
         annotation = hints[name]
         if dataclasses.is_dataclass(annotation):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key '{key}' must be a mapping of its keys (a section), got "
+                                  f"{value!r} (to keep the defaults, leave the section out)")
             kwargs[name] = from_dict(annotation, value, where=key)
             continue
         if isinstance(value, int) and not isinstance(value, bool) and annotation is float:
@@ -285,20 +347,28 @@ def from_dict(cls: type, data: Mapping[str, Any] | None, *, where: str = "") -> 
     return cls(**kwargs)
 
 
-def to_dict(config: Any, *, include_paths: bool = True) -> dict:
-    """The config as plain nested dicts (JSON/YAML serialisable)."""
+def to_dict(config: Any, *, include_paths: bool = True, hashed_only: bool = False) -> dict:
+    """The config as plain nested dicts (JSON/YAML serialisable).
+
+    ``include_paths=False`` leaves out the path fields; ``hashed_only=True`` keeps only what :func:`config_hash`
+    sees (no path fields, no ``hashed=False`` settings).
+    """
     out = {}
     for f in dataclasses.fields(config):
         if not include_paths and f.metadata.get("path"):
             continue
+        if hashed_only and not f.metadata.get("hashed", True):
+            continue
         value = getattr(config, f.name)
-        out[f.name] = to_dict(value, include_paths=include_paths) if dataclasses.is_dataclass(value) else value
+        out[f.name] = (to_dict(value, include_paths=include_paths, hashed_only=hashed_only)
+                       if dataclasses.is_dataclass(value) else value)
     return json.loads(json.dumps(out))
 
 
 def config_hash(config: Any, *, length: int = 12) -> str:
-    """Stable hex digest of a config (any section) without its path fields: a run id."""
-    canonical = json.dumps(to_dict(config, include_paths=False), sort_keys=True, separators=(",", ":"))
+    """Stable hex digest of a config (any section) without its path and unhashed fields: a run id."""
+    canonical = json.dumps(to_dict(config, include_paths=False, hashed_only=True), sort_keys=True,
+                           separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:length]
 
 
@@ -312,32 +382,82 @@ def _deep_merge(base: dict, override: Mapping) -> dict:
     return merged
 
 
-def _read_yaml(path: Path, seen: tuple = ()) -> dict:
+def project_root() -> Path | None:
+    """The project folder (the one holding ``configs/`` beside the ``clapemo`` package), or None when the package
+    is installed without it."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "configs" / "base.yaml").is_file() else None
+
+
+def _load_yaml_file(path: Path) -> Any:
     import yaml
 
-    if path in seen:
-        raise ConfigError(f"{path}: 'base' chain loops back to itself")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]}...)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read as a YAML text file ({err})") from None
+
+
+def _find_base(path: Path, base: Any) -> Path:
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: 'base' = {base!r} must be the file name of another config, e.g. base.yaml")
+    candidates = [(path.parent / base).resolve()]
+    root = project_root()
+    if root is not None and not Path(base).is_absolute():
+        candidates.append((root / "configs" / base).resolve())
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"{path}: 'base' = {base!r} not found (looked in {', '.join(str(c.parent) for c in candidates)}"
+                      ")")
+
+
+def _read_yaml(path: Path, seen: tuple = ()) -> dict:
+    if path in seen:
+        raise ConfigError(f"{path}: 'base' chain loops back to itself")
+    data = _load_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     base = data.pop("base", None)
     if base is not None:
-        data = _deep_merge(_read_yaml((path.parent / base).resolve(), seen + (path,)), data)
+        data = _deep_merge(_read_yaml(_find_base(path, base), seen + (path,)), data)
+    return data
+
+
+def read_overlay(path: str | Path) -> dict:
+    """An overlay file: a YAML mapping of the keys it changes (no ``base:``, no ``name``), checked against the
+    config schema (unknown keys and wrong types are errors naming the file)."""
+    path = Path(path).expanduser().resolve()
+    data = _load_yaml_file(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"overlay {path}: top level must be a mapping of config sections, got "
+                          f"{type(data).__name__}")
+    for key in ("base", "name"):
+        if key in data:
+            raise ConfigError(f"overlay {path}: an overlay may not set '{key}' (it is layered over each artefact's "
+                              f"own config); remove the '{key}:' line")
+    try:
+        from_dict(Config, data)
+    except ConfigError as err:
+        raise ConfigError(f"overlay {path}: {err}") from None
     return data
 
 
 def _parse_override(item: str) -> dict:
     import yaml
 
-    if "=" not in item:
+    if not isinstance(item, str) or "=" not in item or not item.split("=", 1)[0].strip():
         raise ConfigError(f"override {item!r} must look like section.key=value")
     key, raw = item.split("=", 1)
-    value = yaml.safe_load(raw)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {item!r}: the value is not valid YAML ({str(err).splitlines()[0]}); quote "
+                          "strings that contain [ ] { } : or #") from None
     nested: dict = {}
     node = nested
     parts = key.strip().split(".")
@@ -347,23 +467,108 @@ def _parse_override(item: str) -> dict:
     return nested
 
 
+def parse_overrides(items: str | list[str] | tuple = ()) -> dict:
+    """``section.key=value`` strings (or one whitespace-separated string) as one nested mapping."""
+    if isinstance(items, str):
+        items = items.split()
+    data: dict = {}
+    for item in items:
+        data = _deep_merge(data, _parse_override(item))
+    return data
+
+
+def artefact_config_path(name: str) -> Path:
+    """``configs/<name>.yaml`` (or the artefact's file: ``figure2`` -> ``configs/figure2_prompts.yaml``)."""
+    root = project_root()
+    if root is None:
+        raise ConfigError(f"no project configs/ folder beside this installation to find {name!r}; pass --config "
+                          "with the path of an experiment config")
+    folder = root / "configs"
+    for candidate in (folder / name, folder / f"{name}.yaml", *sorted(folder.glob(f"{name}_*.yaml"))):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"no config named {name!r} in {folder} (have: "
+                      f"{', '.join(sorted(p.stem for p in folder.glob('*.yaml')))})")
+
+
+def resolve_config(config: str | Path | Mapping | None = None, *, overlays: Any = (),
+                   overrides: str | list[str] | tuple = ()) -> Config:
+    """The one layering rule: artefact config, then overlay files, then ``section.key=value`` overrides.
+
+    Parameters
+    ----------
+    config : path of a YAML experiment config (its ``base:`` chain resolved), a mapping, or None (defaults)
+    overlays : path or sequence of paths of overlay files (:func:`read_overlay`), applied in order
+    overrides : ``["train.epochs=3"]`` or ``"train.epochs=3 synth.profile=tiny"``, applied last
+
+    Returns
+    -------
+    Config, validated.
+    """
+    if config is None:
+        data: dict = {}
+    elif isinstance(config, Mapping):
+        data = json.loads(json.dumps(dict(config)))
+    else:
+        data = _read_yaml(Path(config).expanduser().resolve())
+    if isinstance(overlays, (str, os.PathLike)):
+        overlays = [overlays]
+    for file in overlays or ():
+        data = _deep_merge(data, read_overlay(file))
+    data = _deep_merge(data, parse_overrides(overrides))
+    return from_dict(Config, data)
+
+
+def section(config: Any, cls: type) -> Any:
+    """The ``cls`` section of a config: ``config`` itself when it is one, ``getattr(config, <name>)`` of a whole
+    :class:`Config`, the defaults for None; anything else is a ParameterError naming the expected type."""
+    from clapemo.errors import ParameterError
+
+    if config is None:
+        return cls()
+    if isinstance(config, cls):
+        return config
+    if isinstance(config, Config):
+        for f in dataclasses.fields(Config):
+            value = getattr(config, f.name)
+            if isinstance(value, cls):
+                return value
+    raise ParameterError(f"config must be a {cls.__name__}, a Config or None, got {type(config).__name__}")
+
+
+def add_config_arguments(parser: Any, *, positional: bool = False) -> None:
+    """The ``--config`` / ``--overlay`` / ``--set`` options every subcommand shares (see :func:`resolve_config`)."""
+    if positional:
+        parser.add_argument("config", nargs="?", default=None,
+                            help="YAML experiment config or a name in configs/ (default: built-in defaults)")
+    else:
+        parser.add_argument("--config", default=None,
+                            help="YAML experiment config or a name in configs/ (default: built-in defaults)")
+    parser.add_argument("--overlay", action="append", default=[], metavar="FILE",
+                        help="YAML overlay (only the keys it changes) applied over the config; repeatable")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override applied last, e.g. train.epochs=3; repeatable")
+
+
+def config_from_args(args: Any, *, default: str | None = None) -> Config:
+    """The config of parsed :func:`add_config_arguments` options; ``default``: the artefact config name used
+    when ``--config`` is not given (e.g. ``"figure2"``)."""
+    source = getattr(args, "config", None) or default
+    if source is not None and not Path(source).expanduser().is_file() and not str(source).endswith(
+            (".yaml", ".yml")):
+        source = artefact_config_path(str(source))
+    return resolve_config(source, overlays=args.overlay, overrides=args.set)
+
+
 def load_config(source: str | Path | Mapping | None = None, *, overrides: list[str] | tuple = ()) -> Config:
-    """Load and validate an experiment config.
+    """Load and validate an experiment config: :func:`resolve_config` without overlays.
 
     Parameters
     ----------
     source : path to a YAML file, a mapping, or None for the defaults.
     overrides : ``["train.epochs=3", "synth.profile=tiny"]``, applied last (values parsed as YAML).
     """
-    if source is None:
-        data: dict = {}
-    elif isinstance(source, Mapping):
-        data = json.loads(json.dumps(dict(source)))
-    else:
-        data = _read_yaml(Path(source).resolve())
-    for item in overrides:
-        data = _deep_merge(data, _parse_override(item))
-    return from_dict(Config, data)
+    return resolve_config(source, overrides=overrides)
 
 
 def replace(config: Any, **changes: Any) -> Any:

@@ -8,15 +8,16 @@
 Splits
 ------
 ``split=None`` keeps every row. ``"train"``, ``"dev"`` and ``"test"`` select rows with that ``split`` value; rows
-whose ``split`` is missing count as ``"train"``. Corpora with *fold-style* splits (no train/dev/test values, e.g.
-RAVDESS's speaker-independent folds) use ``data.test_fold`` as ``"test"`` and all other folds as ``"train"``;
-when ``data.test_fold`` is empty the first fold in sorted order is the test fold. Any other value (a fold name)
-selects the rows with exactly that value.
+whose ``split`` is missing count as ``"train"`` (:func:`clapemo.schema.split_values`). ``data.test_fold`` (a fold
+number or a list of them; None = each corpus's default) is honoured by every corpus with folds: corpora whose
+manifest has an integer ``fold`` column (RAVDESS, CREMA-D, IEMOCAP sessions, folder corpora with folds) are
+re-split so that those folds are ``"test"`` and all others ``"train"``; corpora with *fold-style* split values
+(``fold0``, ``fold1`` ... and no train/dev/test) use them as ``"test"``, by default the first fold in sorted
+order. Any other value (a fold name) selects the rows with exactly that value.
 
 IEMOCAP (real or synthetic) with ``data.iemocap_four_class``: ``excited`` is merged into ``happy`` and only
 happy / sad / angry / neutral are kept (the usual 4-class set, the paper's EAR collection); the real loader does
-it (``four_class=True``), for ``synth-iemocap`` it is done here. Real RAVDESS gets ``data.test_fold`` (a fold
-number) as its loader's ``test_fold`` option.
+it (``four_class=True``), for ``synth-iemocap`` it is done here.
 
 Feature errors
 --------------
@@ -34,25 +35,14 @@ from typing import Any, Sequence
 from clapemo.config import Config, replace
 from clapemo.emotions import CAPTION_CORPORA
 from clapemo.errors import ConfigError, DataError, ParameterError
+from clapemo.schema import (ACOUSTIC_KINDS, MANIFEST_COLUMNS, PROMPT_KINDS, PROPERTY_COLUMNS, STANDARD_SPLITS,
+                            merge_four_class, split_values)
 
 __all__ = ["MANIFEST_COLUMNS", "PROPERTY_COLUMNS", "PROMPT_KINDS", "resolve_name", "caption_corpora", "synth_root",
            "manifest", "with_features", "with_prompts", "annotated"]
 
 log = logging.getLogger(__name__)
 
-#: the manifest schema (CONTRIBUTING.md); caption sets add ``caption``
-MANIFEST_COLUMNS: tuple[str, ...] = ("utterance_id", "path", "dataset", "speaker", "sex", "label", "raw_label",
-                                     "text", "start_s", "end_s", "split")
-#: the acoustic-property columns of ``clapemo.features.extract_table``
-PROPERTY_COLUMNS: tuple[str, ...] = ("duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
-                                     "articulation_rate_syl_per_s", "n_syllables", "phonation_time_s",
-                                     "voiced_fraction")
-#: the prompt columns of ``clapemo.prompts.prompts_table``
-PROMPT_KINDS: tuple[str, ...] = ("class_label", "pitch", "pitch2", "intensity", "speech_rate",
-                                 "articulation_rate", "combined")
-_ACOUSTIC_KINDS = tuple(k for k in PROMPT_KINDS if k != "class_label")
-_STANDARD_SPLITS = frozenset({"train", "dev", "test"})
-_FOUR_CLASS = ("happy", "sad", "angry", "neutral")
 
 
 def resolve_name(name: str, config: Config) -> str:
@@ -100,18 +90,40 @@ def _load_one(name: str, config: Config) -> Any:
     options: dict[str, Any] = {}
     if name == "iemocap":
         options["four_class"] = config.data.iemocap_four_class
-    if name == "ravdess" and config.data.test_fold:
-        try:
-            options["test_fold"] = int(config.data.test_fold)
-        except ValueError:
-            raise ConfigError(f"config key 'data.test_fold' = {config.data.test_fold!r} must be a fold number "
-                              "(0-4) for ravdess") from None
     return datasets.load(name, config.data.roots[name], **options)
 
 
 def _four_class(m: Any) -> Any:
-    label = m["label"].replace({"excited": "happy"})
-    return m.assign(label=label).loc[label.isin(_FOUR_CLASS)]
+    label = merge_four_class(m["label"])
+    return m.assign(label=label).loc[label.notna()]
+
+
+def _test_folds(config: Config) -> list[int] | None:
+    fold = config.data.test_fold
+    return None if fold is None else (list(fold) if isinstance(fold, list) else [fold])
+
+
+def _fold_of(value: Any) -> int | None:
+    """The fold number of a fold-style split value (``"fold2"`` or ``"2"``), None otherwise."""
+    text = str(value)
+    digits = text[4:] if text.startswith("fold") else text
+    return int(digits) if digits.isdigit() else None
+
+
+def _apply_test_fold(m: Any, config: Config, name: str) -> Any:
+    """Re-split a corpus with a ``fold`` column by ``data.test_fold``: its folds are 'test', the rest 'train'."""
+    folds = _test_folds(config)
+    if folds is None or "fold" not in m.columns:
+        return m
+    present = sorted({int(f) for f in m["fold"].dropna()})
+    unknown = [f for f in folds if f not in present]
+    if unknown:
+        raise ConfigError(f"config key 'data.test_fold' = {config.data.test_fold!r}: {name} has no fold "
+                          f"{unknown[0]} (folds: {present})")
+    has_fold = m["fold"].notna()
+    split = m["split"].astype(object).copy()
+    split.loc[has_fold] = ["test" if int(f) in folds else "train" for f in m.loc[has_fold, "fold"]]
+    return m.assign(split=split)
 
 
 def _select_split(m: Any, split: str | None, config: Config, name: str) -> Any:
@@ -119,16 +131,20 @@ def _select_split(m: Any, split: str | None, config: Config, name: str) -> Any:
         return m
     if not isinstance(split, str):
         raise ParameterError(f"split must be None or a string, got {split!r}")
-    values = m["split"].where(m["split"].notna(), "train")
+    values = split_values(m["split"])
     present = set(values)
-    if split in ("train", "test") and not (present & _STANDARD_SPLITS):
+    if split in ("train", "test") and not (present & STANDARD_SPLITS):
         folds = sorted(present)
-        test_fold = config.data.test_fold or folds[0]
-        if test_fold not in folds:
-            raise ConfigError(f"config key 'data.test_fold' = {test_fold!r} is not a fold of {name} "
-                              f"(folds: {folds})")
-        mask = values == test_fold if split == "test" else values != test_fold
-    elif split in _STANDARD_SPLITS or split in present:
+        wanted = _test_folds(config)
+        if wanted is None:
+            test = {folds[0]}
+        else:
+            test = {v for v in folds if _fold_of(v) in wanted}
+            if len(test) != len(wanted):
+                raise ConfigError(f"config key 'data.test_fold' = {config.data.test_fold!r} is not a fold of "
+                                  f"{name} (folds: {folds})")
+        mask = values.isin(test) if split == "test" else ~values.isin(test)
+    elif split in STANDARD_SPLITS or split in present:
         mask = values == split
     else:
         raise ParameterError(f"split = {split!r} is neither train/dev/test nor a split value of {name} "
@@ -169,7 +185,7 @@ def manifest(names: str | Sequence[str], config: Config, *, split: str | None = 
             raise DataError(f"manifest of {name} lacks the columns {missing}")
         if config.data.iemocap_four_class and name == "synth-iemocap":  # the real loader does it itself
             m = _four_class(m)
-        frames.append(_select_split(m, split, config, name))
+        frames.append(_select_split(_apply_test_fold(m, config, name), split, config, name))
     out = pd.concat(frames, ignore_index=True)
     dup = out["utterance_id"][out["utterance_id"].duplicated()]
     if len(dup):
@@ -232,7 +248,7 @@ def with_prompts(table: Any, config: Config, *, thresholds: Any = None) -> Any:
         for kind in PROMPT_KINDS:
             values = pt[kind].where(pt[kind].notna(), None).tolist() if kind in pt.columns else [None] * len(pt)
             out.loc[labelled, kind] = values
-        out.loc[labelled & has_error, list(_ACOUSTIC_KINDS)] = None
+        out.loc[labelled & has_error, list(ACOUSTIC_KINDS)] = None
         missing_cl = labelled & out["class_label"].isna()
         if missing_cl.any():
             raise DataError(f"{int(missing_cl.sum())} labelled clips got no class-label prompt, e.g. "

@@ -75,7 +75,7 @@ import numpy as np
 
 from clapemo.audio import as_mono, load, resample
 from clapemo.config import Config, FeaturesConfig, config_hash
-from clapemo.encoders.base import file_sha256  # light: hashlib + numpy, no model code
+from clapemo.files import file_sha256
 from clapemo.errors import ClapEmoError, DataError, ParameterError
 
 __all__ = ["AcousticProperties", "extract", "extract_table", "TABLE_COLUMNS", "PROPERTY_FIELDS", "cli"]

@@ -89,12 +89,12 @@ def test_manifest_concatenates_and_selects_splits(cfg):
 def test_fold_style_splits_use_test_fold(cfg):
     assert corpora.manifest("synth-folds", cfg, split="test")["utterance_id"].tolist() == \
         ["synth-folds/0", "synth-folds/3"]  # first fold in sorted order
-    c2 = replace(cfg, **{"data.test_fold": "fold2"})
+    c2 = replace(cfg, **{"data.test_fold": 2})
     assert corpora.manifest("synth-folds", c2, split="test")["utterance_id"].tolist() == ["synth-folds/2"]
     assert len(corpora.manifest("synth-folds", c2, split="train")) == 3
     assert corpora.manifest("synth-folds", cfg, split="fold1")["utterance_id"].tolist() == ["synth-folds/1"]
     with pytest.raises(ConfigError, match="test_fold"):
-        corpora.manifest("synth-folds", replace(cfg, **{"data.test_fold": "fold9"}), split="test")
+        corpora.manifest("synth-folds", replace(cfg, **{"data.test_fold": 9}), split="test")
 
 
 def test_iemocap_four_class(cfg):

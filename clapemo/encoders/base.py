@@ -15,25 +15,9 @@ from typing import Any
 import numpy as np
 
 from clapemo.errors import ConfigError, ParameterError
+from clapemo.files import file_sha256  # re-exported: encoders name their weights by digest
 
 __all__ = ["AudioEncoder", "TextEncoder", "file_sha256", "identity_id", "resolve_device", "check_waveforms", "check_texts"]
-
-_DIGESTS: dict[tuple, str] = {}
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes, memoised per (path, size, mtime) within the process."""
-    path = Path(path)
-    st = path.stat()
-    memo_key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if memo_key not in _DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _DIGESTS[memo_key] = h.hexdigest()
-    return _DIGESTS[memo_key]
-
 
 def identity_id(identity: dict[str, Any]) -> str:
     """``<name>-<12 hex>``: a stable, filesystem-safe id of an encoder identity dict."""

@@ -1,0 +1,80 @@
+"""The facts every stage shares, declared once: table columns, prompt kinds, the four-class merge, the split rule.
+
+Modules import these names instead of spelling the lists again (``clapemo.corpora``, ``clapemo.prompts``,
+``clapemo.train``, ``clapemo.evaluate``, the loaders and the book all agree because they read the same tuple).
+
+Tables
+------
+* The **manifest** (one row per utterance, or per audio-caption pair): :data:`MANIFEST_COLUMNS` in that order;
+  caption sets add :data:`CAPTION_COLUMN`; extra ground-truth columns may follow.
+* The **features** table of ``clapemo.features.extract_table``: ``utterance_id``, ``path``,
+  :data:`PROPERTY_COLUMNS`, ``error``.
+* The **prompts** table of ``clapemo.prompts.prompts_table``: ``utterance_id``, ``label``, :data:`PROMPT_KINDS`.
+
+Splits
+------
+:func:`split_values`: a missing ``split`` counts as ``"train"`` (a corpus without a split is all training data).
+Values other than :data:`STANDARD_SPLITS` are *folds* (e.g. RAVDESS's speaker-independent folds).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "MANIFEST_COLUMNS", "STRING_COLUMNS", "CAPTION_COLUMN", "PROPERTY_COLUMNS", "PROMPT_KINDS", "ACOUSTIC_KINDS",
+    "AUGMENT_KINDS", "TRAIN_PROMPT_KINDS", "FOUR_CLASSES", "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
+    "merge_four_class", "split_values",
+]
+
+#: the manifest schema, in column order
+MANIFEST_COLUMNS: tuple[str, ...] = ("utterance_id", "path", "dataset", "speaker", "sex", "label", "raw_label",
+                                     "text", "start_s", "end_s", "split")
+#: manifest columns that hold str or None (``start_s``/``end_s`` are float seconds, NaN = whole file)
+STRING_COLUMNS: tuple[str, ...] = tuple(c for c in MANIFEST_COLUMNS if c not in ("start_s", "end_s"))
+#: the extra column of caption corpora (4D): the caption text; their ``label`` is None
+CAPTION_COLUMN = "caption"
+#: ``sex`` values (or None)
+SEXES: tuple[str, ...] = ("male", "female")
+
+#: the acoustic-property columns of ``clapemo.features.extract_table`` (units in the names)
+PROPERTY_COLUMNS: tuple[str, ...] = ("duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
+                                     "articulation_rate_syl_per_s", "n_syllables", "phonation_time_s",
+                                     "voiced_fraction")
+
+#: the prompt columns of ``clapemo.prompts.prompts_table`` (paper Table 2, plus the 2-bin pitch and the combined
+#: prompt the paper mentions)
+PROMPT_KINDS: tuple[str, ...] = ("class_label", "pitch", "pitch2", "intensity", "speech_rate",
+                                 "articulation_rate", "combined")
+#: the prompt kinds that describe a measured property
+ACOUSTIC_KINDS: tuple[str, ...] = tuple(k for k in PROMPT_KINDS if k != "class_label")
+#: prompt augmentation (PA): each clip paired with these prompts, class label first
+AUGMENT_KINDS: tuple[str, ...] = ("class_label", "pitch", "intensity", "speech_rate", "articulation_rate")
+#: what ``train.prompt_kind`` may be: one prompt kind, or ``augment`` (PA)
+TRAIN_PROMPT_KINDS: tuple[str, ...] = (*PROMPT_KINDS, "augment")
+
+#: the standard IEMOCAP 4-class set (the paper's EAR collection), and the merge that makes it
+FOUR_CLASSES: tuple[str, ...] = ("happy", "sad", "angry", "neutral")
+FOUR_CLASS_MERGE: dict[str, str] = {"excited": "happy"}
+
+STANDARD_SPLITS: frozenset[str] = frozenset({"train", "dev", "test"})
+
+
+def merge_four_class(labels: Any) -> Any:
+    """Map canonical labels onto the 4-class set: ``excited`` -> ``happy``; labels outside the set -> None.
+
+    Parameters
+    ----------
+    labels : pandas Series of canonical labels (or None)
+
+    Returns
+    -------
+    Series, same index: the merged label, None where the clip is not one of :data:`FOUR_CLASSES`.
+    """
+    merged = labels.replace(FOUR_CLASS_MERGE)
+    return merged.where(merged.isin(FOUR_CLASSES), None)
+
+
+def split_values(splits: Any) -> Any:
+    """The ``split`` column with the rule applied: a missing value (None/NaN) is ``"train"``."""
+    return splits.where(splits.notna(), "train").astype(object)
