@@ -1,7 +1,8 @@
 """The ``clapemo`` command line: one subcommand per pipeline stage.
 
-Each subcommand lives in its stage module as ``cli(argv) -> int`` and is imported only when run, so
-``clapemo --help`` is instant. A subcommand is listed only once its module exists.
+Each subcommand lives in its stage module as ``cli(argv) -> int`` (or ``module:function`` for a module with
+several) and is imported only when run, so ``clapemo --help`` is instant. A subcommand is listed only once its
+module exists. A broken pipe (``clapemo config ... | head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -25,12 +26,32 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("clapemo.evaluate", "evaluate a trained run (EAR and SER)"),
     "experiment": ("clapemo.experiments", "run one of the paper's experiments (table3, table4, figure2)"),
     "config": ("clapemo.config_cli", "print or validate a resolved experiment config"),
+    "runs": ("clapemo.runs", "list the trained runs (corpora, prompt kind, seed, headline metric) and their names"),
+    "describe": ("clapemo.describe", "measure your own audio and print its acoustic-prompt words"),
+    "index": ("clapemo.search:index_cli", "embed a folder of audio with a trained run into a searchable index"),
+    "search": ("clapemo.search:search_cli", "search an index with text queries (\"high pitch anger\")"),
+    "classify": ("clapemo.classify", "zero-shot emotion recognition of your own audio with a trained run"),
+    "book": ("clapemo.book", "build helpers of the book (notebook config, page check, screenshot)"),
+    "doctor": ("clapemo.doctor", "check the environment against the lock, the device and the data folders"),
 }
+
+
+def _target(spec: str) -> tuple[str, str]:
+    module, _, function = spec.partition(":")
+    return module, function or "cli"
 
 
 def available() -> dict[str, tuple[str, str]]:
     """The subcommands whose modules exist in this installation."""
-    return {name: spec for name, spec in SUBCOMMANDS.items() if importlib.util.find_spec(spec[0]) is not None}
+    out = {}
+    for name, spec in SUBCOMMANDS.items():
+        try:
+            found = importlib.util.find_spec(_target(spec[0])[0]) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            out[name] = spec
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +71,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     ns = parser.parse_args(argv[:1])
-    module = importlib.import_module(commands[ns.subcommand][0])
+    module_name, function = _target(commands[ns.subcommand][0])
+    module = importlib.import_module(module_name)
     try:
-        return int(module.cli(argv[1:]) or 0)
+        return int(getattr(module, function)(argv[1:]) or 0)
     except ClapEmoError as err:
         print(f"clapemo {ns.subcommand}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"clapemo {ns.subcommand}: interrupted", file=sys.stderr)
+        return 130
