@@ -25,7 +25,7 @@ import numpy as np
 
 from clapemo.errors import ParameterError
 
-__all__ = ["top_k", "precision_at_k", "recall_at_k", "accuracy", "unweighted_accuracy", "confusion_matrix"]
+__all__ = ["top_k", "precision_at_k", "precision_per_query", "recall_at_k", "accuracy", "unweighted_accuracy", "confusion_matrix"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -100,8 +100,18 @@ def precision_at_k(scores: Any, relevant: Any, k: int) -> float:
     -------
     float in [0, 1]: mean over queries of (#relevant among the top k) / k; ties broken by lower item index.
     """
+    return float(np.mean(precision_per_query(scores, relevant, k)))
+
+
+def precision_per_query(scores: Any, relevant: Any, k: int) -> np.ndarray:
+    """Precision@K of each query (what :func:`precision_at_k` averages), for paired comparisons.
+
+    Returns
+    -------
+    float array (n_queries,) in [0, 1]
+    """
     hits, _ = _hits_at_k(scores, relevant, k)
-    return float(np.mean(hits / k))
+    return hits / k
 
 
 def recall_at_k(scores: Any, relevant: Any, k: int) -> float:
