@@ -259,16 +259,16 @@ class EvaluateConfig(_Section):
 
     ks: list = _f([1, 5, 10])
     seeds: list = _f([0, 1, 2], doc="training seeds whose spread is reported")
-    ear_collection: str = _f("synth-iemocap")
+    ear_collection: str = _f("iemocap", doc="corpus name; with data.source = synth its twin synth-<name>")
     ear_split: str = _f("all", choices=("all", "test"),
                         doc="EAR collection: the whole corpus (never trained on in Table 3) or its test split")
     ear_query_kinds: list = _f(["class_label", "pitch", "intensity", "speech_rate", "articulation_rate"],
                                doc="prompt kinds used as EAR queries (Table 3 columns; pitch = 4 bins)")
-    ser_target: str = _f("synth-ravdess")
+    ser_target: str = _f("ravdess", doc="corpus name; with data.source = synth its twin synth-<name>")
     emotion_corpora: list = _f([], doc="emotion corpora of the '5ED' rows; empty: every emotion corpus the config "
                                        "provides (roots, or the synthetic twins) minus the evaluation target")
     finetune_epochs: int = _f(0, min=0, doc="epochs of the SER finetune; 0: same as train.epochs")
-    prompt_analysis_corpora: list = _f(["synth-ravdess", "synth-cremad"])
+    prompt_analysis_corpora: list = _f(["ravdess", "cremad"])
     prompt_analysis_kinds: list = _f(["class_label", "pitch", "intensity", "speech_rate", "articulation_rate",
                                       "augment"], doc="training prompt kinds compared in Figure 2")
     zero_shot_template: str = _f("{emotion}", doc="wording of the class prompts used for zero-shot SER")

@@ -59,18 +59,21 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from clapemo.config import Config, EvaluateConfig, config_hash, load_config, to_dict
-from clapemo.emotions import EMOTION_CORPORA
-from clapemo.errors import ConfigError, DataError, ParameterError
+from clapemo.emotions import CAPTION_CORPORA, EMOTION_CORPORA
+from clapemo.errors import ClapEmoError, ConfigError, DataError, ParameterError
 from clapemo.evaluate import (
     base_corpus,
     check_speaker_independent,
+    class_prompts,
     corpus_labels,
-    ear,
+    cosine_scores,
     ear_collection,
+    emotion_words,
     four_class,
     random_predict,
+    retrieval_queries,
     ser_scores,
-    zero_shot_ser,
+    zero_shot_predict,
 )
 
 __all__ = [
@@ -88,6 +91,14 @@ __all__ = [
     "plot_prompt_analysis",
     "summarize",
     "paper_results",
+    "NotRun",
+    "NO_4D",
+    "provided_emotion_corpora",
+    "missing_paper_corpora",
+    "caption_corpora_available",
+    "corpora_used",
+    "fit_plan",
+    "ARTEFACT_CONFIGS",
     "side_by_side",
     "claims",
     "results_dir",
@@ -134,16 +145,66 @@ class RunSpec:
         return f"{self.finetune_from.describe()} -> finetune {text}" if self.finetune_from else text
 
 
-def emotion_corpora(config: Config) -> list[str]:
-    """The six emotion corpora of ``config.data.source``: ``synth-<name>`` twins or the real names."""
-    prefix = "synth-" if config.data.source == "synth" else ""
-    return [prefix + name for name in EMOTION_CORPORA]
+class NotRun(ClapEmoError):
+    """An artefact cannot run with the corpora this config provides (e.g. its evaluation corpus has no root).
+
+    The message says what is missing and what to add; the book renders it as a "not run" note.
+    """
 
 
-def _check_corpus(config: Config, name: str, key: str) -> None:
-    if name not in emotion_corpora(config):
-        raise ConfigError(f"config key '{key}' = {name!r} is not an emotion corpus of data.source = "
-                          f"{config.data.source!r}; known: {emotion_corpora(config)}")
+#: the reason a row needing the general-audio caption sets is not run
+NO_4D = "not run: no 4D caption corpora (data.roots has none of clotho, audiocaps, macs, fsd50k, or " \
+        "train.include_4d is false)"
+
+
+def provided_emotion_corpora(config: Config) -> list[str]:
+    """The emotion corpora a config provides: the six ``synth-*`` twins (``data.source = synth``), or every
+    corpus under ``data.roots`` that is not a 4D caption set (the paper's six in the paper's order, then a user's
+    own folder corpora in name order)."""
+    if config.data.source == "synth":
+        return ["synth-" + name for name in EMOTION_CORPORA]
+    roots = [n for n in config.data.roots if n not in CAPTION_CORPORA]
+    return [n for n in EMOTION_CORPORA if n in roots] + sorted(n for n in roots if n not in EMOTION_CORPORA)
+
+
+def missing_paper_corpora(config: Config) -> list[str]:
+    """The paper's six emotion corpora that this config does not provide (bare names)."""
+    provided = {base_corpus(n) for n in provided_emotion_corpora(config)}
+    return [n for n in EMOTION_CORPORA if n not in provided]
+
+
+def caption_corpora_available(config: Config) -> list[str]:
+    """The 4D caption corpora a training may add: none when ``train.include_4d`` is false; ``synth-4d``; or the
+    real ones with a root."""
+    if not config.train.include_4d:
+        return []
+    if config.data.source == "synth":
+        return ["synth-4d"]
+    return [n for n in CAPTION_CORPORA if n in config.data.roots]
+
+
+def _check_corpus(config: Config, name: str, key: str) -> str:
+    """``name`` as loaded (``synth-`` prefix under the synthetic source) when the config provides it; a paper
+    corpus without a root is :class:`NotRun`; anything else is a ConfigError naming ``key``."""
+    from clapemo.corpora import resolve_name
+
+    resolved = resolve_name(name, config)
+    if resolved in provided_emotion_corpora(config):
+        return resolved
+    if base_corpus(resolved) in EMOTION_CORPORA and config.data.source == "real":
+        raise NotRun(f"not run: needs corpus {resolved!r} ({key}); add its folder as data.roots.{resolved}")
+    raise ConfigError(f"config key '{key}' = {name!r} is not an emotion corpus this config provides; known: "
+                      f"{provided_emotion_corpora(config)} (data.source = {config.data.source!r})")
+
+
+def emotion_corpora(config: Config, *, target: str | None = None) -> list[str]:
+    """The emotion corpora of the '5ED' rows: ``evaluate.emotion_corpora`` when set (each must be provided),
+    else every provided corpus (:func:`provided_emotion_corpora`); without ``target`` (the evaluation corpus)."""
+    if config.evaluate.emotion_corpora:
+        chosen = [_check_corpus(config, n, "evaluate.emotion_corpora") for n in config.evaluate.emotion_corpora]
+    else:
+        chosen = provided_emotion_corpora(config)
+    return [c for c in dict.fromkeys(chosen) if c != target]
 
 
 def training_config(config: Config, spec: RunSpec, *, seed: int, init_from: str = "") -> Config:
@@ -166,47 +227,112 @@ def fit_run(config: Config, spec: RunSpec, *, seed: int, progress: bool = False)
     return Path(fit(training_config(config, spec, seed=seed, init_from=init_from), progress=progress))
 
 
-def _table3_specs(config: Config) -> dict[str, RunSpec]:
-    _check_corpus(config, config.evaluate.ear_collection, "evaluate.ear_collection")
-    eds = tuple(c for c in emotion_corpora(config) if c != config.evaluate.ear_collection)
-    return {"4D": RunSpec((), True, "class_label"),
-            "4D + [5ED - CL]": RunSpec(eds, True, "class_label"),
-            "4D + [5ED - PA]": RunSpec(eds, True, "augment")}
+def _no_eds(target: str) -> str:
+    return (f"not run: no emotion corpora besides {target} (add data.roots or evaluate.emotion_corpora)")
 
 
-def _table4_specs(config: Config) -> dict[str, tuple[RunSpec, RunSpec]]:
-    """Row -> (leave-one-out spec, finetune spec)."""
-    target = config.evaluate.ser_target
-    _check_corpus(config, target, "evaluate.ser_target")
-    eds = tuple(c for c in emotion_corpora(config) if c != target)
-    loo = {"4D": RunSpec((), True, "class_label"),
-           "5ED - CL": RunSpec(eds, False, "class_label"),
-           "4D + [5ED - CL]": RunSpec(eds, True, "class_label"),
-           "4D + [5ED - PA]": RunSpec(eds, True, "augment")}
-    return {row: (spec, RunSpec((target,), False, spec.prompt_kind, finetune_from=spec)) for row, spec in loo.items()}
+def _table3_specs(config: Config) -> dict[str, "RunSpec | str"]:
+    """Row -> RunSpec, or the reason (a str starting "not run") it cannot run. Without 4D the three paper rows are
+    not run and ``5ED - CL`` / ``5ED - PA`` (emotion corpora alone) are added, so CL and PA are still compared."""
+    target = _check_corpus(config, config.evaluate.ear_collection, "evaluate.ear_collection")
+    eds = tuple(emotion_corpora(config, target=target))
+    has4d = bool(caption_corpora_available(config))
+    out: dict[str, RunSpec | str] = {"4D": RunSpec((), True, "class_label") if has4d else NO_4D}
+    for row, kind in (("4D + [5ED - CL]", "class_label"), ("4D + [5ED - PA]", "augment")):
+        out[row] = NO_4D if not has4d else RunSpec(eds, True, kind) if eds else _no_eds(target)
+    if not has4d:
+        for row, kind in (("5ED - CL", "class_label"), ("5ED - PA", "augment")):
+            out[row] = RunSpec(eds, False, kind) if eds else _no_eds(target)
+    return out
+
+
+def _table4_specs(config: Config) -> dict[str, "tuple[RunSpec, RunSpec] | str"]:
+    """Row -> (leave-one-out spec, finetune spec), or the reason it is not run (see :func:`_table3_specs`)."""
+    target = _check_corpus(config, config.evaluate.ser_target, "evaluate.ser_target")
+    eds = tuple(emotion_corpora(config, target=target))
+    has4d = bool(caption_corpora_available(config))
+    loo: dict[str, RunSpec | str] = {
+        "4D": RunSpec((), True, "class_label") if has4d else NO_4D,
+        "5ED - CL": RunSpec(eds, False, "class_label") if eds else _no_eds(target)}
+    for row, kind in (("4D + [5ED - CL]", "class_label"), ("4D + [5ED - PA]", "augment")):
+        loo[row] = NO_4D if not has4d else RunSpec(eds, True, kind) if eds else _no_eds(target)
+    if not has4d:
+        loo["5ED - PA"] = RunSpec(eds, False, "augment") if eds else _no_eds(target)
+    return {row: spec if isinstance(spec, str) else
+            (spec, RunSpec((target,), False, spec.prompt_kind, finetune_from=spec)) for row, spec in loo.items()}
 
 
 def _figure2_specs(config: Config) -> dict[tuple[str, str], RunSpec]:
+    """(corpus, kind) -> RunSpec: 4D (when available) + the corpus's train split, one run per prompt kind."""
+    has4d = bool(caption_corpora_available(config))
     specs = {}
-    for corpus in config.evaluate.prompt_analysis_corpora:
-        _check_corpus(config, corpus, "evaluate.prompt_analysis_corpora")
+    for name in config.evaluate.prompt_analysis_corpora:
+        corpus = _check_corpus(config, name, "evaluate.prompt_analysis_corpora")
         for kind in config.evaluate.prompt_analysis_kinds:
-            specs[(corpus, kind)] = RunSpec((corpus,), True, kind)
+            specs[(corpus, kind)] = RunSpec((corpus,), has4d, kind)
     return specs
+
+
+def corpora_used(config: Config, *, artefacts: Sequence[str] = ("table3", "table4", "figure2")) -> Any:
+    """Which corpora each artefact uses and which of the paper's are missing: one row per artefact.
+
+    Returns
+    -------
+    DataFrame with ``artefact, evaluated_on, emotion_corpora (the '5ED'), caption_corpora (4D), missing`` (the
+    paper's emotion corpora this config lacks), ``status`` ("ok" or the :class:`NotRun` reason).
+    """
+    import pandas as pd
+
+    rows = []
+    for artefact in artefacts:
+        key = {"table3": "ear_collection", "table4": "ser_target", "figure2": "prompt_analysis_corpora"}[artefact]
+        targets = getattr(config.evaluate, key)
+        targets = targets if isinstance(targets, list) else [targets]
+        status, eds = "ok", []
+        try:
+            resolved = [_check_corpus(config, t, f"evaluate.{key}") for t in targets]
+            eds = resolved if artefact == "figure2" else emotion_corpora(config, target=resolved[0])
+        except NotRun as err:
+            status, resolved = str(err), targets
+        rows.append({"artefact": artefact, "evaluated_on": ", ".join(resolved),
+                     "emotion_corpora": ", ".join(eds) or "none",
+                     "caption_corpora": ", ".join(caption_corpora_available(config)) or "none",
+                     "missing": ", ".join(missing_paper_corpora(config)) or "none", "status": status})
+    return pd.DataFrame(rows)
+
+
+def _artefact_specs(config: Config, artefact: str) -> list[tuple[str, RunSpec]]:
+    """(use, spec) of every run an artefact trains (rows that are not run are left out)."""
+    out = []
+    if artefact == "table3":
+        out += [(f"table3:{row}", spec) for row, spec in _table3_specs(config).items() if not isinstance(spec, str)]
+    elif artefact == "table4":
+        for row, specs in _table4_specs(config).items():
+            if not isinstance(specs, str):
+                out += [(f"table4:{row}:leave_one_out", specs[0]), (f"table4:{row}:finetune", specs[1])]
+    elif artefact == "figure2":
+        out += [(f"figure2:{corpus}:{KIND_NAMES[kind]}", spec)
+                for (corpus, kind), spec in _figure2_specs(config).items()]
+    else:
+        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(ARTEFACTS)}")
+    return out
 
 
 def training_plan(config: Config, *, artefacts: Sequence[str] = ("table3", "table4", "figure2")) -> Any:
     """Every training the artefacts need, one row per distinct run (shared runs appear once).
 
+    An artefact that cannot run (:class:`NotRun`, e.g. its evaluation corpus has no root) contributes no rows;
+    ``attrs["not_run"]`` maps it to the reason.
+
     Returns
     -------
     DataFrame with ``run, finetune, seed, used_by`` (``used_by``: the artefact/row cells that use it) and
-    ``run_id`` (the config hash :func:`clapemo.train.fit` sees; finetunes: ``None``, it depends on the
-    parent run's folder).
+    ``run_id`` (the config hash of the training config; finetunes: ``None``, it depends on the parent run).
     """
     import pandas as pd
 
     uses: dict[RunSpec, list[str]] = {}
+    not_run: dict[str, str] = {}
 
     def add(spec: RunSpec, use: str) -> None:
         uses.setdefault(spec, []).append(use)
@@ -214,25 +340,52 @@ def training_plan(config: Config, *, artefacts: Sequence[str] = ("table3", "tabl
             add(spec.finetune_from, use + " (parent)")
 
     for artefact in artefacts:
-        if artefact == "table3":
-            for row, spec in _table3_specs(config).items():
-                add(spec, f"table3:{row}")
-        elif artefact == "table4":
-            for row, (loo, ft) in _table4_specs(config).items():
-                add(loo, f"table4:{row}:leave_one_out")
-                add(ft, f"table4:{row}:finetune")
-        elif artefact == "figure2":
-            for (corpus, kind), spec in _figure2_specs(config).items():
-                add(spec, f"figure2:{corpus}:{KIND_NAMES[kind]}")
-        else:
-            raise ParameterError(f"artefact {artefact!r} is not one of {sorted(ARTEFACTS)}")
+        try:
+            for use, spec in _artefact_specs(config, artefact):
+                add(spec, use)
+        except NotRun as err:
+            not_run[artefact] = str(err)
     rows = []
     for spec, used_by in uses.items():
         for seed in config.evaluate.seeds:
             run_id = None if spec.finetune_from else config_hash(training_config(config, spec, seed=seed))
             rows.append({"run": spec.describe(), "finetune": spec.finetune_from is not None, "seed": seed,
                          "used_by": "; ".join(sorted(set(used_by))), "run_id": run_id})
-    return pd.DataFrame(rows)
+    plan = pd.DataFrame(rows, columns=["run", "finetune", "seed", "used_by", "run_id"])
+    plan.attrs["not_run"] = not_run
+    return plan
+
+
+def _fit_many(config: Config, configs: list[Config], *, progress: bool) -> list[Path]:
+    from clapemo import train
+
+    if not configs:
+        return []
+    if config.train.n_workers == 1 or len(configs) == 1 or not hasattr(train, "fit_many"):
+        return [Path(train.fit(c, progress=progress)) for c in configs]
+    return [Path(p) for p in train.fit_many(configs, n_workers=config.train.n_workers,
+                                            scheduler=config.train.scheduler, progress=progress)]
+
+
+def fit_plan(config: Config, keys: Sequence[tuple[RunSpec, int]], *, progress: bool = False) -> dict:
+    """Train (or reuse) every (spec, seed) in ``keys`` in parallel: first all runs that start from scratch, then
+    the finetunes from their parents' checkpoints (``train.n_workers`` processes, or the dask scheduler of
+    ``train.scheduler``). Results are those of training each in turn.
+
+    Returns
+    -------
+    dict (spec, seed) -> run folder, for the keys and the parents of their finetunes
+    """
+    wanted = list(dict.fromkeys(keys))
+    first = list(dict.fromkeys([(s.finetune_from or s, seed) for s, seed in wanted]))
+    done = dict(zip(first, _fit_many(config, [training_config(config, s, seed=seed) for s, seed in first],
+                                     progress=progress)))
+    finetunes = [(s, seed) for s, seed in wanted if s.finetune_from is not None]
+    configs = [training_config(config, s, seed=seed,
+                               init_from=str(done[(s.finetune_from, seed)] / "checkpoint.pt"))
+               for s, seed in finetunes]
+    done.update(zip(finetunes, _fit_many(config, configs, progress=progress)))
+    return done
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -249,30 +402,45 @@ def results_dir(config: Config, artefact: str) -> Path:
 
 def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Sequence[str], force: bool,
             progress: bool) -> Any:
+    """Compute ``(results, items)`` once per config and keep them in the artefact's results folder.
+
+    ``items`` (per seed and test item: SER clips, EAR queries) is what the paired claims need; it is written to
+    ``items.csv`` and attached to the returned frame as ``attrs["items"]``.
+    """
     import pandas as pd
     import yaml
 
+    from clapemo.files import atomic_write_text
+
     folder = results_dir(config, artefact)
-    path = folder / "results.csv"
-    if path.is_file() and not force:
+    path, items_path = folder / "results.csv", folder / "items.csv"
+    if path.is_file() and items_path.is_file() and not force:
         if progress:
             print(f"[{artefact}] reading {path}")
-        return pd.read_csv(path, dtype={"run_id": str})
+        df = pd.read_csv(path, dtype={"run_id": str, "status": str, "trained_on": str})
+        df.attrs["items"] = pd.read_csv(items_path, dtype={"item": str})
+        return df
     start = time.perf_counter()
-    df = compute()
-    folder.mkdir(parents=True, exist_ok=True)
+    df, items = compute()
     summary = summarize(df, by=by)
-    tmp = folder / "results.csv.tmp"
-    df.to_csv(tmp, index=False)
-    summary.to_csv(folder / "summary.csv", index=False)
-    (folder / "summary.json").write_text(summary.to_json(orient="records", indent=1))
-    side_by_side(summary, paper_results()[artefact]).to_csv(folder / "side_by_side.csv", index=False)
+    atomic_write_text(items_path, items.to_csv(index=False))
+    atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(folder / "summary.json", summary.to_json(orient="records", indent=1))
+    atomic_write_text(folder / "side_by_side.csv",
+                      side_by_side(summary, paper_results()[artefact]).to_csv(index=False))
     meta = {"artefact": artefact, "config_hash": config_hash(config), "seconds": round(time.perf_counter() - start, 1)}
-    (folder / "config.yaml").write_text(yaml.safe_dump({"_meta": meta, **to_dict(config)}, sort_keys=False))
-    tmp.replace(path)  # results.csv last: its presence means the folder is complete
+    atomic_write_text(folder / "config.yaml", yaml.safe_dump({"_meta": meta, **to_dict(config)}, sort_keys=False))
+    atomic_write_text(path, df.to_csv(index=False))  # results.csv last: its presence means the folder is complete
     if progress:
         print(f"[{artefact}] wrote {folder} ({meta['seconds']} s)")
-    return pd.read_csv(path, dtype={"run_id": str})
+    df = pd.read_csv(path, dtype={"run_id": str, "status": str, "trained_on": str})
+    df.attrs["items"] = items
+    return df
+
+
+def _not_run_rows(reason: str, cells: Sequence[dict], seeds: Sequence[int]) -> list[dict]:
+    return [{**cell, "seed": seed, "value": math.nan, "status": reason, "trained_on": "", "run_id": None}
+            for seed in seeds for cell in cells]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -287,41 +455,74 @@ def _thresholds_key(thresholds: Any) -> str:
     return repr(to_dict_() if callable(to_dict_) else thresholds)
 
 
+def _ear_per_query(model: Any, collection: Any, *, kinds: Sequence[str], ks: Sequence[int]) -> Any:
+    """Precision@K of every query of every kind (the per-item view of :func:`clapemo.evaluate.ear`)."""
+    import pandas as pd
+
+    from clapemo.metrics import precision_per_query
+
+    audio_emb = model.embed_manifest(collection)
+    rows = []
+    for kind in kinds:
+        queries, relevant = retrieval_queries(collection[kind].tolist())
+        if not queries:
+            raise DataError(f"EAR collection has no prompt of kind {kind!r}: no queries")
+        scores = cosine_scores(model.embed_texts(queries), audio_emb)
+        for k in ks:
+            rows += [{"query_kind": kind, "k": int(k), "item": q, "value": float(v)}
+                     for q, v in zip(queries, precision_per_query(scores, relevant, int(k)))]
+    return pd.DataFrame(rows)
+
+
 def ear_table(config: Config, *, force: bool = False, progress: bool = True) -> Any:
-    """Table 3: Precision@K of EAR on ``evaluate.ear_collection`` (4 classes) for the three training rows.
+    """Table 3: Precision@K of EAR on ``evaluate.ear_collection`` (4 classes for IEMOCAP) for the training rows.
 
     Returns
     -------
-    DataFrame with columns ``row, query_kind, k, seed, value, n_queries, n_items, run_id``; one row per
-    (row, query kind, K, seed); ``value`` is Precision@K in [0, 1].
+    DataFrame with columns ``row, query_kind, k, seed, value, n_queries, n_items, status, trained_on, run_id``;
+    one row per (row, query kind, K, seed); ``value`` is Precision@K in [0, 1] (NaN for rows that are not run,
+    whose ``status`` says why); ``attrs["items"]``: Precision@K per query (``row, query_kind, k, seed, item,
+    value``).
     """
     import pandas as pd
 
     from clapemo.train import load_run
 
     specs = _table3_specs(config)
+    kinds, ks, seeds = config.evaluate.ear_query_kinds, config.evaluate.ks, config.evaluate.seeds
 
     def compute() -> Any:
-        frames = []
+        runs = fit_plan(config, [(spec, seed) for seed in seeds for spec in specs.values()
+                                 if not isinstance(spec, str)], progress=progress)
+        rows, items = [], []
         collections: dict[str, Any] = {}  # the annotated collection per distinct prompt thresholds
-        for seed in config.evaluate.seeds:
-            for row, spec in specs.items():
-                run_dir = fit_run(config, spec, seed=seed, progress=progress)
+        for row, spec in specs.items():
+            if isinstance(spec, str):
+                rows += _not_run_rows(spec, [{"row": row, "query_kind": q, "k": k} for q in kinds for k in ks],
+                                      seeds)
+                continue
+            for seed in seeds:
+                run_dir = runs[(spec, seed)]
                 model = load_run(run_dir)
                 key = _thresholds_key(model.thresholds)
                 if key not in collections:
                     collections[key] = ear_collection(config, thresholds=model.thresholds)
                 collection = collections[key]
-                res = ear(model, collection, kinds=config.evaluate.ear_query_kinds, ks=config.evaluate.ks)
-                res.insert(0, "row", row)
-                res.insert(3, "seed", seed)
-                res["run_id"] = Path(run_dir).name
-                frames.append(res.rename(columns={"precision": "value"}))
+                per_query = _ear_per_query(model, collection, kinds=kinds, ks=ks).assign(row=row, seed=seed)
+                items.append(per_query)
+                for (kind, k), group in per_query.groupby(["query_kind", "k"], sort=False):
+                    rows.append({"row": row, "query_kind": kind, "k": k, "seed": seed,
+                                 "value": float(group["value"].mean()), "n_queries": len(group),
+                                 "n_items": len(collection), "status": "ok", "trained_on": spec.describe(),
+                                 "run_id": Path(run_dir).name})
                 if progress:
-                    cl = res[(res.query_kind == "class_label")].set_index("k")["precision"].round(3).to_dict()
-                    print(f"[table3] seed {seed} {row}: class-label P@K {cl}")
-        return pd.concat(frames, ignore_index=True)[
-            ["row", "query_kind", "k", "seed", "value", "n_queries", "n_items", "run_id"]]
+                    cl = per_query[per_query.query_kind == "class_label"].groupby("k")["value"].mean().round(3)
+                    print(f"[table3] seed {seed} {row}: class-label P@K {cl.to_dict()}")
+        columns = ["row", "query_kind", "k", "seed", "value", "n_queries", "n_items", "status", "trained_on",
+                   "run_id"]
+        items_df = (pd.concat(items, ignore_index=True) if items else pd.DataFrame(columns=["item", "value"]))
+        return (pd.DataFrame(rows).reindex(columns=columns),
+                items_df.reindex(columns=["row", "query_kind", "k", "seed", "item", "value"]))
 
     return _cached("table3", config, compute, by=["row", "query_kind", "k"], force=force, progress=progress)
 
@@ -332,24 +533,41 @@ def ear_table(config: Config, *, force: bool = False, progress: bool = True) -> 
 
 
 def _ser_test_set(config: Config, corpus: str) -> tuple[Any, tuple[str, ...]]:
+    """The test split of ``corpus`` and the label set it is scored over (paper Table 1; for a user's own corpus,
+    the labels present in it), checked speaker-independent from its train split."""
     from clapemo import corpora
+    from clapemo.emotions import CORPUS_LABELS, EMOTIONS
 
+    both = corpora.manifest([corpus], config)
     test = corpora.manifest([corpus], config, split="test")
     train = corpora.manifest([corpus], config, split="train")
     four = config.data.iemocap_four_class and base_corpus(corpus) == "iemocap"
     if four:
         test, train = four_class(test), four_class(train)
     if len(test) == 0:
-        raise DataError(f"corpus {corpus!r} has no test clips")
+        raise DataError(f"corpus {corpus!r} has no test clips (set data.test_fold, or give its labels CSV a "
+                        "split column)")
     check_speaker_independent(train, test)
-    return test, corpus_labels(corpus, four_class_iemocap=four)
+    if base_corpus(corpus) in CORPUS_LABELS:
+        return test, corpus_labels(corpus, four_class_iemocap=four)
+    present = set(both["label"].dropna())
+    return test, tuple(e for e in EMOTIONS if e in present)
 
 
-def _ser_rows(model: Any, test: Any, labels: Sequence[str], config: Config) -> list[dict]:
-    scores = zero_shot_ser(model, test, labels=labels, template=config.evaluate.zero_shot_template,
-                           words=config.prompts.emotion_words)
-    return [{"metric": m, "value": scores[m], "n_items": scores["n_items"], "n_classes": scores["n_classes"]}
-            for m in SER_METRICS]
+def _ser_cells(model: Any, test: Any, labels: Sequence[str], config: Config) -> tuple[list[dict], Any]:
+    """Zero-shot SER of one model: the metric cells, and whether each test clip was right (1.0) or wrong."""
+    import pandas as pd
+
+    prompts_ = class_prompts(labels, template=config.evaluate.zero_shot_template,
+                             words=emotion_words(config.prompts.emotion_words))
+    predictions = zero_shot_predict(model.embed_manifest(test), model.embed_texts(prompts_), labels)
+    scores = ser_scores(test["label"].tolist(), predictions, labels=labels)
+    cells = [{"metric": m, "value": scores[m], "n_items": scores["n_items"], "n_classes": scores["n_classes"]}
+             for m in SER_METRICS]
+    correct = pd.DataFrame({"item": test["utterance_id"].astype(str).to_numpy(),
+                            "value": (np.asarray(predictions, dtype=object) == test["label"].to_numpy()
+                                      ).astype(float)})
+    return cells, correct
 
 
 def ser_table(config: Config, *, force: bool = False, progress: bool = True) -> Any:
@@ -357,37 +575,53 @@ def ser_table(config: Config, *, force: bool = False, progress: bool = True) -> 
 
     Returns
     -------
-    DataFrame with columns ``row, setting, metric, seed, value, n_items, n_classes, run_id``; ``setting`` in
-    {leave_one_out, finetune}, ``metric`` in {accuracy, unweighted_accuracy}; rows ``Random`` (chance),
-    ``Random (draw)`` (a seeded random classifier) and the four trained rows.
+    DataFrame with columns ``row, setting, metric, seed, value, n_items, n_classes, status, trained_on, run_id``;
+    ``setting`` in {leave_one_out, finetune}, ``metric`` in {accuracy, unweighted_accuracy}; rows ``Random``
+    (chance), ``Random (draw)`` (a seeded random classifier) and the trained rows (NaN with a ``status`` when not
+    run); ``attrs["items"]``: per test clip 1.0/0.0 correct (``row, setting, seed, item, value``).
     """
     import pandas as pd
 
     from clapemo.train import load_run
 
     specs = _table4_specs(config)
-    target = config.evaluate.ser_target
+    target = _check_corpus(config, config.evaluate.ser_target, "evaluate.ser_target")
+    seeds = config.evaluate.seeds
 
     def compute() -> Any:
         test, labels = _ser_test_set(config, target)
-        rows = []
-        for seed in config.evaluate.seeds:
+        keys = [(spec, seed) for seed in seeds for pair in specs.values() if not isinstance(pair, str)
+                for spec in pair]
+        runs = fit_plan(config, keys, progress=progress)
+        rows, items = [], []
+        for seed in seeds:
             drawn = ser_scores(test["label"].tolist(), random_predict(len(test), labels, seed=seed), labels=labels)
             for setting in ("leave_one_out", "finetune"):
                 for metric in SER_METRICS:
                     common = {"setting": setting, "metric": metric, "seed": seed, "n_items": len(test),
-                              "n_classes": len(labels), "run_id": None}
+                              "n_classes": len(labels), "status": "ok", "trained_on": "", "run_id": None}
                     rows.append({"row": "Random", "value": 1.0 / len(labels), **common})
                     rows.append({"row": "Random (draw)", "value": drawn[metric], **common})
-            for row, (loo, ft) in specs.items():
-                for setting, spec in (("leave_one_out", loo), ("finetune", ft)):
-                    run_dir = fit_run(config, spec, seed=seed, progress=progress)
-                    cells = _ser_rows(load_run(run_dir), test, labels, config)
-                    rows += [{"row": row, "setting": setting, "seed": seed, "run_id": Path(run_dir).name, **c}
-                             for c in cells]
+        for row, pair in specs.items():
+            if isinstance(pair, str):
+                rows += _not_run_rows(pair, [{"row": row, "setting": st, "metric": m, "n_items": len(test),
+                                              "n_classes": len(labels)}
+                                             for st in ("leave_one_out", "finetune") for m in SER_METRICS], seeds)
+                continue
+            for seed in seeds:
+                for setting, spec in zip(("leave_one_out", "finetune"), pair):
+                    run_dir = runs[(spec, seed)]
+                    cells, correct = _ser_cells(load_run(run_dir), test, labels, config)
+                    rows += [{"row": row, "setting": setting, "seed": seed, "status": "ok",
+                              "trained_on": spec.describe(), "run_id": Path(run_dir).name, **c} for c in cells]
+                    items.append(correct.assign(row=row, setting=setting, seed=seed))
                     if progress:
                         print(f"[table4] seed {seed} {row} {setting}: accuracy {cells[0]['value']:.3f}")
-        return pd.DataFrame(rows)[["row", "setting", "metric", "seed", "value", "n_items", "n_classes", "run_id"]]
+        columns = ["row", "setting", "metric", "seed", "value", "n_items", "n_classes", "status", "trained_on",
+                   "run_id"]
+        items_df = pd.concat(items, ignore_index=True) if items else pd.DataFrame(columns=["item", "value"])
+        return (pd.DataFrame(rows).reindex(columns=columns),
+                items_df.reindex(columns=["row", "setting", "seed", "item", "value"]))
 
     return _cached("table4", config, compute, by=["row", "setting", "metric"], force=force, progress=progress)
 
@@ -398,12 +632,13 @@ def ser_table(config: Config, *, force: bool = False, progress: bool = True) -> 
 
 
 def prompt_analysis(config: Config, *, force: bool = False, progress: bool = True) -> Any:
-    """Figure 2: zero-shot SER on each ``evaluate.prompt_analysis_corpora`` test split after training on 4D + that
-    corpus's train split, once per ``evaluate.prompt_analysis_kinds`` entry.
+    """Figure 2: zero-shot SER on each ``evaluate.prompt_analysis_corpora`` test split after training on 4D (when
+    available) + that corpus's train split, once per ``evaluate.prompt_analysis_kinds`` entry.
 
     Returns
     -------
-    DataFrame with columns ``corpus, prompt_kind, metric, seed, value, n_items, n_classes, run_id``.
+    DataFrame with columns ``corpus, prompt_kind, metric, seed, value, n_items, n_classes, status, trained_on,
+    run_id``; ``attrs["items"]``: per test clip 1.0/0.0 correct (``corpus, prompt_kind, seed, item, value``).
     Draw it with :func:`plot_prompt_analysis`; the results folder also gets ``figure.png``.
     """
     import pandas as pd
@@ -411,21 +646,27 @@ def prompt_analysis(config: Config, *, force: bool = False, progress: bool = Tru
     from clapemo.train import load_run
 
     specs = _figure2_specs(config)
+    seeds = config.evaluate.seeds
 
     def compute() -> Any:
-        rows = []
-        tests = {c: _ser_test_set(config, c) for c in config.evaluate.prompt_analysis_corpora}
-        for seed in config.evaluate.seeds:
+        tests = {corpus: _ser_test_set(config, corpus) for corpus in dict.fromkeys(c for c, _ in specs)}
+        runs = fit_plan(config, [(spec, seed) for seed in seeds for spec in specs.values()], progress=progress)
+        rows, items = [], []
+        for seed in seeds:
             for (corpus, kind), spec in specs.items():
-                run_dir = fit_run(config, spec, seed=seed, progress=progress)
+                run_dir = runs[(spec, seed)]
                 test, labels = tests[corpus]
-                cells = _ser_rows(load_run(run_dir), test, labels, config)
-                rows += [{"corpus": corpus, "prompt_kind": kind, "seed": seed, "run_id": Path(run_dir).name, **c}
-                         for c in cells]
+                cells, correct = _ser_cells(load_run(run_dir), test, labels, config)
+                rows += [{"corpus": corpus, "prompt_kind": kind, "seed": seed, "status": "ok",
+                          "trained_on": spec.describe(), "run_id": Path(run_dir).name, **c} for c in cells]
+                items.append(correct.assign(corpus=corpus, prompt_kind=kind, seed=seed))
                 if progress:
                     print(f"[figure2] seed {seed} {corpus} {KIND_NAMES[kind]}: accuracy {cells[0]['value']:.3f}")
-        return pd.DataFrame(rows)[
-            ["corpus", "prompt_kind", "metric", "seed", "value", "n_items", "n_classes", "run_id"]]
+        columns = ["corpus", "prompt_kind", "metric", "seed", "value", "n_items", "n_classes", "status",
+                   "trained_on", "run_id"]
+        return (pd.DataFrame(rows).reindex(columns=columns),
+                pd.concat(items, ignore_index=True).reindex(columns=["corpus", "prompt_kind", "seed", "item",
+                                                                     "value"]))
 
     df = _cached("figure2", config, compute, by=["corpus", "prompt_kind", "metric"], force=force,
                  progress=progress)
@@ -589,108 +830,124 @@ def side_by_side(ours_summary: Any, paper: Any) -> Any:
     return out
 
 
-def _compare(summary: Any, better: Mapping[str, Any], worse: Mapping[str, Any]) -> tuple[float, float]:
-    """(mean difference better - worse, its standard error) between two cells of a summary."""
-
-    def cell(where: Mapping[str, Any]) -> Any:
-        mask = np.ones(len(summary), dtype=bool)
-        for key, val in where.items():
-            mask &= (summary[key] == val).to_numpy()
-        if mask.sum() != 1:
-            raise DataError(f"summary has {mask.sum()} cells matching {dict(where)}")
-        return summary[mask].iloc[0]
-
-    a, b = cell(better), cell(worse)
-    se = math.sqrt((a["sd"] ** 2 / a["n"] if a["n"] > 1 else math.nan)
-                   + (b["sd"] ** 2 / b["n"] if b["n"] > 1 else math.nan))
-    return float(a["mean"] - b["mean"]), se
+def _cell_items(items: Any, where: Mapping[str, Any]) -> Any:
+    """The seed x item table of one cell of an artefact's per-item results."""
+    mask = np.ones(len(items), dtype=bool)
+    for key, val in where.items():
+        mask &= (items[key] == val).to_numpy()
+    return items[mask].pivot_table(index="seed", columns="item", values="value", aggfunc="first")
 
 
-def _verdict(pairs: list[tuple[float, float]]) -> tuple[str, float, float]:
-    """Aggregate 'better > worse' comparisons: holds when every difference is > 0; 'clearly' when each also
-    exceeds twice its standard error; likewise for failing."""
-    diffs = [d for d, _ in pairs]
-    zs = [d / se if se and not math.isnan(se) and se > 0 else math.nan for d, se in pairs]
-    if all(d > 0 for d in diffs):
-        clear = all(not math.isnan(z) and z > 2 for z in zs)
-        verdict = "holds (clearly)" if clear else "holds (within noise)"
-    else:
-        failing = [z for d, z in zip(diffs, zs) if d <= 0]
-        clear = any(not math.isnan(z) and z < -2 for z in failing)
-        verdict = "does not hold (clearly)" if clear else "does not hold (within noise)"
-    finite = [z for z in zs if not math.isnan(z)]
-    return verdict, min(diffs), (min(finite) if finite else math.nan)
+def _compare(items: Any, better: Mapping[str, Any], worse: Mapping[str, Any], *, n_boot: int) -> Any:
+    """The paired difference better - worse over the seeds and items both were scored on, or None when the two
+    cells share none (a row not run)."""
+    from clapemo.uncertainty import paired_difference
+
+    a, b = _cell_items(items, better), _cell_items(items, worse)
+    seeds = a.index.intersection(b.index)
+    cols = a.columns.intersection(b.columns)
+    if len(seeds) == 0 or len(cols) == 0:
+        return None
+    diff = paired_difference(a.loc[seeds, cols].to_numpy(), b.loc[seeds, cols].to_numpy(), n_boot=n_boot)
+    label = " vs ".join(" ".join(str(v) for v in w.values()) for w in (better, worse))
+    return label, diff
 
 
-def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None) -> Any:
-    """Test the paper's qualitative claims (``paper_results()["claims"]``) on our tidy results.
+def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None, n_boot: int = 2000) -> Any:
+    """Test the paper's qualitative claims (``paper_results()["claims"]``) on our results, paired.
 
-    Each claim is a set of "A > B" comparisons of seed means. ``verdict`` is "holds" when every difference is
-    positive, "does not hold" otherwise; "(clearly)" when the deciding differences exceed twice their standard
-    error over seeds (needs >= 2 seeds), "(within noise)" otherwise.
+    Each claim is a set of "A > B" comparisons. Each comparison is paired (same seeds, same test clips or
+    queries) with a hierarchical bootstrap interval (:mod:`clapemo.uncertainty`): the claim *holds* when every
+    interval lies above 0, *does not hold* when one lies below 0, and is *undecided* otherwise. A claim whose rows
+    were not run is *not testable*. Reported per claim: the deciding comparison (the one with the lowest interval
+    bound; for "does not hold", the one wholly below 0), its difference, 95 % interval and the minimum
+    detectable difference (MDD) of this run's size.
 
     Parameters
     ----------
-    table3, table4, figure2 : tidy frames from :func:`ear_table`, :func:`ser_table`, :func:`prompt_analysis`
-        (any may be None: its claims are skipped).
+    table3, table4, figure2 : frames from :func:`ear_table`, :func:`ser_table`, :func:`prompt_analysis`, with
+        their per-item results in ``attrs["items"]`` (any may be None: its claims are skipped).
+    n_boot : bootstrap draws per comparison.
 
     Returns
     -------
-    DataFrame with ``artefact, id, claim, verdict, min_difference, min_z``.
+    DataFrame with ``artefact, id, claim, verdict, deciding, difference, ci_low, ci_high, mdd, n_seeds,
+    n_items``.
     """
     import pandas as pd
 
+    from clapemo.uncertainty import verdict
+
     texts = paper_results()["claims"].set_index("id")["claim"].to_dict()
     out = []
+    columns = ["artefact", "id", "claim", "verdict", "deciding", "difference", "ci_low", "ci_high", "mdd",
+               "n_seeds", "n_items"]
 
-    def record(artefact: str, cid: str, pairs: list[tuple[float, float]]) -> None:
-        verdict, diff, z = _verdict(pairs)
-        out.append({"artefact": artefact, "id": cid, "claim": texts[cid], "verdict": verdict,
-                    "min_difference": diff, "min_z": z})
+    def items_of(frame: Any, name: str) -> Any:
+        items = frame.attrs.get("items")
+        if items is None:
+            raise ParameterError(f"{name} has no per-item results (attrs['items']); pass the frame returned by "
+                                 "the experiment function")
+        return items
+
+    def record(artefact: str, cid: str, comparisons: list) -> None:
+        done = [c for c in comparisons if c is not None]
+        if not done or len(done) < len(comparisons):
+            out.append({"artefact": artefact, "id": cid, "claim": texts[cid],
+                        "verdict": "not testable (rows not run)"})
+            return
+        result = verdict([d for _, d in done])
+        below = [c for c in done if c[1].high < 0]
+        label, d = below[0] if result == "does not hold" else min(done, key=lambda c: c[1].low)
+        out.append({"artefact": artefact, "id": cid, "claim": texts[cid], "verdict": result, "deciding": label,
+                    "difference": d.mean, "ci_low": d.low, "ci_high": d.high, "mdd": d.mdd,
+                    "n_seeds": d.n_seeds, "n_items": d.n_items})
 
     if table3 is not None:
-        s = summarize(table3, by=["row", "query_kind", "k"])
+        items = items_of(table3, "table3")
         pa, others = "4D + [5ED - PA]", ("4D", "4D + [5ED - CL]")
-        ks = sorted(s["k"].unique())
-        record("table3", "t3_pa_best_class_label",
-               [_compare(s, {"row": pa, "query_kind": "class_label", "k": k},
-                         {"row": o, "query_kind": "class_label", "k": k}) for k in ks for o in others])
-        acoustic = [q for q in s["query_kind"].unique() if q != "class_label"]
-        if acoustic:
-            record("table3", "t3_pa_best_acoustic",
-                   [_compare(s, {"row": pa, "query_kind": q, "k": k}, {"row": o, "query_kind": q, "k": k})
-                    for q in acoustic for k in ks for o in others])
-    if table4 is not None:
-        s = summarize(table4[table4["metric"] == "accuracy"], by=["row", "setting"])
+        ks = sorted(int(k) for k in table3["k"].unique())
+        kinds = list(dict.fromkeys(table3["query_kind"]))
 
-        def c(a: str, b: str, setting: str) -> tuple[float, float]:
-            return _compare(s, {"row": a, "setting": setting}, {"row": b, "setting": setting})
+        def c3(a: str, b: str, kind: str, k: int) -> Any:
+            return _compare(items, {"row": a, "query_kind": kind, "k": k}, {"row": b, "query_kind": kind, "k": k},
+                            n_boot=n_boot)
+
+        record("table3", "t3_pa_best_class_label", [c3(pa, o, "class_label", k) for k in ks for o in others])
+        acoustic = [q for q in kinds if q != "class_label"]
+        if acoustic:
+            record("table3", "t3_pa_best_acoustic", [c3(pa, o, q, k) for q in acoustic for k in ks for o in others])
+    if table4 is not None:
+        items = items_of(table4, "table4")
+
+        def c4(a: str, b: str, setting: str) -> Any:
+            return _compare(items, {"row": a, "setting": setting}, {"row": b, "setting": setting}, n_boot=n_boot)
 
         record("table4", "t4_emotion_data_helps_loo",
-               [c("5ED - CL", "4D", "leave_one_out"), c("4D + [5ED - CL]", "4D", "leave_one_out")])
+               [c4("5ED - CL", "4D", "leave_one_out"), c4("4D + [5ED - CL]", "4D", "leave_one_out")])
         # "PA does not help leave-one-out": holds when CL > PA
-        record("table4", "t4_pa_not_best_loo", [c("4D + [5ED - CL]", "4D + [5ED - PA]", "leave_one_out")])
+        record("table4", "t4_pa_not_best_loo", [c4("4D + [5ED - CL]", "4D + [5ED - PA]", "leave_one_out")])
         record("table4", "t4_pa_best_finetune",
-               [c("4D + [5ED - PA]", o, "finetune") for o in ("4D", "5ED - CL", "4D + [5ED - CL]")])
+               [c4("4D + [5ED - PA]", o, "finetune") for o in ("4D", "5ED - CL", "4D + [5ED - CL]")])
     if figure2 is not None:
-        s = summarize(figure2[figure2["metric"] == "accuracy"], by=["corpus", "prompt_kind"])
-        corpora_ = list(dict.fromkeys(s["corpus"]))
+        items = items_of(figure2, "figure2")
+        corpora_ = list(dict.fromkeys(figure2["corpus"]))
         first = corpora_[0]
-        kinds = set(s["prompt_kind"])
+        kinds = set(figure2["prompt_kind"])
 
-        def c(corpus: str, a: str, b: str) -> tuple[float, float]:
-            return _compare(s, {"corpus": corpus, "prompt_kind": a}, {"corpus": corpus, "prompt_kind": b})
+        def c2(corpus: str, a: str, b: str) -> Any:
+            return _compare(items, {"corpus": corpus, "prompt_kind": a}, {"corpus": corpus, "prompt_kind": b},
+                            n_boot=n_boot)
 
         acoustic = [k for k in ("pitch", "intensity", "speech_rate", "articulation_rate") if k in kinds]
         if "pitch" in kinds and len(acoustic) > 1:
-            record("figure2", "f2_pitch_best_acoustic", [c(first, "pitch", k) for k in acoustic if k != "pitch"])
+            record("figure2", "f2_pitch_best_acoustic", [c2(first, "pitch", k) for k in acoustic if k != "pitch"])
         if len(acoustic) == 4:
-            record("figure2", "f2_acoustic_order",
-                   [c(first, acoustic[i], acoustic[i + 1]) for i in range(3)])
+            record("figure2", "f2_acoustic_order", [c2(first, acoustic[i], acoustic[i + 1]) for i in range(3)])
         if "augment" in kinds:
             record("figure2", "f2_pa_best_both",
-                   [c(corpus, "augment", k) for corpus in corpora_ for k in kinds if k != "augment"])
-    return pd.DataFrame(out, columns=["artefact", "id", "claim", "verdict", "min_difference", "min_z"])
+                   [c2(corpus, "augment", k) for corpus in corpora_ for k in sorted(kinds) if k != "augment"])
+    return pd.DataFrame(out).reindex(columns=columns)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -698,43 +955,63 @@ def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None) -> An
 # ---------------------------------------------------------------------------------------------------------------
 
 
+#: the artefact config of each artefact, in configs/ (``clapemo experiment table3`` uses configs/table3_ear.yaml)
+ARTEFACT_CONFIGS: dict[str, str] = {"table3": "table3_ear", "table4": "table4_ser", "figure2": "figure2_prompts"}
+
+
 def cli(argv: list[str]) -> int:
-    """``clapemo experiment ARTEFACT [--config FILE] [--set KEY=VALUE] [--force] [--plan]``."""
+    """``clapemo experiment ARTEFACT [--config FILE] [--overlay FILE] [--set KEY=VALUE] [--force] [--plan]``."""
     import pandas as pd
 
-    parser = argparse.ArgumentParser(prog="clapemo experiment",
-                                     description="Run one of the paper's experiments and print it beside the paper.")
+    from clapemo.config import add_config_arguments, config_from_args
+
+    parser = argparse.ArgumentParser(
+        prog="clapemo experiment",
+        description="Run one of the paper's experiments and print it beside the paper. Without --config each "
+                    "artefact uses its config in configs/ (table3_ear, table4_ser, figure2_prompts), so "
+                    "`--overlay my.yaml` gives the same runs as `make reproduce SET=my.yaml`.")
     parser.add_argument("artefact", choices=[*ARTEFACTS, "all"])
-    parser.add_argument("--config", default=None, help="YAML experiment config (default: built-in defaults)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, repeatable")
+    add_config_arguments(parser)
     parser.add_argument("--force", action="store_true", help="recompute even when results exist (runs are reused)")
     parser.add_argument("--plan", action="store_true", help="only list the trainings the artefact needs")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
-    config = load_config(args.config, overrides=args.set)
     artefacts = list(ARTEFACTS) if args.artefact == "all" else [args.artefact]
+    configs = {a: config_from_args(args, default=ARTEFACT_CONFIGS[a]) for a in artefacts}
+    show = {"display.width": 200, "display.max_colwidth": 80, "display.max_rows": 500,
+            "display.float_format": "{:.3f}".format}
+    with pd.option_context(*[x for kv in show.items() for x in kv]):
+        print(pd.concat([corpora_used(c, artefacts=[a]) for a, c in configs.items()]).to_string(index=False))
     if args.plan:
-        plan = training_plan(config, artefacts=artefacts)
-        with pd.option_context("display.width", 200, "display.max_colwidth", 80, "display.max_rows", 500):
+        plans = [training_plan(c, artefacts=[a]) for a, c in configs.items()]
+        plan = pd.concat(plans, ignore_index=True).drop_duplicates(["run", "seed"])
+        with pd.option_context(*[x for kv in show.items() for x in kv]):
             print(plan.to_string(index=False))
         print(f"# {len(plan)} trainings ({int(plan['finetune'].sum())} finetunes)")
+        for p in plans:
+            for artefact, reason in p.attrs["not_run"].items():
+                print(f"# {artefact}: {reason}")
         return 0
     frames = {}
-    for artefact in artefacts:
-        df = globals()[ARTEFACTS[artefact]](config, force=args.force, progress=not args.quiet)
+    for artefact, config in configs.items():
+        try:
+            df = globals()[ARTEFACTS[artefact]](config, force=args.force, progress=not args.quiet)
+        except NotRun as err:
+            print(f"\n== {artefact}: {err}")
+            continue
         frames[artefact] = df
         by = {"table3": ["row", "query_kind", "k"], "table4": ["row", "setting", "metric"],
               "figure2": ["corpus", "prompt_kind", "metric"]}[artefact]
         table = side_by_side(summarize(df, by=by), paper_results()[artefact])
-        with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format",
-                               "{:.3f}".format):
+        with pd.option_context(*[x for kv in show.items() for x in kv]):
             print(f"\n== {artefact}: {results_dir(config, artefact)}")
             print(table.drop(columns=["ours_ci_low", "ours_ci_high"]).to_string(index=False))
+            not_run = df[df["status"] != "ok"].drop_duplicates("status")
+            for _, row in not_run.iterrows():
+                print(f"# {row.iloc[0]}: {row['status']}")
     verdicts = claims(**frames)
     if len(verdicts):
-        with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.float_format",
-                               "{:.3f}".format):
-            print("\n== the paper's claims here")
+        with pd.option_context(*[x for kv in show.items() for x in kv]):
+            print("\n== the paper's claims here (paired bootstrap over seeds and test items, 95 %)")
             print(verdicts.drop(columns=["claim"]).to_string(index=False))
     return 0
-

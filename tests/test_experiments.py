@@ -3,12 +3,15 @@ artefact end to end on the tiny synthetic profile."""
 
 from pathlib import Path
 
+import json
+
 import numpy as np
 import pandas as pd
+
 import pytest
 
 from clapemo.config import config_hash, load_config, replace, to_dict
-from clapemo.emotions import EMOTIONS, PROMPT_WORDS
+from clapemo.emotions import EMOTION_CORPORA, EMOTIONS, PROMPT_WORDS
 from clapemo.errors import ConfigError
 from clapemo.evaluate import corpus_labels
 from clapemo.experiments import (
@@ -78,22 +81,44 @@ def test_side_by_side_joins_and_keeps_paper_only_rows():
     assert list(out["corpus"]) == ["ravdess"] and out["paper"].isna().all()  # missing paper rows are dropped
 
 
-def test_claims_verdicts():
-    rows = []
-    for seed, noise in enumerate([0.0, 0.01, -0.01]):
-        for row, base in (("4D", 0.2), ("5ED - CL", 0.3), ("4D + [5ED - CL]", 0.5), ("4D + [5ED - PA]", 0.4)):
-            rows.append({"row": row, "setting": "leave_one_out", "metric": "accuracy", "seed": seed,
-                         "value": base + noise})
-            rows.append({"row": row, "setting": "finetune", "metric": "accuracy", "seed": seed,
-                         "value": 0.6 + (0.1 if "PA" in row else 0.0) + noise})
-    got = claims(table4=pd.DataFrame(rows)).set_index("id")["verdict"]
-    assert got["t4_emotion_data_helps_loo"] == "holds (clearly)"
-    assert got["t4_pa_not_best_loo"] == "holds (clearly)"
-    assert got["t4_pa_best_finetune"] == "holds (clearly)"
-    flipped = pd.DataFrame(rows).assign(value=lambda d: -d["value"])
-    assert claims(table4=flipped).set_index("id")["verdict"]["t4_pa_best_finetune"] == "does not hold (clearly)"
-    one_seed = pd.DataFrame(rows).query("seed == 0")
-    assert claims(table4=one_seed).set_index("id")["verdict"]["t4_pa_best_finetune"] == "holds (within noise)"
+def _table4_with_items(rates: dict, *, n_items: int = 400, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """A Table 4 frame whose per-clip outcomes are drawn at known accuracies (same clips for every row)."""
+    rng = np.random.default_rng(0)
+    rows, items = [], []
+    for seed in seeds:
+        u = rng.random(n_items)  # one draw per clip and seed, shared by the rows: paired like a real test set
+        for (row, setting), rate in rates.items():
+            correct = (u < rate).astype(float)
+            items.append(pd.DataFrame({"row": row, "setting": setting, "seed": seed,
+                                       "item": [f"clip{i}" for i in range(n_items)], "value": correct}))
+            rows.append({"row": row, "setting": setting, "metric": "accuracy", "seed": seed,
+                         "value": correct.mean(), "status": "ok"})
+    df = pd.DataFrame(rows)
+    df.attrs["items"] = pd.concat(items, ignore_index=True)
+    return df
+
+
+RATES = {("4D", "leave_one_out"): 0.2, ("5ED - CL", "leave_one_out"): 0.3, ("4D + [5ED - CL]", "leave_one_out"): 0.5,
+         ("4D + [5ED - PA]", "leave_one_out"): 0.4, ("4D", "finetune"): 0.6, ("5ED - CL", "finetune"): 0.6,
+         ("4D + [5ED - CL]", "finetune"): 0.6, ("4D + [5ED - PA]", "finetune"): 0.7}
+
+
+def test_claims_verdicts_are_paired_and_decided_by_the_interval():
+    got = claims(table4=_table4_with_items(RATES), n_boot=300).set_index("id")
+    assert (got["verdict"] == "holds").all()
+    finetune = got.loc["t4_pa_best_finetune"]
+    assert finetune["difference"] == pytest.approx(0.1, abs=0.02)  # shared draws: exactly the rate gap, up to ties
+    assert finetune["ci_low"] > 0 and finetune["ci_high"] > finetune["difference"] > finetune["ci_low"]
+    assert 0 < finetune["mdd"] < 0.1 and finetune["n_seeds"] == 3 and finetune["n_items"] == 400
+    flipped = {k: 1 - v for k, v in RATES.items()}
+    assert claims(table4=_table4_with_items(flipped), n_boot=300).set_index("id").loc[
+        "t4_pa_best_finetune", "verdict"] == "does not hold"
+    close = dict(RATES) | {("4D + [5ED - PA]", "finetune"): 0.6}  # no difference at all: undecided
+    tiny = claims(table4=_table4_with_items(close, n_items=30, seeds=(0,)), n_boot=300).set_index("id")
+    assert tiny.loc["t4_pa_best_finetune", "verdict"] == "undecided"
+    missing = _table4_with_items({k: v for k, v in RATES.items() if k[0] != "4D"})
+    assert claims(table4=missing, n_boot=300).set_index("id").loc[
+        "t4_emotion_data_helps_loo", "verdict"] == "not testable (rows not run)"
 
 
 def test_artefact_configs_share_the_training_sections():
@@ -193,7 +218,8 @@ def fake_pipeline(monkeypatch, tmp_path):
     monkeypatch.setattr(train, "fit", fit)
     monkeypatch.setattr(train, "load_run", load_run)
     config = load_config(REPO / "configs" / "base.yaml", overrides=[
-        f"evaluate.results_dir={tmp_path / 'results'}", "evaluate.seeds=[0, 1]", "evaluate.ks=[1, 5]"])
+        f"evaluate.results_dir={tmp_path / 'results'}", "evaluate.seeds=[0, 1]", "evaluate.ks=[1, 5]",
+        "train.n_workers=1"])
     return config, fits
 
 
@@ -225,8 +251,9 @@ def test_experiments_with_faked_pipeline(fake_pipeline):
     again = ear_table(config, progress=False)  # read back, nothing trained
     assert len(fits) == n
     pd.testing.assert_frame_equal(again, t3)
-    verdicts = claims(table3=t3, table4=t4, figure2=f2)
-    assert len(verdicts) == 8 and verdicts["verdict"].str.match("(holds|does not hold) ").all()
+    verdicts = claims(table3=t3, table4=t4, figure2=f2, n_boot=200)
+    assert len(verdicts) == 8 and verdicts["verdict"].isin(["holds", "does not hold", "undecided"]).all()
+    assert verdicts["ci_low"].le(verdicts["difference"]).all() and verdicts["mdd"].gt(0).all()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -292,3 +319,71 @@ def test_evaluate_cli_with_faked_pipeline(fake_pipeline, capsys, monkeypatch):
     assert cli([str(run), "--corpus", "synth-ravdess", "--corpus", "synth-iemocap"]) == 0
     out = capsys.readouterr().out
     assert "synth-ravdess" in out and "0.125" in out and "0.250" in out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which corpora an experiment uses (real corpora a user actually has)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _real(tmp_path, roots, **sets):
+    items = [f"data.roots={json.dumps(roots)}", "data.source=real", *[f"{k}={v}" for k, v in sets.items()]]
+    return load_config(REPO / "configs" / "table4_ser.yaml", overrides=items)
+
+
+def test_corpora_of_an_experiment_follow_what_the_config_provides(tmp_path):
+    from clapemo.experiments import (NotRun, corpora_used, emotion_corpora, missing_paper_corpora,
+                                     provided_emotion_corpora)
+
+    synth = load_config(None)
+    assert provided_emotion_corpora(synth) == [f"synth-{n}" for n in EMOTION_CORPORA]
+    assert emotion_corpora(synth, target="synth-ravdess") == [f"synth-{n}" for n in EMOTION_CORPORA
+                                                               if n != "ravdess"]
+    config = _real(tmp_path, {"ravdess": "/r", "cremad": "/c", "mine": "/m"}, **{"evaluate.ser_target": "ravdess"})
+    assert provided_emotion_corpora(config) == ["cremad", "ravdess", "mine"]
+    assert emotion_corpora(config, target="ravdess") == ["cremad", "mine"]
+    assert missing_paper_corpora(config) == ["mosei", "iemocap", "meld", "mosi"]
+    chosen = replace(config, **{"evaluate.emotion_corpora": ["cremad"]})
+    assert emotion_corpora(chosen, target="ravdess") == ["cremad"]
+    with pytest.raises(ConfigError, match="evaluate.emotion_corpora"):
+        emotion_corpora(replace(config, **{"evaluate.emotion_corpora": ["nosuch"]}))
+    used = corpora_used(config, artefacts=["table4", "table3"]).set_index("artefact")
+    assert used.loc["table4", "emotion_corpora"] == "cremad, mine" and used.loc["table4", "caption_corpora"] == "none"
+    assert used.loc["table3", "status"].startswith("not run: needs corpus 'iemocap'")
+    with pytest.raises(NotRun, match="data.roots.iemocap"):
+        ear_table(config, progress=False)
+    with pytest.raises(ConfigError, match="evaluate.ser_target"):
+        training_plan(replace(config, **{"evaluate.ser_target": "nosuch"}), artefacts=["table4"])
+
+
+def test_rows_needing_4d_are_not_run_and_no_4d_counterparts_are_added(fake_pipeline):
+    from clapemo.experiments import NO_4D
+
+    config, fits = fake_pipeline
+    no4d = replace(config, **{"train.include_4d": False})
+    plan = training_plan(no4d, artefacts=["table3", "table4"])
+    assert not plan["run"].str.contains("4D").any()
+    t4 = ser_table(no4d, progress=False)
+    status = t4.drop_duplicates("row").set_index("row")["status"]
+    assert status["4D"] == NO_4D and status["4D + [5ED - PA]"] == NO_4D and status["5ED - PA"] == "ok"
+    assert t4[t4["status"] != "ok"]["value"].isna().all() and t4[t4["status"] == "ok"]["value"].notna().all()
+    assert all(not f.include_4d for f in fits)
+    trained = t4[t4["status"] == "ok"].dropna(subset=["run_id"])
+    assert trained["trained_on"].str.contains("synth-cremad").all()
+    t3 = ear_table(no4d, progress=False)
+    assert set(t3[t3["status"] == "ok"]["row"]) == {"5ED - CL", "5ED - PA"}
+    verdicts = claims(table3=t3, table4=t4, n_boot=200).set_index("id")["verdict"]
+    assert verdicts["t4_emotion_data_helps_loo"] == "not testable (rows not run)"
+
+
+def test_cli_defaults_to_the_artefact_config_and_an_overlay_means_the_same_runs(tmp_path, capsys):
+    from clapemo.config import resolve_config
+    from clapemo.experiments import cli
+
+    overlay = tmp_path / "my.yaml"
+    overlay.write_text("train:\n  epochs: 3\nevaluate:\n  seeds: [0]\n")
+    assert cli(["figure2", "--plan", "--overlay", str(overlay)]) == 0
+    out = capsys.readouterr().out
+    expected = resolve_config(REPO / "configs" / "figure2_prompts.yaml", overlays=[overlay])
+    ids = training_plan(expected, artefacts=["figure2"])["run_id"]
+    assert all(run_id in out for run_id in ids) and "# 12 trainings" in out
