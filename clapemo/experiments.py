@@ -988,9 +988,16 @@ def cli(argv: list[str]) -> int:
         with pd.option_context(*[x for kv in show.items() for x in kv]):
             print(plan.to_string(index=False))
         print(f"# {len(plan)} trainings ({int(plan['finetune'].sum())} finetunes)")
-        for p in plans:
-            for artefact, reason in p.attrs["not_run"].items():
-                print(f"# {artefact}: {reason}")
+        for (artefact, config), p in zip(configs.items(), plans):
+            for name, reason in p.attrs["not_run"].items():
+                print(f"# {name}: {reason}")
+            if artefact in p.attrs["not_run"]:
+                continue
+            specs = _table3_specs(config) if artefact == "table3" else \
+                _table4_specs(config) if artefact == "table4" else {}
+            for row, spec in specs.items():
+                if isinstance(spec, str):
+                    print(f"# {artefact} row {row!r}: {spec}")
         return 0
     frames = {}
     for artefact, config in configs.items():

@@ -1,0 +1,48 @@
+"""Every config example in the README and the book is executed: each YAML block is a valid overlay (or config)
+and each `clapemo experiment ... --plan` line runs."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clapemo.config import artefact_config_path, read_overlay, resolve_config
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = [REPO / "README.md", REPO / "book" / "real_data.md"]
+
+
+def _blocks(path: Path, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", path.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_yaml_example_is_a_valid_overlay_over_every_artefact(doc, tmp_path):
+    blocks = _blocks(doc, "yaml")
+    assert blocks, f"{doc.name} has no yaml example"
+    for i, block in enumerate(blocks):
+        file = tmp_path / f"example{i}.yaml"
+        file.write_text(block)
+        assert isinstance(yaml.safe_load(block), dict)
+        read_overlay(file)
+        for artefact in ("table3", "table4", "figure2"):
+            resolve_config(artefact_config_path(artefact), overlays=[file])
+
+
+def test_the_partial_corpora_plan_of_the_book_runs(tmp_path, capsys):
+    from clapemo.experiments import cli
+
+    block = next(b for b in _blocks(REPO / "book" / "real_data.md", "yaml") if "include_4d: false" in b)
+    (tmp_path / "partial.yaml").write_text(block)
+    commands = [line.split("#")[0].split() for b in _blocks(REPO / "book" / "real_data.md", "bash")
+                for line in b.splitlines() if "--plan" in line and "partial.yaml" in line]
+    assert commands
+    for words in commands:
+        assert words[:2] == ["clapemo", "experiment"]
+        args = [str(tmp_path / w) if w.endswith(".yaml") else w for w in words[2:]]
+        assert cli(args) == 0
+    out = capsys.readouterr().out
+    assert "not run: no 4D caption corpora" in out or "5ED - CL" in out
+    assert "missing" in out
