@@ -163,7 +163,7 @@ def test_experiment_config_layers_tiny_and_overlay_files(tmp_path):
     assert cfg.name == "table4_ser" and cfg.data.source == "real" and cfg.train.epochs == 3
     assert cfg.data.roots == {"ravdess": "/corpora/RAVDESS"}
     assert cfg.encoders.text_model == "google-bert/bert-base-uncased"  # a model name is not made a path
-    assert cfg.evaluate.ser_target == "synth-ravdess"  # the experiment's own keys survive the overlay
+    assert cfg.evaluate.ser_target == "ravdess"  # the experiment's own keys survive the overlay
 
 
 def test_quiet_progress_drops_bars_and_keeps_messages(capsys):
