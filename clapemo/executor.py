@@ -1,0 +1,219 @@
+"""One executor for every embarrassingly parallel step: ``map_tasks(fn, items)``, results in input order.
+
+Where the tasks run
+-------------------
+* ``n_workers = 1``: a plain loop in this process (no pool, no pickling); the reference behaviour.
+* otherwise, without a scheduler: local worker processes (``concurrent.futures.ProcessPoolExecutor`` with the
+  ``spawn`` start method, so a worker never inherits a half-initialised CUDA or OpenMP state from the parent);
+  ``-1`` = one worker per core. Each worker runs with **one torch thread** (``torch.set_num_threads(1)``, and
+  ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` = 1), so N workers use N cores and do not
+  oversubscribe them.
+* ``scheduler`` (or the environment variable ``CLAPEMO_SCHEDULER``) = the address of a ``dask.distributed``
+  scheduler (e.g. ``tcp://host:8786``), or a ``distributed.Client``: the tasks go there with ``client.map`` and
+  come back with ``client.gather``. Dask is imported only then (``pip install 'dask[distributed]'``). Start the
+  dask workers with ``--nthreads 1`` for the same one-thread-per-task rule.
+
+Results are those of the serial loop, in input order, whichever way they ran (each task must be a deterministic
+function of its item, which every clapemo step is: explicit seeds, no shared state).
+
+Errors
+------
+The first task that fails stops the map (the tasks not yet started are cancelled) and its error is raised here as
+itself: a :class:`~clapemo.errors.ClapEmoError` keeps its class and message, with a note naming the task. An error
+that cannot travel between processes (an exception class whose arguments do not pickle) arrives as a
+``ClapEmoError`` carrying the original class name and message, never as a pickling error.
+
+GPU rule
+--------
+With ``uses_cuda=True`` (the tasks train on a GPU), local workers are capped at :data:`CUDA_TASKS_PER_DEVICE`
+per visible GPU (environment variable ``CLAPEMO_CUDA_TASKS_PER_DEVICE`` overrides; default 2: a CLAP head is small,
+two processes keep a GPU busy while one copies or logs, more only add CUDA contexts of ~0.5 GB each), and worker
+``i`` sees only GPU ``i mod n_gpus`` (``CUDA_VISIBLE_DEVICES``), so the runs share the devices evenly. Dask
+clusters place GPU work with their own worker resources.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import pickle
+from typing import Any, Callable, Iterable, Sequence
+
+from clapemo.errors import ClapEmoError, ParameterError
+
+__all__ = ["map_tasks", "resolve_workers", "CUDA_TASKS_PER_DEVICE", "SCHEDULER_ENV"]
+
+#: environment variable naming a dask.distributed scheduler (overrides the ``scheduler`` argument when set)
+SCHEDULER_ENV = "CLAPEMO_SCHEDULER"
+#: default number of concurrent CUDA tasks per visible GPU (env ``CLAPEMO_CUDA_TASKS_PER_DEVICE``)
+CUDA_TASKS_PER_DEVICE = 2
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def resolve_workers(n_workers: int, n_tasks: int) -> int:
+    """``-1`` -> the number of cores (``os.cpu_count()``); the result is capped at ``n_tasks`` (at least 1)."""
+    if not isinstance(n_workers, int) or isinstance(n_workers, bool) or (n_workers < 1 and n_workers != -1):
+        raise ParameterError(f"n_workers = {n_workers!r} must be a positive int or -1 (one per core)")
+    n = (os.cpu_count() or 1) if n_workers == -1 else n_workers
+    return max(1, min(n, n_tasks))
+
+
+def _cuda_devices() -> list[str]:
+    """Visible GPU ids (``CUDA_VISIBLE_DEVICES`` order, else 0..n-1); [] without CUDA."""
+    try:
+        import torch
+
+        count = torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no torch or no driver: no GPU
+        return []
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        return [d.strip() for d in visible.split(",") if d.strip()][:count]
+    return [str(i) for i in range(count)]
+
+
+def _one_thread() -> None:
+    for name in _THREAD_ENV:
+        os.environ[name] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _init_worker(counter: Any, devices: Sequence[str]) -> None:
+    """Pool initializer: one thread, and (GPU tasks) one device per worker, round robin."""
+    _one_thread()
+    if devices:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices[index % len(devices)]
+
+
+def _portable(err: BaseException) -> BaseException:
+    """``err`` if it survives a pickle round trip, else a ClapEmoError with its class name and message."""
+    try:
+        pickle.loads(pickle.dumps(err))
+        return err
+    except Exception:  # noqa: BLE001 - whatever pickling raises, replace the exception by a portable one
+        portable = ClapEmoError(f"{type(err).__name__}: {err}")
+        for note in getattr(err, "__notes__", ()):
+            portable.add_note(note)
+        return portable
+
+
+def _run_task(fn: Callable[[Any], Any], item: Any, index: int, one_thread: bool) -> Any:
+    """Run one task (in a worker); a failure is re-raised in a form that pickles, naming the task."""
+    if one_thread:
+        _one_thread()
+    try:
+        return fn(item)
+    except Exception as err:  # noqa: BLE001 - every failure must reach the caller intact
+        err.add_note(f"(in task {index} of clapemo.executor.map_tasks: {getattr(fn, '__name__', fn)})")
+        raise _portable(err) from None
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="task", disable=not enabled)
+
+
+def map_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, n_workers: int = -1, scheduler: Any = "",
+              progress: bool = True, desc: str = "tasks", uses_cuda: bool = False) -> list:
+    """``[fn(item) for item in items]``, possibly in parallel; see the module docstring.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (it is pickled by name for worker processes and dask).
+    items : iterable
+        Task inputs (picklable).
+    n_workers : int
+        Local worker processes: ``-1`` one per core, ``1`` serial in this process. Ignored with a scheduler.
+    scheduler : str or distributed.Client
+        A dask.distributed scheduler address or client; ``""``: local (env ``CLAPEMO_SCHEDULER`` overrides).
+    progress : bool
+        A tqdm bar over finished tasks.
+    desc : str
+        The bar's label.
+    uses_cuda : bool
+        The tasks use a GPU: apply the GPU rule (module docstring) to local workers.
+
+    Returns
+    -------
+    list, length ``len(items)``: ``fn(item)`` in input order.
+
+    Raises
+    ------
+    The first failing task's exception (module docstring, "Errors").
+    """
+    items = list(items)
+    scheduler = os.environ.get(SCHEDULER_ENV) or scheduler
+    if not items:
+        return []
+    if scheduler:
+        return _map_dask(fn, items, scheduler, progress=progress, desc=desc)
+    n = resolve_workers(n_workers, len(items))
+    devices = _cuda_devices() if uses_cuda else []
+    if uses_cuda and devices:
+        per_device = int(os.environ.get("CLAPEMO_CUDA_TASKS_PER_DEVICE", CUDA_TASKS_PER_DEVICE))
+        n = max(1, min(n, per_device * len(devices)))
+    if n == 1:
+        results = []
+        with _progress(len(items), desc, progress) as bar:
+            for item in items:
+                results.append(fn(item))
+                bar.update(1)
+        return results
+    return _map_local(fn, items, n, devices, progress=progress, desc=desc)
+
+
+def _map_local(fn: Callable, items: list, n: int, devices: list[str], *, progress: bool, desc: str) -> list:
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("i", 0)
+    results: list = [None] * len(items)
+    pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker,
+                                  initargs=(counter, devices))
+    try:
+        futures = {pool.submit(_run_task, fn, item, i, False): i for i, item in enumerate(items)}
+        with _progress(len(items), desc, progress) as bar:
+            for future in cf.as_completed(futures):
+                results[futures[future]] = future.result()  # the first failure raises here
+                bar.update(1)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def _map_dask(fn: Callable, items: list, scheduler: Any, *, progress: bool, desc: str) -> list:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ClapEmoError(f"scheduler = {scheduler!r} names a dask.distributed cluster, but dask is not installed "
+                           "here; install it with pip install 'dask[distributed]', or leave 'train.scheduler' and "
+                           f"${SCHEDULER_ENV} empty for local worker processes") from None
+    own = not isinstance(scheduler, Client)
+    try:
+        client = Client(scheduler) if own else scheduler
+    except OSError as err:
+        raise ClapEmoError(f"cannot reach the dask scheduler {scheduler!r} ({err}); check the address "
+                           f"('train.scheduler' or ${SCHEDULER_ENV})") from None
+    try:
+        futures = client.map(_run_task, [fn] * len(items), items, list(range(len(items))),
+                             [True] * len(items), pure=False)
+        with _progress(len(items), desc, progress) as bar:
+            for future in as_completed(futures):
+                if future.status == "error":
+                    try:
+                        future.result()  # raises the task's exception
+                    finally:
+                        client.cancel(futures)
+                bar.update(1)
+        return client.gather(futures)
+    finally:
+        if own:
+            client.close()

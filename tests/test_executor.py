@@ -1,0 +1,88 @@
+"""clapemo.executor: input order, serial == parallel, one torch thread per worker, errors, dask."""
+
+import os
+
+import numpy as np
+import pytest
+
+from clapemo.errors import ClapEmoError, DataError, ParameterError
+from clapemo.executor import map_tasks, resolve_workers
+
+
+def square_after_noise(seed):
+    """Deterministic per item; the sleep-free amount of work differs per item so completion order varies."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(200 * (5 - seed % 5), 50))
+    return seed * seed, float((x @ x.T).trace())
+
+
+def worker_threads(_):
+    import torch
+
+    return torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS"), os.getpid()
+
+
+def fail_on_three(i):
+    if i == 3:
+        raise DataError(f"clip {i}.wav: cannot read the audio file")
+    return i
+
+
+class Unpicklable(Exception):
+    def __init__(self, a, b):  # pickling re-calls __init__ with one argument (args) and fails
+        super().__init__(f"{a}/{b}")
+
+
+def fail_unpicklable(i):
+    raise Unpicklable(i, "x")
+
+
+def test_parallel_results_equal_the_serial_loop_in_input_order():
+    items = list(range(7))
+    serial = map_tasks(square_after_noise, items, n_workers=1, progress=False)
+    assert serial == [square_after_noise(i) for i in items]
+    assert map_tasks(square_after_noise, items, n_workers=2, progress=False) == serial
+    assert map_tasks(square_after_noise, [], n_workers=2, progress=False) == []
+
+
+def test_workers_use_one_torch_thread():
+    out = map_tasks(worker_threads, range(4), n_workers=2, progress=False)
+    assert {threads for threads, _, _ in out} == {1} and {env for _, env, _ in out} == {"1"}
+    assert os.getpid() not in {pid for _, _, pid in out}
+
+
+def test_task_error_surfaces_as_the_task_clapemo_error():
+    with pytest.raises(DataError, match=r"clip 3\.wav: cannot read") as info:
+        map_tasks(fail_on_three, range(6), n_workers=2, progress=False)
+    assert any("task 3" in note for note in getattr(info.value, "__notes__", []))
+    with pytest.raises(DataError, match=r"clip 3\.wav"):
+        map_tasks(fail_on_three, range(6), n_workers=1, progress=False)
+
+
+def test_unpicklable_error_arrives_as_clapemo_error_with_its_message():
+    with pytest.raises(Unpicklable, match=r"0/x"):
+        map_tasks(fail_unpicklable, [0], n_workers=2, progress=False)  # one task: serial, raised as is
+    with pytest.raises(ClapEmoError, match=r"Unpicklable: \d/x"):
+        map_tasks(fail_unpicklable, [0, 1], n_workers=2, progress=False)
+
+
+def test_resolve_workers():
+    assert resolve_workers(-1, 100) == (os.cpu_count() or 1)
+    assert resolve_workers(8, 3) == 3 and resolve_workers(1, 0) == 1
+    with pytest.raises(ParameterError, match="n_workers"):
+        resolve_workers(0, 3)
+
+
+def test_dask_local_cluster_gives_the_serial_results_and_errors(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+            as cluster:
+        items = list(range(5))
+        got = map_tasks(square_after_noise, items, scheduler=cluster.scheduler_address, progress=False)
+        assert got == [square_after_noise(i) for i in items]
+        threads = map_tasks(worker_threads, range(2), scheduler=cluster.scheduler_address, progress=False)
+        assert {t for t, _, _ in threads} == {1}
+        with pytest.raises(DataError, match=r"clip 3\.wav"):
+            map_tasks(fail_on_three, range(5), scheduler=cluster.scheduler_address, progress=False)
+        monkeypatch.setenv("CLAPEMO_SCHEDULER", cluster.scheduler_address)  # the environment names a cluster
+        assert map_tasks(square_after_noise, items, n_workers=1, progress=False) == got
