@@ -153,7 +153,10 @@ class SynthConfig(_Section):
 class FeaturesConfig(_Section):
     """Acoustic properties (``clapemo.features``); syllable-nuclei defaults from de Jong & Wempe v2."""
 
-    pitch_backend: str = _f("praat", choices=("praat", "pyin"))
+    pitch_backend: str = _f("praat", choices=("praat", "pyin"),
+                            doc="F0-mean track: praat (To Pitch (ac)) or pyin (librosa.pyin, the paper's route)")
+    intensity_backend: str = _f("praat", choices=("praat", "librosa"),
+                                doc="praat (To Intensity) or librosa (frame RMS); both in dB re 2e-5")
     f0_min_hz: float = _f(50.0, min=20.0, max=400.0)
     f0_max_hz: float = _f(600.0, min=100.0, max=2000.0)
     time_step_s: float = _f(0.02, min=0.001, max=0.1, doc="pitch frame step (de Jong & Wempe v2 use 0.02)")
@@ -244,7 +247,12 @@ class TrainConfig(_Section):
     device: str = _f("auto", choices=("auto", "cpu", "cuda"))
     init_from: str = _f("", path=True, doc="checkpoint to continue from (finetune)")
     runs_dir: str = _f("runs", path=True)
-    num_threads: int = _f(0, min=0, doc="torch CPU threads while training; 0 = torch's default")
+    num_threads: int = _f(0, min=0, doc="torch CPU threads while training; 0 = torch's default (1 in the worker "
+                                        "processes of train.n_workers); results depend on it, so set it for "
+                                        "byte-identical runs")
+    precision: str = _f("bfloat16", choices=("float32", "bfloat16"),
+                        doc="matrix products of the training step: bfloat16 autocast (fp32 weights, optimizer and "
+                            "loss; 1.5x faster CPU steps, deterministic) or plain float32")
     n_workers: int = _f(-1, min=-1, hashed=False,
                         doc="parallel trainings of an experiment plan (worker processes, one torch thread each); "
                             "-1: one per core, 1: serial in this process")

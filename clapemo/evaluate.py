@@ -1,9 +1,9 @@
 """Evaluation protocols: Emotion Audio Retrieval (EAR, the paper's Table 3) and zero-shot Speech Emotion
 Recognition (SER, Table 4 and Figure 2).
 
-Both protocols only need a trained model that embeds audio and text into one space
-(:class:`clapemo.train.TrainedCLAP`: ``embed_manifest(manifest) -> (n, D)`` and ``embed_texts(texts) -> (m, D)``,
-both L2-normalised). The protocol steps are small pure functions on arrays and tables, so they are tested
+Both protocols only need a model object that embeds audio and text into one space
+(:class:`clapemo.model.TrainedCLAP`: ``embed_manifest(manifest) -> (n, D)`` and ``embed_texts(texts) -> (m, D)``,
+both L2-normalised); this module never imports the training code. The protocol steps are small pure functions on arrays and tables, so they are tested
 without training anything.
 
 EAR
@@ -44,6 +44,7 @@ import numpy as np
 
 from clapemo.emotions import CORPUS_LABELS, PROMPT_WORDS
 from clapemo.errors import DataError, ParameterError
+from clapemo.schema import FOUR_CLASSES, PROMPT_KINDS, merge_four_class
 
 __all__ = [
     "FOUR_CLASSES",
@@ -65,12 +66,6 @@ __all__ = [
     "cli",
 ]
 
-#: the four IEMOCAP classes of the EAR collection (excited is merged into happy)
-FOUR_CLASSES: tuple[str, ...] = ("happy", "sad", "angry", "neutral")
-
-#: the prompt columns of an annotated table (``clapemo.corpora.annotated`` / ``clapemo.prompts.prompts_table``)
-PROMPT_COLUMNS: tuple[str, ...] = (
-    "class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,12 +207,11 @@ def four_class(table: Any, *, prompts_config: Any = None, thresholds: Any = None
     """
     if "label" not in table.columns:
         raise DataError("table has no 'label' column; cannot form the four-class collection")
-    out = table.copy()
-    merged = out["label"] == "excited"
-    out.loc[merged, "label"] = "happy"
-    out = out[out["label"].isin(FOUR_CLASSES)].reset_index(drop=True)
-    present = [c for c in PROMPT_COLUMNS if c in out.columns]
-    if merged.any() and present:
+    label = merge_four_class(table["label"])
+    changed = label.notna() & (label != table["label"])
+    out = table.assign(label=label)[label.notna()].reset_index(drop=True)
+    present = [c for c in PROMPT_KINDS if c in out.columns]
+    if changed.any() and present:
         from clapemo.prompts import prompts_table
 
         rebuilt = prompts_table(out, prompts_config, thresholds=thresholds)
@@ -380,7 +374,7 @@ def cli(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from clapemo import corpora
-    from clapemo.train import load_run
+    from clapemo.model import load_run
 
     model = load_run(args.run_dir)
     config = model.config

@@ -3,24 +3,38 @@
 The encoders are frozen, so every clip is encoded once and every unique prompt once (``clapemo.encoders`` caches
 both on disk, keyed by content and encoder config); training then only moves the small projection head
 (:class:`clapemo.model.CLAPHead`) over embeddings held in memory: one tensor per modality, a shuffled index per
-epoch drawn from an explicit ``torch.Generator``, batches by indexing (no DataLoader).
+epoch drawn from an explicit ``torch.Generator``, batches by indexing (no DataLoader). A step projects each
+distinct clip and prompt of its batch once (:meth:`CLAPHead.pair_logits`) and, with ``train.precision =
+"bfloat16"``, runs the matrix products under bfloat16 autocast (weights, optimizer and loss stay float32).
 
-A run lives in ``<train.runs_dir>/<run id>``; the run id is :func:`clapemo.config.config_hash` of the resolved
-config, plus a digest of the initial checkpoint's bytes when ``train.init_from`` is set (finetuning from a
-different model gives a different run). The folder holds
+A run lives in ``<train.runs_dir>/<run id>``. The run id (:func:`run_id`) is :func:`clapemo.config.config_hash` of
+the resolved config, plus ``-ft<digest>`` of the initial checkpoint's bytes when ``train.init_from`` is set
+(finetuning from a different model gives a different run), plus ``-d<digest>`` of the data trained on
+(:attr:`TrainingData.digest`: the content keys of the clips, the prompt texts and the pairing), so a changed
+training clip gives a new run instead of the old one. The folder holds
 
 * ``config.yaml``   the resolved config;
 * ``log.csv``       one row per epoch: ``epoch, loss, seconds, lr, logit_scale, accuracy`` (mean training loss,
   wall time, learning rate, ``exp(logit_scale)`` at the end of the epoch, in-batch audio→text top-1 accuracy
   where a duplicate of the right prompt counts as right);
-* ``checkpoint.pt`` written atomically after every epoch: ``{"format", "state_dict", "epoch", "optimizer",
-  "config", "dims", "rng", "thresholds", "init_digest"}`` with tensors and primitives only, so
-  ``torch.load(path, weights_only=True)`` reads it;
-* ``thresholds.json`` when quantile prompt bins were fitted on the training split;
-* ``done``          written last; a run with it is reused as is.
+* ``checkpoint.pt`` ``{"format", "state_dict", "epoch", "config", "dims", "thresholds", "init_digest",
+  "data_digest", "n_pairs", "encoder_id"}`` with tensors and primitives only, so
+  ``torch.load(path, weights_only=True)`` reads it. While the run is unfinished it also holds the resume state
+  (``"optimizer"``, ``"rng"``) and is rewritten after every epoch; a finished run keeps the weights only (the
+  Adam moments would triple its size);
+* ``thresholds.json`` when quantile prompt bins were fitted on the training split
+  (:func:`clapemo.prompts.save_thresholds` format);
+* ``done``          written last; a run with it is reused as is;
+* ``.lock``         held (:class:`clapemo.files.FolderLock`) while a process trains or checks the run: a second
+  ``clapemo train`` of the same run waits, then reuses the finished run.
 
-An interrupted run resumes from its last epoch checkpoint (weights, optimizer, and both random states), so it
-ends with the same weights as an uninterrupted one.
+Every file is written atomically (:func:`clapemo.files.atomic_write`): an interrupted training leaves the last
+complete checkpoint and no temporary file. An interrupted run resumes from its last epoch checkpoint (weights,
+optimizer, and both random states), so it ends with the same weights as an uninterrupted one.
+
+:func:`fit_many` trains independent configs through :func:`clapemo.executor.map_tasks` (worker processes or a
+dask cluster); each run is the one :func:`fit` gives, byte for byte, when ``train.num_threads`` is set (the thread
+count changes float rounding; artefact configs use 1).
 """
 
 from __future__ import annotations
@@ -28,33 +42,36 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
+import hashlib
+import io
 import json
 import logging
-import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from clapemo.config import Config, config_hash, from_dict, load_config, to_dict
-from clapemo.encoders.base import file_sha256
+from clapemo.config import (Config, add_config_arguments, config_from_args, config_hash, from_dict,
+                            to_dict)
 from clapemo.errors import ConfigError, DataError, ParameterError
+from clapemo.files import FolderLock, atomic_write, atomic_write_text, file_sha256
 from clapemo.loss import clip_loss, multi_positive_loss
-from clapemo.model import LOGIT_SCALE_MAX, CLAPHead
+from clapemo.model import (CHECKPOINT_FORMAT, LOGIT_SCALE_MAX, CLAPHead, TrainedCLAP, load_checkpoint,
+                           load_head_weights, load_run)
+from clapemo.schema import AUGMENT_KINDS
 
 __all__ = [
-    "AUGMENT_KINDS", "CHECKPOINT_FORMAT", "TrainedCLAP", "pairs", "training_corpora", "fit", "fit_embeddings",
-    "run_id", "load_checkpoint", "load_run", "resolve_device", "cli",
+    "AUGMENT_KINDS", "CHECKPOINT_FORMAT", "TrainedCLAP", "TrainingData", "pairs", "training_corpora",
+    "training_data", "fit", "fit_many", "fit_embeddings", "run_id", "load_checkpoint", "load_run",
+    "resolve_device", "cli",
 ]
 
 log = logging.getLogger(__name__)
 
-#: the prompt kinds of prompt augmentation, in the order of ``clapemo.prompts.augment`` (CL first)
-AUGMENT_KINDS: tuple[str, ...] = ("class_label", "pitch", "intensity", "speech_rate", "articulation_rate")
-CHECKPOINT_FORMAT = "clapemo-clap-head/1"
 _LOG_COLUMNS = ("epoch", "loss", "seconds", "lr", "logit_scale", "accuracy")
 
 
@@ -162,9 +179,73 @@ def _manifest_columns(audio_index: Any) -> list[str]:
     return [c for c in audio_index.columns if c in corpora.MANIFEST_COLUMNS or c == "caption"]
 
 
-def _training_data(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
-    """Embed every training clip once and every unique prompt once (encoder caches), return index arrays."""
+def _manifest_columns(audio_index: Any) -> list[str]:
+    from clapemo import corpora
+
+    return [c for c in audio_index.columns if c in corpora.MANIFEST_COLUMNS or c == "caption"]
+
+
+def _digest(parts: dict) -> str:
+    """sha256 of a JSON-able dict whose array values are hashed by dtype, shape and bytes."""
+    h = hashlib.sha256()
+    for key in sorted(parts):
+        value = parts[key]
+        h.update(key.encode() + b"\0")
+        if isinstance(value, np.ndarray):
+            value = np.ascontiguousarray(value)
+            h.update(f"{value.dtype.str}{value.shape}".encode())
+            h.update(value.tobytes())
+        else:
+            h.update(json.dumps(value, sort_keys=True, default=str).encode())
+        h.update(b"\1")
+    return h.hexdigest()
+
+
+@dataclass
+class TrainingData:
+    """What a run trains on: the pairing, the thresholds, a digest of it all, and the embeddings on demand.
+
+    Attributes
+    ----------
+    clip_index, text_index : ndarray of int64, shape (n_pairs,)
+        Pair ``p`` is (audio embedding ``clip_index[p]``, text embedding ``text_index[p]``).
+    digest : str
+        Hex sha256 of the content trained on (part of the run id).
+    thresholds : clapemo.prompts.Thresholds, dict of them, or None
+    load : callable () -> (audio_emb (n_clips, d_audio), text_emb (n_texts, d_text))
+        Reads the embeddings (through the encoders' cache); called only when a run must train.
+    """
+
+    clip_index: np.ndarray
+    text_index: np.ndarray
+    digest: str
+    thresholds: Any
+    load: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def from_arrays(cls, audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.ndarray,
+                    text_index: np.ndarray, *, thresholds: Any = None) -> "TrainingData":
+        """Embeddings already in memory; the digest covers their bytes, the pairing and the thresholds."""
+        audio_emb, text_emb, clip_index, text_index = _checked_arrays(audio_emb, text_emb, clip_index, text_index)
+        digest = _digest({"audio_emb": audio_emb, "text_emb": text_emb, "clip_index": clip_index,
+                          "text_index": text_index, "thresholds": _thresholds_to_dict(thresholds)})
+        return cls(clip_index, text_index, digest, thresholds, functools.partial(_same, audio_emb, text_emb))
+
+
+def _same(audio_emb: np.ndarray, text_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return audio_emb, text_emb
+
+
+def _embed(clips: Any, texts: list[str], encoders_config: Any) -> tuple[np.ndarray, np.ndarray]:
     from clapemo import encoders
+
+    return (np.asarray(encoders.embed_audio(clips, encoders_config), dtype=np.float32),
+            np.asarray(encoders.embed_texts(texts, encoders_config), dtype=np.float32))
+
+
+def _training_data(config: Config) -> TrainingData:
+    """The training pairs of ``config`` (train split), keyed by content; embeddings loaded lazily."""
+    from clapemo.encoders.cache import audio_key
 
     audio_index, texts, thresholds = _pairs(config, "train", None)
     if len(audio_index) < 2:
@@ -174,16 +255,25 @@ def _training_data(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     clips = clips[_manifest_columns(audio_index)].reset_index(drop=True)
     unique_texts = list(dict.fromkeys(texts))
     text_pos = {t: i for i, t in enumerate(unique_texts)}
-    audio_emb = np.asarray(encoders.embed_audio(clips, config.encoders), dtype=np.float32)
-    text_emb = np.asarray(encoders.embed_texts(unique_texts, config.encoders), dtype=np.float32)
     clip_index = audio_index["clip_index"].to_numpy(dtype=np.int64)
     text_index = np.array([text_pos[t] for t in texts], dtype=np.int64)
+    starts = clips["start_s"] if "start_s" in clips.columns else [None] * len(clips)
+    ends = clips["end_s"] if "end_s" in clips.columns else [None] * len(clips)
+    keys = [audio_key(p, start_s=s, end_s=e) for p, s, e in zip(clips["path"], starts, ends)]
+    digest = _digest({"audio_keys": keys, "texts": unique_texts, "clip_index": clip_index,
+                      "text_index": text_index, "thresholds": _thresholds_to_dict(thresholds)})
     log.info("training data: %d pairs, %d clips, %d unique prompts", len(texts), len(clips), len(unique_texts))
-    return audio_emb, text_emb, clip_index, text_index, thresholds
+    return TrainingData(clip_index, text_index, digest, thresholds,
+                        functools.partial(_embed, clips, unique_texts, config.encoders))
+
+
+def training_data(config: Config) -> TrainingData:
+    """The :class:`TrainingData` of a config: its train-split pairs and their digest (embeddings on demand)."""
+    return _training_data(config)
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Checkpoints
+# Run identity and files
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -205,36 +295,18 @@ def _init_digest(config: Config) -> str:
     return file_sha256(path)[:12]
 
 
-def run_id(config: Config) -> str:
-    """``config_hash(config)``, plus ``-ft<digest of the init checkpoint>`` when ``train.init_from`` is set."""
+def run_id(config: Config, *, data_digest: str | None = None) -> str:
+    """``config_hash(config)``, then ``-ft<digest of the init checkpoint>`` when ``train.init_from`` is set, then
+    ``-d<data digest>`` (:attr:`TrainingData.digest`; computed from the config's training data when None)."""
     digest = _init_digest(config)
-    return config_hash(config) + (f"-ft{digest}" if digest else "")
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a clapemo checkpoint with ``weights_only=True``; a clear DataError when it is damaged or foreign."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several kinds (UnpicklingError, RuntimeError, EOFError ...)
-        raise DataError(f"checkpoint {path} cannot be read ({type(err).__name__}: {str(err)[:200]}); it is "
-                        "corrupted or truncated (e.g. an interrupted copy): delete it and train again") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise DataError(f"checkpoint {path} is not a clapemo CLAP-head checkpoint (format "
-                        f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r}, expected "
-                        f"{CHECKPOINT_FORMAT!r})")
-    for key in ("state_dict", "epoch", "config", "dims"):
-        if key not in ckpt:
-            raise DataError(f"checkpoint {path} lacks the entry {key!r}")
-    return ckpt
+    if data_digest is None:
+        data_digest = _training_data(config).digest
+    return config_hash(config) + (f"-ft{digest}" if digest else "") + f"-d{data_digest[:10]}"
 
 
 def _save_checkpoint(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def _thresholds_to_dict(thresholds: Any) -> dict | None:
@@ -246,26 +318,51 @@ def _thresholds_to_dict(thresholds: Any) -> dict | None:
     return {str(k): v.to_dict() for k, v in thresholds.items()}
 
 
-def _thresholds_from_dict(data: dict | None) -> Any:
-    if data is None:
-        return None
-    from clapemo import prompts
-
-    if "pitch_cuts_hz" in data:
-        return prompts.Thresholds.from_dict(data)
-    return {k: prompts.Thresholds.from_dict(v) for k, v in data.items()}
+def _read_log(path: Path, up_to_epoch: int) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return [row for row in csv.DictReader(fh) if int(row["epoch"]) <= up_to_epoch]
 
 
-def _load_head_weights(head: CLAPHead, state_dict: dict, source: str) -> None:
-    try:
-        head.load_state_dict(state_dict, strict=True)
-    except RuntimeError as err:
-        raise ConfigError(f"weights of {source} do not fit this head (d_audio={head.d_audio}, d_text="
-                          f"{head.d_text}, projection_dim={head.projection_dim}): {str(err)[:400]}") from None
+def _write_log(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_LOG_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _write_run_files(run_dir: Path, config_dict: dict, thresholds: Any) -> None:
+    """``config.yaml`` and (quantile bins) ``thresholds.json``, atomically."""
+    import yaml
+
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config_dict, sort_keys=False))
+    if thresholds is not None:
+        from clapemo import prompts
+
+        with atomic_write(run_dir / "thresholds.json") as tmp:
+            prompts.save_thresholds(thresholds, tmp)
+
+
+def _finished(run_dir: Path) -> bool:
+    return (run_dir / "done").is_file() and (run_dir / "checkpoint.pt").is_file()
+
+
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Temporary files of a killed writer (we hold the folder's lock, so nobody is writing them)."""
+    for tmp in [*run_dir.glob(".*.tmp"), *run_dir.glob("*.tmp")]:
+        log.info("removing %s, left by an interrupted training", tmp)
+        tmp.unlink(missing_ok=True)
+
+
+def _lock(run_dir: Path) -> FolderLock:
+    return FolderLock(run_dir, what="training run", on_wait=lambda: log.warning(
+        "%s is being trained by another process; waiting for it to finish", run_dir))
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The training loop
+# The training loop, in steps: checks, resume or init, epochs, finish
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -284,63 +381,8 @@ def _training_context(device: torch.device, num_threads: int) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _read_log(path: Path, up_to_epoch: int) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as fh:
-        return [row for row in csv.DictReader(fh) if int(row["epoch"]) <= up_to_epoch]
-
-
-def _write_log(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=_LOG_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
-def _comparable(config_dict: dict) -> dict:
-    cfg = from_dict(Config, config_dict)
-    return to_dict(cfg, include_paths=False)
-
-
-def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.ndarray, text_index: np.ndarray, *,
-                   config: Config, run_dir: str | Path, thresholds: Any = None, progress: bool = True,
-                   encoder_id: str = "") -> Path:
-    """Train a :class:`CLAPHead` on embeddings already in memory; the core of :func:`fit`.
-
-    Parameters
-    ----------
-    audio_emb : ndarray, shape (n_clips, d_audio)
-        Frozen audio embeddings, one per clip.
-    text_emb : ndarray, shape (n_texts, d_text)
-        Frozen text embeddings, one per unique prompt.
-    clip_index, text_index : ndarray of int, shape (n_pairs,)
-        Pair ``p`` is (``audio_emb[clip_index[p]]``, ``text_emb[text_index[p]]``). Equal ``text_index`` means
-        an identical prompt (used by ``train.loss = "multi_positive"``).
-    config : Config
-        ``config.train`` drives training; the whole config is saved in the run.
-    run_dir : path
-        Output folder (created). Resumes from ``run_dir/checkpoint.pt`` when it holds an unfinished run of the
-        same config; returns at once when ``run_dir/done`` exists.
-    thresholds : clapemo.prompts.Thresholds or None
-        Saved with the run (``thresholds.json`` and the checkpoint).
-    progress : bool
-        Show a tqdm bar over epochs.
-    encoder_id : str
-        ``clapemo.encoders.encoder_id`` of the embeddings (weights digests), stored in the checkpoint so that a
-        finished run is not reused after the encoder weights changed (``fit`` checks it).
-
-    Returns
-    -------
-    Path of the run folder.
-    """
-    tc = config.train
-    run_dir = Path(run_dir)
-    ckpt_path = run_dir / "checkpoint.pt"
-    if (run_dir / "done").is_file() and ckpt_path.is_file():
-        return run_dir
+def _checked_arrays(audio_emb: Any, text_emb: Any, clip_index: Any, text_index: Any) -> tuple[np.ndarray, ...]:
+    """The four training arrays as float32 / int64, or a ParameterError / DataError naming the broken rule."""
     audio_emb = np.asarray(audio_emb, dtype=np.float32)
     text_emb = np.asarray(text_emb, dtype=np.float32)
     clip_index = np.asarray(clip_index, dtype=np.int64)
@@ -359,141 +401,288 @@ def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.n
                              f"{text_index.max()}]")
     if not (np.isfinite(audio_emb).all() and np.isfinite(text_emb).all()):
         raise DataError("embeddings contain NaN or inf")
+    return audio_emb, text_emb, clip_index, text_index
 
+
+def _comparable(config_dict: dict) -> dict:
+    return to_dict(from_dict(Config, config_dict), include_paths=False)
+
+
+@dataclass
+class _State:
+    """Where training starts: the epoch, the log so far, the optimizer's and the random states (resume only)."""
+
+    epoch: int = 0
+    rows: list | None = None
+    optimizer: dict | None = None
+    rng: dict | None = None
+
+
+def _resume_state(ckpt_path: Path, config: Config, init_digest: str, head: CLAPHead) -> _State | None:
+    """Load an interrupted run of this config into ``head``; None when there is no checkpoint."""
+    if not ckpt_path.is_file():
+        return None
+    ckpt = load_checkpoint(ckpt_path)
+    if _comparable(ckpt["config"]) != to_dict(config, include_paths=False) or \
+            ckpt.get("init_digest", "") != init_digest:
+        raise DataError(f"{ckpt_path} belongs to a different config; delete {ckpt_path.parent} to train again")
+    epoch = int(ckpt["epoch"])
+    if epoch < config.train.epochs and ("optimizer" not in ckpt or "rng" not in ckpt):
+        raise DataError(f"{ckpt_path} stops at epoch {epoch} of {config.train.epochs} without resume state "
+                        f"(optimizer, random states); delete {ckpt_path.parent} to train again")
+    load_head_weights(head, ckpt["state_dict"], str(ckpt_path))
+    log.info("resuming %s from epoch %d", ckpt_path.parent, epoch)
+    return _State(epoch=epoch, rows=_read_log(ckpt_path.parent / "log.csv", epoch),
+                  optimizer=ckpt.get("optimizer"), rng=ckpt.get("rng"))
+
+
+def _init_from(config: Config, head: CLAPHead) -> None:
+    """Load ``train.init_from``'s weights into ``head`` (finetuning); the encoders must be this config's."""
+    init = load_checkpoint(config.train.init_from)
+    init_enc = to_dict(from_dict(Config, init["config"]).encoders, include_paths=False)
+    this_enc = to_dict(config.encoders, include_paths=False)
+    if init_enc != this_enc:
+        raise ConfigError(f"config key 'train.init_from' = {config.train.init_from!r} was trained with encoders "
+                          f"{init_enc}, this config uses {this_enc}")
+    load_head_weights(head, init["state_dict"], config.train.init_from)
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    if precision != "bfloat16":
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        log.warning("train.precision = 'bfloat16' but this GPU has no bfloat16 support; training in float32")
+        return None
+    return torch.bfloat16
+
+
+def _epoch(head: CLAPHead, optimizer: torch.optim.Optimizer, tensors: tuple, order: torch.Tensor, *,
+           batch: int, loss_kind: str, autocast: torch.dtype | None) -> tuple[float, float, int]:
+    """One pass over ``order``; returns (loss sum, correct count, pairs seen)."""
+    audio_t, text_t, clip_t, textidx_t = tensors
+    device = audio_t.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    seen = 0
+    head.train()
+    for start in range(0, len(order), batch):
+        idx = order[start:start + batch]
+        if len(idx) < 2:  # a 1-pair batch has no negatives
+            continue
+        tid = textidx_t[idx]
+        with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+            logits_per_audio, logits_per_text = head.pair_logits(audio_t, text_t, clip_t[idx], tid)
+        logits_per_audio, logits_per_text = logits_per_audio.float(), logits_per_text.float()
+        if loss_kind == "clip":
+            loss = clip_loss(logits_per_audio, logits_per_text)
+        else:
+            loss = multi_positive_loss(logits_per_audio, logits_per_text, tid)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            head.logit_scale.clamp_(0.0, LOGIT_SCALE_MAX)
+            loss_sum += loss.detach() * len(idx)
+            correct += (tid[logits_per_audio.argmax(dim=1)] == tid).sum()
+        seen += len(idx)
+    return float(loss_sum), float(correct), seen
+
+
+def _train_in_folder(arrays: tuple[np.ndarray, ...], *, config: Config, run_dir: Path, thresholds: Any,
+                     progress: bool, encoder_id: str, data_digest: str) -> Path:
+    """Train (or resume) the run in ``run_dir``; the caller holds the folder's lock."""
+    audio_emb, text_emb, clip_index, text_index = arrays
+    tc = config.train
+    ckpt_path = run_dir / "checkpoint.pt"
+    _remove_stale_temporaries(run_dir)
     device = resolve_device(tc.device)
     config_dict = to_dict(config)
     init_digest = _init_digest(config)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    import yaml
-
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_dict, sort_keys=False))
-    if thresholds is not None:
-        (run_dir / "thresholds.json").write_text(json.dumps(_thresholds_to_dict(thresholds), indent=2))
+    _write_run_files(run_dir, config_dict, thresholds)
 
     with _training_context(device, tc.num_threads):
         torch.manual_seed(tc.seed)
         head = CLAPHead(audio_emb.shape[1], text_emb.shape[1], projection_dim=tc.projection_dim,
                         dropout=tc.dropout)
         generator = torch.Generator().manual_seed(tc.seed)
-        start_epoch, rows = 0, []
-        optimizer_state = None
-        if ckpt_path.is_file():  # resume an interrupted run
-            ckpt = load_checkpoint(ckpt_path)
-            if _comparable(ckpt["config"]) != to_dict(config, include_paths=False) or \
-                    ckpt.get("init_digest", "") != init_digest:
-                raise DataError(f"{ckpt_path} belongs to a different config; delete {run_dir} to train again")
-            _load_head_weights(head, ckpt["state_dict"], str(ckpt_path))
-            optimizer_state = ckpt.get("optimizer")
-            torch.set_rng_state(ckpt["rng"]["torch"])
-            generator.set_state(ckpt["rng"]["shuffle"])
-            if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
-                torch.cuda.set_rng_state(ckpt["rng"]["cuda"])
-            start_epoch = int(ckpt["epoch"])
-            rows = _read_log(run_dir / "log.csv", start_epoch)
-            log.info("resuming %s from epoch %d", run_dir, start_epoch)
-        elif tc.init_from:
-            init = load_checkpoint(tc.init_from)
-            init_enc = to_dict(from_dict(Config, init["config"]).encoders, include_paths=False)
-            if init_enc != to_dict(config.encoders, include_paths=False):
-                raise ConfigError(f"config key 'train.init_from' = {tc.init_from!r} was trained with encoders "
-                                  f"{init_enc}, this config uses {to_dict(config.encoders, include_paths=False)}")
-            _load_head_weights(head, init["state_dict"], tc.init_from)
+        state = _resume_state(ckpt_path, config, init_digest, head)
+        if state is None:
+            state = _State(rows=[])
+            if tc.init_from:
+                _init_from(config, head)
+        elif state.rng is not None:
+            torch.set_rng_state(state.rng["torch"])
+            generator.set_state(state.rng["shuffle"])
+            if device.type == "cuda" and state.rng.get("cuda") is not None:
+                torch.cuda.set_rng_state(state.rng["cuda"])
         head.to(device)
         # the fused kernel does one pass over the parameters: 1.4x faster steps on CPU at the default sizes
         # than the per-tensor loop (81 -> 58 ms at batch 128, projection 1024), same values to float precision
         optimizer = torch.optim.Adam(head.parameters(), lr=tc.learning_rate, fused=device.type in ("cpu", "cuda"))
-        if optimizer_state is not None:
-            optimizer.load_state_dict(optimizer_state)
+        if state.optimizer is not None:
+            optimizer.load_state_dict(state.optimizer)
+        # copies: the inputs may be read-only cache views
+        tensors = tuple(torch.tensor(a, device=device) for a in (audio_emb, text_emb, clip_index, text_index))
+        autocast = _autocast_dtype(tc.precision, device)
+        rows = state.rows
 
-        audio_t = torch.tensor(audio_emb, device=device)  # copies: the inputs may be read-only cache views
-        text_t = torch.tensor(text_emb, device=device)
-        clip_t = torch.tensor(clip_index, device=device)
-        textidx_t = torch.tensor(text_index, device=device)
-        n_pairs, batch = len(clip_index), tc.batch_size
-
-        def save(epoch: int) -> None:
-            rng = {"torch": torch.get_rng_state(), "shuffle": generator.get_state(),
-                   "cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None}
-            _save_checkpoint(ckpt_path, {
+        def save(epoch: int, *, finished: bool) -> None:
+            payload = {
                 "format": CHECKPOINT_FORMAT,
                 "state_dict": {k: v.detach().cpu() for k, v in head.state_dict().items()},
                 "epoch": epoch,
-                "optimizer": optimizer.state_dict(),
                 "config": config_dict,
                 "dims": {"d_audio": int(audio_emb.shape[1]), "d_text": int(text_emb.shape[1]),
                          "projection_dim": tc.projection_dim},
-                "rng": rng,
                 "thresholds": _thresholds_to_dict(thresholds),
                 "init_digest": init_digest,
-                "n_pairs": n_pairs,
+                "data_digest": data_digest,
+                "n_pairs": len(clip_index),
                 "encoder_id": encoder_id,
-            })
+            }
+            if not finished:  # resume state, only while the run is unfinished
+                payload["optimizer"] = optimizer.state_dict()
+                payload["rng"] = {"torch": torch.get_rng_state(), "shuffle": generator.get_state(),
+                                  "cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None}
+            _save_checkpoint(ckpt_path, payload)
 
-        if start_epoch == 0:
-            save(0)
+        if state.epoch == 0 and tc.epochs > 0:
+            save(0, finished=False)
             _write_log(run_dir / "log.csv", rows)
         from tqdm.auto import tqdm
 
-        bar = tqdm(range(start_epoch + 1, tc.epochs + 1), desc=f"train {run_dir.name}", unit="epoch",
-                   disable=not progress, initial=start_epoch, total=tc.epochs)
+        bar = tqdm(range(state.epoch + 1, tc.epochs + 1), desc=f"train {run_dir.name}", unit="epoch",
+                   disable=not progress, initial=state.epoch, total=tc.epochs)
         for epoch in bar:
             t0 = time.perf_counter()
-            head.train()
-            order = torch.randperm(n_pairs, generator=generator).to(device)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device)
-            seen = 0
-            for start in range(0, n_pairs, batch):
-                idx = order[start:start + batch]
-                if len(idx) < 2:  # a 1-pair batch has no negatives
-                    continue
-                tid = textidx_t[idx]
-                logits_per_audio, logits_per_text = head(audio_t[clip_t[idx]], text_t[tid])
-                if tc.loss == "clip":
-                    loss = clip_loss(logits_per_audio, logits_per_text)
-                else:
-                    loss = multi_positive_loss(logits_per_audio, logits_per_text, tid)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                with torch.no_grad():
-                    head.logit_scale.clamp_(0.0, LOGIT_SCALE_MAX)
-                    loss_sum += loss.detach() * len(idx)
-                    correct += (tid[logits_per_audio.argmax(dim=1)] == tid).sum()
-                seen += len(idx)
-            row = {"epoch": epoch, "loss": float(loss_sum) / max(seen, 1),
+            order = torch.randperm(len(clip_index), generator=generator).to(device)
+            loss_sum, correct, seen = _epoch(head, optimizer, tensors, order, batch=tc.batch_size,
+                                             loss_kind=tc.loss, autocast=autocast)
+            row = {"epoch": epoch, "loss": loss_sum / max(seen, 1),
                    "seconds": round(time.perf_counter() - t0, 4), "lr": tc.learning_rate,
-                   "logit_scale": float(head.scale().detach()), "accuracy": float(correct) / max(seen, 1)}
+                   "logit_scale": float(head.scale().detach()), "accuracy": correct / max(seen, 1)}
             rows.append(row)
             _write_log(run_dir / "log.csv", rows)  # log first: a crash in between re-runs this epoch on resume
-            save(epoch)
+            save(epoch, finished=False)
             bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['accuracy']:.3f}")
         bar.close()
-    (run_dir / "done").write_text("done\n")
+        _write_log(run_dir / "log.csv", rows)
+        save(tc.epochs, finished=True)  # weights only, then the marker
+    atomic_write_text(run_dir / "done", "done\n")
+    return run_dir
+
+
+def fit_embeddings(audio_emb: np.ndarray, text_emb: np.ndarray, clip_index: np.ndarray, text_index: np.ndarray, *,
+                   config: Config, run_dir: str | Path, thresholds: Any = None, progress: bool = True,
+                   encoder_id: str = "", data_digest: str = "") -> Path:
+    """Train a :class:`CLAPHead` on embeddings already in memory; the core of :func:`fit`.
+
+    Parameters
+    ----------
+    audio_emb : ndarray, shape (n_clips, d_audio)
+        Frozen audio embeddings, one per clip.
+    text_emb : ndarray, shape (n_texts, d_text)
+        Frozen text embeddings, one per unique prompt.
+    clip_index, text_index : ndarray of int, shape (n_pairs,)
+        Pair ``p`` is (``audio_emb[clip_index[p]]``, ``text_emb[text_index[p]]``). Equal ``text_index`` means
+        an identical prompt (used by ``train.loss = "multi_positive"``).
+    config : Config
+        ``config.train`` drives training; the whole config is saved in the run.
+    run_dir : path
+        Output folder (created, locked while training). Resumes from ``run_dir/checkpoint.pt`` when it holds an
+        unfinished run of the same config; returns at once when ``run_dir/done`` exists.
+    thresholds : clapemo.prompts.Thresholds or None
+        Saved with the run (``thresholds.json`` and the checkpoint).
+    progress : bool
+        Show a tqdm bar over epochs.
+    encoder_id : str
+        ``clapemo.encoders.encoder_id`` of the embeddings (weights digests), stored in the checkpoint so that a
+        finished run is not reused after the encoder weights changed (``fit`` checks it).
+    data_digest : str
+        :attr:`TrainingData.digest` of these data, stored in the checkpoint.
+
+    Returns
+    -------
+    Path of the run folder.
+    """
+    run_dir = Path(run_dir)
+    if _finished(run_dir):
+        return run_dir
+    arrays = _checked_arrays(audio_emb, text_emb, clip_index, text_index)
+    with _lock(run_dir):
+        if _finished(run_dir):  # another process finished it while we waited
+            return run_dir
+        return _train_in_folder(arrays, config=config, run_dir=run_dir, thresholds=thresholds, progress=progress,
+                                encoder_id=encoder_id, data_digest=data_digest)
+
+
+def _check_reusable(run_dir: Path, encoder_id: str) -> Path:
+    stored = load_checkpoint(run_dir / "checkpoint.pt").get("encoder_id", "")
+    if stored and encoder_id and stored != encoder_id:
+        raise DataError(f"{run_dir} was trained on embeddings of encoders {stored}, but this config's "
+                        f"encoders are {encoder_id} (weights changed?); delete {run_dir} to train again")
+    log.info("reusing finished run %s", run_dir)
     return run_dir
 
 
 def fit(config: Config, *, progress: bool = True) -> Path:
     """Train the CLAP projections of ``config`` (or reuse a finished run); returns the run folder.
 
-    The run folder is ``<train.runs_dir>/<run_id(config)>``. Embeds all training clips and unique prompts once
-    through ``clapemo.encoders`` (disk-cached there), then trains only the head on the cached embeddings with
-    Adam (``train.learning_rate``), ``train.batch_size``, ``train.epochs`` (0 = the untrained head, a "no
-    training" baseline), ``train.loss`` and ``train.seed``. ``train.init_from`` starts from another run's
-    ``checkpoint.pt`` (strict load; same encoders required). See the module docstring for the files written.
+    The run folder is ``<train.runs_dir>/<run_id(config)>`` (the config, the init checkpoint and the training
+    data's digest). Embeds all training clips and unique prompts once through ``clapemo.encoders`` (disk-cached
+    there), then trains only the head on the cached embeddings with Adam (``train.learning_rate``),
+    ``train.batch_size``, ``train.epochs`` (0 = the untrained head, a "no training" baseline), ``train.loss`` and
+    ``train.seed``. ``train.init_from`` starts from another run's ``checkpoint.pt`` (strict load; same encoders
+    required). Two processes fitting the same run: the second waits for the first and reuses its result. See the
+    module docstring for the files written.
     """
-    run_dir = Path(config.train.runs_dir) / run_id(config)
+    data = _training_data(config)
+    run_dir = Path(config.train.runs_dir) / run_id(config, data_digest=data.digest)
     enc_id = _encoder_id(config)
-    if (run_dir / "done").is_file() and (run_dir / "checkpoint.pt").is_file():
-        stored = load_checkpoint(run_dir / "checkpoint.pt").get("encoder_id", "")
-        if stored and enc_id and stored != enc_id:
-            raise DataError(f"{run_dir} was trained on embeddings of encoders {stored}, but this config's "
-                            f"encoders are {enc_id} (weights changed?); delete {run_dir} to train again")
-        log.info("reusing finished run %s", run_dir)
-        return run_dir
-    audio_emb, text_emb, clip_index, text_index, thresholds = _training_data(config)
-    return fit_embeddings(audio_emb, text_emb, clip_index, text_index, config=config, run_dir=run_dir,
-                          thresholds=thresholds, progress=progress, encoder_id=enc_id)
+    if _finished(run_dir):
+        return _check_reusable(run_dir, enc_id)
+    with _lock(run_dir):
+        if _finished(run_dir):
+            return _check_reusable(run_dir, enc_id)
+        audio_emb, text_emb = data.load()
+        arrays = _checked_arrays(audio_emb, text_emb, data.clip_index, data.text_index)
+        return _train_in_folder(arrays, config=config, run_dir=run_dir, thresholds=data.thresholds,
+                                progress=progress, encoder_id=enc_id, data_digest=data.digest)
+
+
+def _uses_cuda(config: Config) -> bool:
+    return config.train.device == "cuda" or (config.train.device == "auto" and torch.cuda.is_available())
+
+
+def fit_many(configs: Sequence[Config], *, n_workers: int = -1, scheduler: Any = "",
+             progress: bool = True) -> list[Path]:
+    """:func:`fit` of independent configs, in parallel; returns the run folders in input order.
+
+    Each config is trained as :func:`fit` trains it (same run folder, same bytes when ``train.num_threads`` is
+    set: a worker runs with one torch thread otherwise), through :func:`clapemo.executor.map_tasks`:
+    ``n_workers`` local processes (-1: one per core, 1: serial here), or the dask.distributed cluster of
+    ``scheduler`` (env ``CLAPEMO_SCHEDULER``). Configs must not depend on each other (a finetune needs its
+    parent's checkpoint on disk when it starts: train parents in an earlier call). Equal configs train once.
+    GPU trainings follow the executor's GPU rule (at most ``CLAPEMO_CUDA_TASKS_PER_DEVICE`` per device).
+    """
+    import os
+
+    from clapemo.executor import SCHEDULER_ENV, map_tasks, resolve_workers
+
+    configs = list(configs)
+    for i, cfg in enumerate(configs):
+        if not isinstance(cfg, Config):
+            raise ParameterError(f"configs[{i}] must be a clapemo.config.Config, got {type(cfg).__name__}")
+    keys = [json.dumps(to_dict(c), sort_keys=True) for c in configs]
+    unique = list(dict.fromkeys(keys))
+    first = {k: configs[keys.index(k)] for k in unique}
+    serial = not (os.environ.get(SCHEDULER_ENV) or scheduler) and resolve_workers(n_workers, len(unique)) == 1
+    task = functools.partial(fit, progress=progress and serial)
+    paths = map_tasks(task, [first[k] for k in unique], n_workers=n_workers, scheduler=scheduler,
+                      progress=progress and not serial, desc="train runs",
+                      uses_cuda=any(_uses_cuda(c) for c in first.values()))
+    by_key = dict(zip(unique, paths))
+    return [Path(by_key[k]) for k in keys]
 
 
 def _encoder_id(config: Config) -> str:
@@ -508,98 +697,16 @@ def _encoder_id(config: Config) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Using a trained run
-# --------------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TrainedCLAP:
-    """A trained (or untrained, epochs = 0) CLAP head with its config; numpy in, numpy out, on CPU.
-
-    Attributes
-    ----------
-    config : Config
-        The resolved config of the run.
-    head : CLAPHead
-        In eval mode (no dropout).
-    thresholds : clapemo.prompts.Thresholds or None
-        Quantile bins fitted on the training split, when ``prompts.binning = "quantile"``.
-    run_dir : Path or None
-    epoch : int
-        Epochs trained.
-    """
-
-    config: Config
-    head: CLAPHead
-    thresholds: Any = None
-    run_dir: Path | None = None
-    epoch: int = 0
-    batch_size: int = field(default=4096, repr=False)
-
-    def _project(self, x: np.ndarray, which: str) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        width = self.head.d_audio if which == "audio" else self.head.d_text
-        if x.ndim != 2 or x.shape[1] != width:
-            raise ParameterError(f"{which} embeddings must have shape (N, {width}), got {x.shape}")
-        fn = self.head.project_audio if which == "audio" else self.head.project_text
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(x), self.batch_size):
-                out.append(fn(torch.from_numpy(x[start:start + self.batch_size])).numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.head.projection_dim), np.float32)
-
-    def project_audio(self, audio_emb: np.ndarray) -> np.ndarray:
-        """Frozen audio embeddings (N, d_audio) -> L2-normalised joint embeddings (N, projection_dim)."""
-        return self._project(audio_emb, "audio")
-
-    def project_text(self, text_emb: np.ndarray) -> np.ndarray:
-        """Frozen text embeddings (N, d_text) -> L2-normalised joint embeddings (N, projection_dim)."""
-        return self._project(text_emb, "text")
-
-    def embed_manifest(self, manifest: Any) -> np.ndarray:
-        """Clips of a manifest -> joint embeddings (N, projection_dim), through the encoders' cache."""
-        from clapemo import encoders
-
-        return self.project_audio(encoders.embed_audio(manifest, self.config.encoders))
-
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Prompts -> joint embeddings (N, projection_dim), through the encoders' cache."""
-        from clapemo import encoders
-
-        return self.project_text(encoders.embed_texts(list(texts), self.config.encoders))
-
-
-def load_run(run_dir: str | Path) -> TrainedCLAP:
-    """Load a finished run (``checkpoint.pt`` + ``done``) for evaluation; the head is on CPU in eval mode."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "done").is_file():
-        raise DataError(f"{run_dir} is not a finished training run (no 'done' marker); run clapemo.train.fit "
-                        "again to resume it")
-    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
-    config = from_dict(Config, ckpt["config"])
-    dims = ckpt["dims"]
-    head = CLAPHead(dims["d_audio"], dims["d_text"], projection_dim=dims["projection_dim"],
-                    dropout=config.train.dropout)
-    _load_head_weights(head, ckpt["state_dict"], str(run_dir / "checkpoint.pt"))
-    head.eval()
-    return TrainedCLAP(config=config, head=head, thresholds=_thresholds_from_dict(ckpt.get("thresholds")),
-                       run_dir=run_dir, epoch=int(ckpt["epoch"]))
-
-
-# --------------------------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------------------------
 
 
 def cli(argv: Sequence[str]) -> int:
-    """``clapemo train --config configs/x.yaml [--set key=value ...]``: train (or reuse) and print the run dir."""
+    """``clapemo train [--config X] [--overlay F] [--set key=value ...]``: train (or reuse); prints the run dir."""
     parser = argparse.ArgumentParser(prog="clapemo train", description="Train the CLAP projections of a config "
                                      "on cached embeddings; prints the run folder.")
-    parser.add_argument("--config", default=None, help="experiment YAML (default: built-in defaults)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set train.epochs=3 (repeatable)")
+    add_config_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     ns = parser.parse_args(list(argv))
-    config = load_config(ns.config, overrides=ns.overrides)
-    print(fit(config, progress=not ns.quiet))
+    print(fit(config_from_args(ns), progress=not ns.quiet))
     return 0

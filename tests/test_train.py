@@ -131,7 +131,8 @@ def test_corrupted_checkpoint_gives_a_clear_error(tmp_path):
 
 
 def fake_training_data(monkeypatch, audio, text, clip_index, labels, encoder="fake-encoders"):
-    monkeypatch.setattr(train, "_training_data", lambda config: (audio, text, clip_index, labels, None))
+    data = train.TrainingData.from_arrays(audio, text, clip_index, labels)
+    monkeypatch.setattr(train, "_training_data", lambda config: data)
     monkeypatch.setattr(train, "_encoder_id", lambda config: encoder)
 
 
