@@ -305,8 +305,10 @@ def run_id(config: Config, *, data_digest: str | None = None) -> str:
 
 
 def _save_checkpoint(path: Path, payload: dict) -> None:
-    with atomic_write(path) as tmp:
-        torch.save(payload, tmp)
+    # through a file object: given a path, torch.save names the archive inside after the (random) temporary file
+    # name, and equal runs would not have equal bytes
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def _thresholds_to_dict(thresholds: Any) -> dict | None:

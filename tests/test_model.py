@@ -111,3 +111,19 @@ def test_head_shapes_normalisation_and_scale():
     assert LOGIT_SCALE_MAX == pytest.approx(math.log(100))
     with pytest.raises(ParameterError, match=r"audio_emb must have shape \(N, 6\)"):
         head.project_audio(torch.randn(2, 5))
+
+
+def test_pair_logits_projects_distinct_rows_once_with_the_same_values():
+    torch.manual_seed(3)
+    head = CLAPHead(6, 5, projection_dim=8, dropout=0.5).eval()
+    audio, text = torch.randn(4, 6), torch.randn(3, 5)
+    audio_ids, text_ids = torch.tensor([0, 2, 2, 1, 3, 0]), torch.tensor([1, 1, 0, 2, 1, 0])
+    lpa, lpt = head.pair_logits(audio, text, audio_ids, text_ids)
+    ref_a, ref_t = head(audio[audio_ids], text[text_ids])
+    assert lpa.shape == (6, 6) and torch.equal(lpt, lpa.T)
+    assert torch.allclose(lpa, ref_a, atol=1e-6)
+    assert clip_loss(lpa, lpt).item() == pytest.approx(clip_loss(ref_a, ref_t).item(), abs=1e-6)
+    assert multi_positive_loss(lpa, lpt, text_ids).item() == pytest.approx(
+        multi_positive_loss(ref_a, ref_t, text_ids).item(), abs=1e-6)
+    with pytest.raises(ParameterError, match="audio_ids and text_ids"):
+        head.pair_logits(audio, text, audio_ids, text_ids[:3])

@@ -233,3 +233,152 @@ def test_quantile_thresholds_travel_with_the_run(tmp_path):
                                    thresholds=th, progress=False)
         assert (run / "thresholds.json").is_file()
         assert train.load_run(run).thresholds == th
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Run folders: lock, atomic files, data digest, finished-run contents, fit_many
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_finished_run_keeps_weights_only_and_thresholds_in_the_prompts_format(tmp_path):
+    from clapemo.prompts import Thresholds, load_thresholds
+
+    audio, text, clip_index, labels = clusters(per_class=10)
+    cfg = small_config(tmp_path, **{"train.epochs": 2})
+    th = Thresholds(pitch_cuts_hz=(120.0, 170.0, 220.0), pitch2_cut_hz=165.0, intensity_cut_db=62.0,
+                    speech_rate_cut_syl_per_s=3.0, articulation_rate_cut_syl_per_s=4.2, origin="quantile:pooled")
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "f", thresholds=th,
+                               progress=False)
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert "optimizer" not in ckpt and "rng" not in ckpt and ckpt["epoch"] == 2
+    assert load_thresholds(run / "thresholds.json") == th
+    assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt", "config.yaml", "done", "log.csv",
+                                                     "thresholds.json"]
+
+
+def test_interrupted_checkpoint_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    audio, text, clip_index, labels = clusters(per_class=10)
+    cfg = small_config(tmp_path, **{"train.epochs": 3})
+    real_save = torch.save
+
+    def half_then_interrupt(obj, f, *args, **kwargs):
+        if obj["epoch"] == 2:
+            f.write(b"\0" * 1000)  # a partial write ...
+            raise KeyboardInterrupt  # ... then Ctrl-C
+        real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", half_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "i", progress=False)
+    assert not [p for p in (tmp_path / "i").iterdir() if p.name.endswith(".tmp")]
+    assert torch.load(tmp_path / "i" / "checkpoint.pt", weights_only=True)["epoch"] == 1  # the last whole one
+    monkeypatch.setattr(torch, "save", real_save)
+    (tmp_path / "i" / ".checkpoint.pt.abc.tmp").write_bytes(b"left by a killed process")
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "i", progress=False)
+    assert (run / "done").is_file() and not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
+
+
+def test_second_training_of_a_locked_run_waits_then_reuses_it(tmp_path):
+    import threading
+
+    from clapemo.files import FolderLock
+
+    audio, text, clip_index, labels = clusters(per_class=10)
+    cfg = small_config(tmp_path, **{"train.epochs": 1})
+    run_dir = tmp_path / "locked"
+    result = {}
+
+    def second():
+        result["run"] = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=run_dir,
+                                             progress=False)
+
+    with FolderLock(run_dir, what="training run"):  # the first `clapemo train`
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive() and not (run_dir / "checkpoint.pt").exists()  # waiting, nothing written
+    thread.join(timeout=60)
+    assert result["run"] == run_dir and (run_dir / "done").is_file()
+
+
+def fake_pairs(monkeypatch, tmp_path, n_clips=12):
+    """A real-looking pairing over small files on disk; embeddings are a function of the file bytes."""
+    import pandas as pd
+
+    paths = []
+    for i in range(n_clips):
+        path = tmp_path / "clips" / f"c{i}.wav"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(bytes([i]) * 64)
+        paths.append(str(path))
+    texts = [f"prompt {i % 3}" for i in range(n_clips)]
+    index = pd.DataFrame({"utterance_id": [f"u{i}" for i in range(n_clips)], "path": paths, "prompt": texts,
+                          "clip_index": range(n_clips)})
+    monkeypatch.setattr(train, "_pairs", lambda config, split, thresholds: (index, texts, None))
+
+    def embed(clips, unique_texts, encoders_config):
+        audio = np.stack([np.frombuffer(open(p, "rb").read()[:8], np.uint8).astype(np.float32)
+                          + np.arange(8, dtype=np.float32) for p in clips["path"]])
+        return audio, np.eye(len(unique_texts), 5, dtype=np.float32)
+
+    monkeypatch.setattr(train, "_embed", embed)
+    monkeypatch.setattr(train, "_encoder_id", lambda config: "fake-encoders")
+    return paths
+
+
+def test_changed_training_clip_gives_a_new_run(tmp_path, monkeypatch):
+    paths = fake_pairs(monkeypatch, tmp_path)
+    cfg = small_config(tmp_path, **{"train.epochs": 1, "train.projection_dim": 8})
+    first = train.fit(cfg, progress=False)
+    assert first.name == train.run_id(cfg) and train.fit(cfg, progress=False) == first
+    with open(paths[3], "ab") as fh:
+        fh.write(b"edited")
+    second = train.fit(cfg, progress=False)
+    assert second != first and second.name.startswith(train.config_hash(cfg) + "-d")
+    assert torch.load(second / "checkpoint.pt", weights_only=True)["data_digest"] == train.training_data(cfg).digest
+
+
+def test_fit_many_serial_returns_the_fit_runs_in_order_and_trains_equal_configs_once(tmp_path, monkeypatch):
+    fake_pairs(monkeypatch, tmp_path)
+    cfgs = [small_config(tmp_path, **{"train.epochs": 1, "train.projection_dim": 8, "train.seed": s})
+            for s in (2, 0, 2)]
+    runs = train.fit_many(cfgs, n_workers=1, progress=False)
+    assert runs[0] == runs[2] != runs[1] and runs == [train.fit(c, progress=False) for c in cfgs]
+
+
+def train_cluster_run(args):
+    """Module-level task (picklable): one training on cluster data, its checkpoint bytes."""
+    root, seed = args
+    audio, text, clip_index, labels = clusters(per_class=10, seed=seed)
+    cfg = small_config(root.parent, **{"train.epochs": 2, "train.seed": seed})  # same config in both maps
+    run = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=root / f"run{seed}",
+                               progress=False)
+    return (run / "checkpoint.pt").read_bytes()
+
+
+def test_worker_trainings_are_byte_identical_to_serial_ones(tmp_path):
+    from clapemo.executor import map_tasks
+
+    serial = map_tasks(train_cluster_run, [(tmp_path / "s", seed) for seed in (0, 1, 2)], n_workers=1,
+                       progress=False)
+    parallel = map_tasks(train_cluster_run, [(tmp_path / "p", seed) for seed in (0, 1, 2)], n_workers=2,
+                         progress=False)
+    assert parallel == serial and len(set(serial)) == 3
+
+
+@pytest.mark.slow
+def test_fit_many_in_workers_equals_serial_fit_on_the_tiny_benchmark(tmp_path):
+    """Two configs of the tiny profile: byte-identical checkpoints from 2 worker processes and from serial fit."""
+    base = replace(load_config(None), **{
+        "data.synth_root": str(tmp_path / "synth"), "synth.profile": "tiny", "synth.n_jobs": 2, "data.n_jobs": 2,
+        "features.cache_dir": str(tmp_path / "cache" / "features"),
+        "encoders.cache_dir": str(tmp_path / "cache" / "embeddings"), "train.include_4d": False,
+        "train.corpora": ["synth-ravdess"], "train.epochs": 2, "train.device": "cpu", "train.num_threads": 1,
+        "train.projection_dim": 64})
+    cfgs = [replace(base, **{"train.prompt_kind": kind, "train.runs_dir": str(tmp_path / "runs")})
+            for kind in ("class_label", "augment")]
+    serial = [(train.fit(c, progress=False) / "checkpoint.pt").read_bytes() for c in cfgs]
+    (tmp_path / "runs").rename(tmp_path / "serial_runs")  # same runs_dir (it is in the saved config), fresh
+    parallel = train.fit_many(cfgs, n_workers=2, progress=False)
+    assert [(p / "checkpoint.pt").read_bytes() for p in parallel] == serial
+    assert len(set(serial)) == 2
