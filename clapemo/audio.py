@@ -18,13 +18,14 @@ Sample values are returned as they are stored (float files are not rescaled; int
 from __future__ import annotations
 
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
 
 from clapemo.errors import DataError, ParameterError
 
-__all__ = ["load", "as_mono", "resample", "SOUNDFILE_SUFFIXES", "MAX_CHANNELS"]
+__all__ = ["load", "as_mono", "resample", "wav_truncation", "SOUNDFILE_SUFFIXES", "MAX_CHANNELS"]
 
 #: Suffixes read with soundfile (libsndfile) first; everything else goes to PyAV.
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd"})
@@ -129,6 +130,49 @@ def resample(audio: np.ndarray, *, orig_rate_hz: int, target_rate_hz: int, quali
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def wav_truncation(path: str | Path) -> str | None:
+    """Why a RIFF/RF64 WAV file is truncated (its ``data`` chunk declares more bytes than the file holds), or
+    None when it is whole or not a WAV.
+
+    libsndfile reads such a file silently as a shorter clip, so the header is checked here (a few lines of
+    chunk walking; neither soundfile nor the standard ``wave`` module reports it). A declared size of 0 or
+    0xFFFFFFFF (written by streaming recorders that never patch the header) is taken as "unknown", not as
+    truncation.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
+            return None
+        endian = ">" if head[:4] == b"RIFX" else "<"
+        block_align, ds64_data = 0, None
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk_id, chunk_size = struct.unpack(endian + "4sI", f.read(8))
+            if chunk_id == b"ds64":
+                body = f.read(min(chunk_size, 28))
+                if len(body) >= 16:
+                    ds64_data = struct.unpack("<Q", body[8:16])[0]
+            elif chunk_id == b"fmt ":
+                body = f.read(min(chunk_size, 16))
+                if len(body) >= 14:
+                    block_align = struct.unpack(endian + "H", body[12:14])[0]
+            elif chunk_id == b"data":
+                declared = ds64_data if (head[:4] == b"RF64" and chunk_size == 0xFFFFFFFF) else chunk_size
+                present = size - (offset + 8)
+                if declared in (0, 0xFFFFFFFF, None) or declared <= present:
+                    return None
+                if block_align > 0:
+                    return (f"truncated WAV: the header declares {declared // block_align} frames "
+                            f"({declared} data bytes) but the file holds {present // block_align} "
+                            f"({present} bytes)")
+                return f"truncated WAV: the header declares {declared} data bytes but the file holds {present}"
+            offset += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
 def _read_soundfile(path: Path, start: float, end: float | None) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
@@ -208,8 +252,9 @@ def load(path: str | Path, *, sample_rate_hz: int | None = None, start_s: float 
     Raises
     ------
     DataError
-        Missing file, not a regular file, unreadable/corrupt, no audio stream, empty (no samples in the file
-        or the segment), or non-finite samples. The message names the file.
+        Missing file, not a regular file, unreadable/corrupt, a WAV whose data chunk is truncated (the header
+        declares more frames than the file holds; see :func:`wav_truncation`), no audio stream, empty (no
+        samples in the file or the segment), or non-finite samples. The message names the file.
     ParameterError
         ``sample_rate_hz`` not a positive int, or a bad segment (negative start, ``end_s <= start_s``).
     """
@@ -224,6 +269,12 @@ def load(path: str | Path, *, sample_rate_hz: int | None = None, start_s: float 
         raise DataError(f"{path}: not a regular file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes)")
+    try:
+        truncated = wav_truncation(path)
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err})") from None
+    if truncated is not None:
+        raise DataError(f"{path}: {truncated}; the file is damaged (re-copy or re-export it)")
 
     data: np.ndarray | None = None
     errors: list[str] = []

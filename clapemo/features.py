@@ -66,7 +66,9 @@ import json
 import math
 import os
 import sys
+import signal
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -74,18 +76,26 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from clapemo.audio import as_mono, load, resample
-from clapemo.config import Config, FeaturesConfig, config_hash
+from clapemo.config import Config, FeaturesConfig, PromptsConfig, config_hash, section
 from clapemo.files import file_sha256
 from clapemo.errors import ClapEmoError, DataError, ParameterError
 
-__all__ = ["AcousticProperties", "extract", "extract_table", "TABLE_COLUMNS", "PROPERTY_FIELDS", "cli"]
+__all__ = ["AcousticProperties", "extract", "extract_table", "compare_backends", "TABLE_COLUMNS", "PROPERTY_FIELDS",
+           "cli"]
 
 #: Praat's intensity reference: sample values are read as pascals, 0 dB = 2e-5 Pa.
 REFERENCE_PA = 2e-5
 #: Shortest sounding stretch kept by the silence detection (de Jong & Wempe v2: fixed 0.1 s).
 MIN_SOUNDING_S = 0.1
 #: Bump when the analysis changes in a way that should invalidate cached results.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
+#: Minimum pitch of the intensity track (de Jong & Wempe v2: ``To Intensity: 50, 0, "yes"``).
+INTENSITY_MIN_PITCH_HZ = 50.0
+#: The v2 script's voicing track, ``To Pitch (ac): 0.02, 30, 4, "no", 0.03, 0.25, 0.01, 0.35, 0.25, 450``; kept
+#: separate from the F0-mean track (config ``pitch_backend``, ``f0_min_hz``/``f0_max_hz``).
+VOICING_PITCH = dict(time_step=0.02, pitch_floor=30.0, max_number_of_candidates=4, very_accurate=False,
+                     silence_threshold=0.03, voicing_threshold=0.25, octave_cost=0.01, octave_jump_cost=0.35,
+                     voiced_unvoiced_cost=0.25, pitch_ceiling=450.0)
 #: Audio file suffixes picked up when a folder is given to :func:`extract_table`.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".mp4", ".m4a", ".aac", ".webm", ".aiff", ".aif")
 
@@ -154,8 +164,8 @@ def _features_config(config: Any) -> FeaturesConfig:
     raise ParameterError(f"config = {type(config).__name__} must be a FeaturesConfig, a Config or None")
 
 
-def _check_signal(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> None:
-    """The rules of a measurable clip (raises DataError naming ``name``)."""
+def _check_signal(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> float:
+    """The rules of a measurable clip (raises DataError naming ``name``); returns the DC offset (the mean)."""
     duration = x.size / rate_hz
     if duration < cfg.min_duration_s:
         raise DataError(f"{name}: clip is {duration:.3f} s long; at least min_duration_s = "
@@ -165,6 +175,12 @@ def _check_signal(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -
     if peak < REFERENCE_PA:
         raise DataError(f"{name}: clip is silent (peak amplitude {peak:.2g} < {REFERENCE_PA:g}, i.e. below 0 dB "
                         f"on the intensity scale); nothing to measure")
+    offset = float(np.mean(x, dtype=np.float64))
+    swing = float(np.max(np.abs(x.astype(np.float64) - offset)))
+    if swing < REFERENCE_PA:
+        # checked before clipping: a constant (DC-only) signal sits at its peak everywhere but is not clipped
+        raise DataError(f"{name}: constant signal (every sample within {REFERENCE_PA:g} of the offset "
+                        f"{offset:.4g}, i.e. DC only); there is no sound to measure")
     at_peak = magnitude == np.float32(peak)
     if at_peak.sum() >= 3:
         # count samples at the peak that sit in runs of >= 3 (flat tops), the signature of clipping
@@ -176,16 +192,17 @@ def _check_signal(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -
         if fraction > cfg.max_clipped_fraction:
             raise DataError(f"{name}: clip is clipped ({100 * fraction:.2f} % of samples stuck at the peak "
                             f"value {peak:.4g}; max_clipped_fraction = {cfg.max_clipped_fraction:g})")
+    return offset
 
 
-def _pitch_track(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, sound: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Frame times (s) and F0 (Hz, NaN where unvoiced) of the configured backend. Shapes (n_frames,)."""
+def _pitch_track(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, sound: Any) -> np.ndarray:
+    """F0 (Hz, NaN where unvoiced) of the configured backend's F0-mean track. Shape (n_frames,)."""
     if cfg.pitch_backend == "praat":
         pitch = sound.to_pitch_ac(time_step=cfg.time_step_s, pitch_floor=cfg.f0_min_hz,
                                   pitch_ceiling=cfg.f0_max_hz)
         f0 = np.asarray(pitch.selected_array["frequency"], dtype=np.float64)
         f0[f0 <= 0] = np.nan
-        return np.asarray(pitch.xs(), dtype=np.float64), f0
+        return f0
     import librosa
 
     hop = max(1, int(round(cfg.time_step_s * rate_hz)))
@@ -195,71 +212,101 @@ def _pitch_track(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, sound: Any) -
         x = np.pad(x, (0, frame_length - x.size))
     f0, voiced, _ = librosa.pyin(x.astype(np.float64), fmin=cfg.f0_min_hz, fmax=cfg.f0_max_hz, sr=rate_hz,
                                  frame_length=frame_length, hop_length=hop, center=True)
-    f0 = np.where(voiced, f0, np.nan)
-    times = np.arange(f0.size) * hop / rate_hz
-    return times, f0
+    return np.where(voiced, f0, np.nan)
 
 
-def _sounding_runs(db: np.ndarray, threshold_db: float, edges_s: np.ndarray,
-                   cfg: FeaturesConfig) -> np.ndarray:
-    """Per-frame sounding (True) / silent decision, like Praat's ``Intensity: To TextGrid (silences)``.
+def _librosa_intensity_db(x: np.ndarray, rate_hz: int) -> float:
+    """Mean intensity from librosa's frame RMS, on Praat's scale (dB re 2e-5, samples read as pascals).
 
-    ``edges_s`` (shape (n_frames + 1,)) are the interval boundaries: the clip's start, the midpoints between
-    frame times, the clip's end. Silences shorter than ``min_pause_s`` between two sounding stretches are
-    closed first, then sounding stretches shorter than :data:`MIN_SOUNDING_S` are dropped.
+    ``librosa.feature.rms`` with its defaults (frame 2048, hop 512, centred, zero padding), energy-averaged:
+    ``10 log10(mean(rms**2) / 2e-5**2)``. For a stationary signal this equals Praat's value (a sine of RMS 0.02
+    is 60 dB on both), so the 60 dB prompt cut means the same whichever backend measured the clip.
     """
-    mask = db >= threshold_db
+    import librosa
 
-    def runs(m: np.ndarray) -> list[tuple[int, int, bool]]:
-        change = np.flatnonzero(m[1:] != m[:-1]) + 1
-        bounds = np.concatenate(([0], change, [m.size]))
-        return [(int(a), int(b), bool(m[a])) for a, b in zip(bounds[:-1], bounds[1:])]
-
-    for a, b, value in runs(mask):
-        if not value and a > 0 and b < mask.size and edges_s[b] - edges_s[a] < cfg.min_pause_s:
-            mask[a:b] = True
-    for a, b, value in runs(mask):
-        if value and edges_s[b] - edges_s[a] < MIN_SOUNDING_S:
-            mask[a:b] = False
-    return mask
+    frame = min(2048, int(2 ** math.floor(math.log2(x.size))))
+    rms = librosa.feature.rms(y=x, frame_length=frame, hop_length=max(1, frame // 4), center=True)[0]
+    return float(10.0 * np.log10(np.mean(rms.astype(np.float64) ** 2) / REFERENCE_PA ** 2))
 
 
-def _syllable_nuclei(db: np.ndarray, times: np.ndarray, frame_s: float, duration_s: float,
-                     pitch_times: np.ndarray, f0: np.ndarray, cfg: FeaturesConfig) -> tuple[int, float]:
-    """Syllable count and phonation time (s) from an intensity track and a pitch track (de Jong & Wempe v2)."""
-    q99 = float(np.quantile(db, 0.99))
-    threshold = max(q99 + cfg.silence_threshold_db, float(db.min()))
-    edges = np.concatenate(([0.0], 0.5 * (times[1:] + times[:-1]), [duration_s]))
-    sounding = _sounding_runs(db, threshold, edges, cfg)
-    phonation_time = float(np.sum(np.diff(edges)[sounding]))
+def _interval_at(bounds_s: np.ndarray, t: float) -> int:
+    """Index of the TextGrid interval holding time ``t``, by Praat's rule for "Get interval at time" (an
+    interval holds [start, end); the last also holds its end). A bisection on the interval bounds (shape
+    (n_intervals + 1,)) instead of one Praat call per query: same answer, ~100x less time."""
+    return int(min(max(np.searchsorted(bounds_s, t, side="right") - 1, 0), bounds_s.size - 2))
 
-    # candidate nuclei: local maxima (plateaus counted once, at their left edge) above the threshold
-    left = np.concatenate(([-np.inf], db[:-1]))
-    right = np.concatenate((db[1:], [-np.inf]))
-    peaks = np.flatnonzero((db > left) & (db >= right) & (db > threshold))
-    if peaks.size == 0:
+
+def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[int, float]:
+    """Syllable count and phonation time (s) after de Jong & Wempe's v2 Praat script, through Praat's commands.
+
+    Step by step, as the script does (``call`` = ``parselmouth.praat.call``; a parselmouth method is used where
+    it wraps the same Praat function):
+
+    1. ``intensity`` is ``To Intensity: 50, 0, "yes"`` (made by the caller). ``min``/``max`` = ``Get minimum``
+       / ``Get maximum: 0, 0, "Parabolic"``; ``q99`` = ``Get quantile: 0, 0, 0.99``.
+       ``threshold = q99 + silence_threshold_db``, raised to ``min`` when below it.
+    2. Pauses: ``To TextGrid (silences): silence_threshold_db - (max - q99), min_pause_s, 0.1, "silent",
+       "sounding"`` (Praat reads the threshold relative to the maximum, so it is ``threshold`` again);
+       phonation time = total duration of the "sounding" intervals.
+    3. Candidates: ``Down to Matrix``, ``To Sound (slice): 1``, ``To PointProcess (extrema): "Left", "yes",
+       "no", "Sinc70"`` (the intensity maxima); a candidate is kept when its ``Get value at time`` (Cubic) on
+       that sound is above ``threshold``.
+    4. Dips, exactly the script's loop: for each candidate *except the last*, ``dip`` = the intensity's
+       ``Get minimum`` (interpolation "None") between the current time and the next candidate; the candidate
+       is valid when ``|current intensity - dip| > min_dip_db``. The current time and intensity then move to
+       the next candidate (whether or not this one was valid; the intensity is re-read from the intensity
+       object with Cubic interpolation, the first one comes from step 3). The script's last candidate is
+       never tested, hence never counted; so it is here.
+    5. Voicing: a separate pitch track with the script's settings, ``To Pitch (ac): 0.02, 30, 4, "no",
+       0.03, 0.25, 0.01, 0.35, 0.25, 450`` (:data:`VOICING_PITCH`); a valid candidate is a nucleus when the
+       pitch ``Get value at time`` (Hertz, Linear) is defined and the candidate lies in a "sounding" interval.
+
+    Choices where the script leaves one: no candidate above the threshold (the script stops with an error)
+    gives 0 syllables; the interval lookup of step 5 is a bisection with Praat's rule (:func:`_interval_at`).
+    """
+    from parselmouth import PraatWarning, ValueInterpolation
+    from parselmouth.praat import call
+
+    min_db = call(intensity, "Get minimum", 0, 0, "Parabolic")
+    max_db = call(intensity, "Get maximum", 0, 0, "Parabolic")
+    q99 = call(intensity, "Get quantile", 0, 0, 0.99)
+    threshold = max(q99 + cfg.silence_threshold_db, min_db)
+    with warnings.catch_warnings():
+        # Praat warns when loudest and softest part differ by little (a steady tone): not a problem here
+        warnings.simplefilter("ignore", PraatWarning)
+        textgrid = call(intensity, "To TextGrid (silences)", cfg.silence_threshold_db - (max_db - q99),
+                        cfg.min_pause_s, MIN_SOUNDING_S, "silent", "sounding")
+    n_intervals = call(textgrid, "Get number of intervals", 1)
+    bounds = np.array([call(textgrid, "Get start time of interval", 1, i + 1) for i in range(n_intervals)]
+                      + [call(textgrid, "Get end time of interval", 1, n_intervals)])
+    sounding = np.array([call(textgrid, "Get label of interval", 1, i + 1) == "sounding"
+                         for i in range(n_intervals)])
+    phonation_time = float(np.sum(np.diff(bounds)[sounding]))
+
+    contour = call(call(intensity, "Down to Matrix"), "To Sound (slice)", 1)
+    extrema = call(contour, "To PointProcess (extrema)", "Left", "yes", "no", "Sinc70")
+    if call(extrema, "Get number of points") == 0:
         return 0, phonation_time
-    # valid when the intensity dips more than min_dip between this candidate and the next (the last: the end)
-    dips = np.minimum.reduceat(db, peaks)  # minimum from each candidate up to the next one (or the end)
-    dips[:-1] = np.minimum(dips[:-1], db[peaks[1:]])
-    valid = peaks[(db[peaks] - dips) > cfg.min_dip_db]
-    if valid.size == 0:
+    times = np.asarray(call(extrema, "To Matrix").values, dtype=np.float64).ravel()
+    cubic = ValueInterpolation.CUBIC
+    peaks = [(t, v) for t, v in ((t, contour.get_value(t, interpolation=cubic)) for t in times) if v > threshold]
+    if len(peaks) < 2:
         return 0, phonation_time
-    # peak time refined by a parabola through the peak frame and its neighbours
-    t = times[valid].copy()
-    inner = (valid > 0) & (valid < db.size - 1)
-    a, b, c = db[valid[inner] - 1], db[valid[inner]], db[valid[inner] + 1]
-    denom = a - 2 * b + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
-    t[inner] += np.clip(shift, -0.5, 0.5) * frame_s
-    # voiced: the nearest pitch frame is voiced; inside a sounding interval
-    if pitch_times.size == 0:
+
+    valid = []
+    current_t, current_db = peaks[0]
+    for (t, _), (next_t, _) in zip(peaks[:-1], peaks[1:]):
+        dip = call(intensity, "Get minimum", current_t, next_t, "None")
+        if abs(current_db - dip) > cfg.min_dip_db:
+            valid.append(t)
+        current_t, current_db = next_t, intensity.get_value(next_t, interpolation=cubic)
+    if not valid:
         return 0, phonation_time
-    idx = np.clip(np.searchsorted(pitch_times, t), 1, pitch_times.size - 1)
-    nearest = np.where(np.abs(pitch_times[idx - 1] - t) <= np.abs(pitch_times[idx] - t), idx - 1, idx)
-    voiced = np.isfinite(f0[nearest]) & (np.abs(pitch_times[nearest] - t) <= max(frame_s, cfg.time_step_s))
-    return int(np.count_nonzero(voiced & sounding[valid])), phonation_time
+
+    pitch = sound.to_pitch_ac(**VOICING_PITCH)
+    n_syll = sum(1 for t in valid
+                 if math.isfinite(pitch.get_value_at_time(t)) and sounding[_interval_at(bounds, t)])
+    return n_syll, phonation_time
 
 
 def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> AcousticProperties:
@@ -267,13 +314,16 @@ def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> Aco
     import parselmouth
 
     duration = x.size / rate_hz
-    _check_signal(x, rate_hz, cfg, name)
+    offset = _check_signal(x, rate_hz, cfg, name)
+    # remove the DC offset first: it would add energy to the intensity and bias the tracks
+    x = (x.astype(np.float64) - offset).astype(np.float32)
     if cfg.analysis_rate_hz and rate_hz > cfg.analysis_rate_hz:
         x = resample(x, orig_rate_hz=rate_hz, target_rate_hz=cfg.analysis_rate_hz)
         rate_hz = cfg.analysis_rate_hz
-    if rate_hz / 2 <= cfg.f0_max_hz:
-        raise DataError(f"{name}: sample rate {rate_hz} Hz is too low for f0_max_hz = {cfg.f0_max_hz:g} "
-                        f"(the Nyquist frequency must be above it)")
+    if rate_hz / 2 <= max(cfg.f0_max_hz, VOICING_PITCH["pitch_ceiling"]):
+        raise DataError(f"{name}: sample rate {rate_hz} Hz is too low for f0_max_hz = {cfg.f0_max_hz:g} and "
+                        f"the voicing ceiling {VOICING_PITCH['pitch_ceiling']:g} Hz (the Nyquist frequency "
+                        f"must be above both)")
     sound = parselmouth.Sound(x.astype(np.float64), sampling_frequency=float(rate_hz))
     try:
         return _measure_sound(x, rate_hz, cfg, name, sound, duration)
@@ -285,21 +335,23 @@ def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> Aco
 def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, sound: Any,
                    duration: float) -> AcousticProperties:
     # Praat's intensity window is 6.4 / minimum pitch long; shorter clips get a shorter window (higher minimum)
-    intensity = sound.to_intensity(minimum_pitch=max(cfg.f0_min_hz, 6.4 / duration * 1.001), subtract_mean=False)
+    minimum_pitch = max(INTENSITY_MIN_PITCH_HZ, 6.4 / duration * 1.001)
+    intensity = sound.to_intensity(minimum_pitch=minimum_pitch, subtract_mean=True)
     db = np.asarray(intensity.values[0], dtype=np.float64)
-    int_times = np.asarray(intensity.xs(), dtype=np.float64)
     if db.size == 0:
-        raise DataError(f"{name}: clip of {duration:.3f} s is too short for an intensity frame at "
-                        f"f0_min_hz = {cfg.f0_min_hz:g} (needs {3.2 / cfg.f0_min_hz:.3f} s)")
-    intensity_db = float(10.0 * np.log10(np.mean(10.0 ** (db / 10.0))))
+        raise DataError(f"{name}: clip of {duration:.3f} s is too short for an intensity frame at minimum "
+                        f"pitch {minimum_pitch:g} Hz")
+    if cfg.intensity_backend == "praat":
+        intensity_db = float(10.0 * np.log10(np.mean(10.0 ** (db / 10.0))))
+    else:
+        intensity_db = _librosa_intensity_db(x, rate_hz)
 
-    pitch_times, f0 = _pitch_track(x, rate_hz, cfg, sound)
+    f0 = _pitch_track(x, rate_hz, cfg, sound)
     voiced = np.isfinite(f0)
     f0_mean = float(np.mean(f0[voiced])) if voiced.any() else math.nan
     voiced_fraction = float(voiced.mean()) if f0.size else 0.0
 
-    n_syll, phonation = _syllable_nuclei(db, int_times, float(intensity.dt), x.size / rate_hz, pitch_times, f0,
-                                         cfg)
+    n_syll, phonation = _syllable_nuclei(sound, intensity, cfg)
     return AcousticProperties(
         duration_s=float(duration),
         f0_mean_hz=f0_mean,
@@ -366,8 +418,25 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _jobs_from_input(manifest_or_paths: Any) -> list[tuple[str, str, float | None, float | None]]:
-    """(utterance_id, path, start_s, end_s) per input row, in order."""
+Job = tuple  # (utterance_id, path, start_s, end_s, error or None)
+
+
+def _segment_bound(value: Any, column: str, row: int, uid: str) -> tuple[float | None, str | None]:
+    """A manifest's start_s / end_s cell as a float (None = missing), or the per-row error message."""
+    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+        return None, None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, f"DataError: manifest row {row} ({uid}): {column} = {value!r} is not a number of seconds"
+    if math.isnan(number):
+        return None, None
+    return number, None
+
+
+def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
+    """(utterance_id, path, start_s, end_s, error) per input row, in order; ``error`` is the message of a row
+    that cannot be measured (empty path cell, a segment bound that is not a number), else None."""
     import pandas as pd
 
     if isinstance(manifest_or_paths, pd.DataFrame):
@@ -378,10 +447,14 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[tuple[str, str, float | Non
         starts = df["start_s"] if "start_s" in df.columns else [None] * len(df)
         ends = df["end_s"] if "end_s" in df.columns else [None] * len(df)
         jobs = []
-        for uid, path, s, e in zip(ids, df["path"], starts, ends):
-            s = None if _is_missing(s) else float(s)
-            e = None if _is_missing(e) else float(e)
-            jobs.append((str(uid), str(path), s, e))
+        for row, (uid, path, s, e) in enumerate(zip(ids, df["path"], starts, ends)):
+            uid = "" if _is_missing(uid) else str(uid)
+            error = None
+            if _is_missing(path) or not str(path).strip():
+                path, error = "", f"DataError: manifest row {row} ({uid or 'no utterance_id'}): the path cell is empty"
+            start, start_error = _segment_bound(s, "start_s", row, uid)
+            end, end_error = _segment_bound(e, "end_s", row, uid)
+            jobs.append((uid or str(path), str(path), start, end, error or start_error or end_error))
         return jobs
     if isinstance(manifest_or_paths, (str, os.PathLike)):
         root = Path(manifest_or_paths)
@@ -389,10 +462,10 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[tuple[str, str, float | Non
             files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
             if not files:
                 raise DataError(f"{root}: folder holds no audio files (looked for {', '.join(AUDIO_SUFFIXES)})")
-            return [(p.relative_to(root).with_suffix("").as_posix(), str(p), None, None) for p in files]
-        return [(str(root), str(root), None, None)]
+            return [(p.relative_to(root).with_suffix("").as_posix(), str(p), None, None, None) for p in files]
+        return [(str(root), str(root), None, None, None)]
     if isinstance(manifest_or_paths, Iterable):
-        return [(str(p), str(p), None, None) for p in manifest_or_paths]
+        return [(str(p), str(p), None, None, None) for p in manifest_or_paths]
     raise ParameterError(f"manifest_or_paths = {type(manifest_or_paths).__name__} must be a manifest DataFrame, "
                          "a folder, or a list of paths")
 
@@ -412,6 +485,14 @@ def _read_cache(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     if not isinstance(record, dict) or set(record) != set(PROPERTY_FIELDS) | {"error"}:
+        return None
+    # a damaged entry (wrong types, e.g. "abc" where a number belongs) is recomputed, never trusted
+    numbers_ok = all(record[name] is None or (isinstance(record[name], (int, float))
+                                              and not isinstance(record[name], bool))
+                     for name in PROPERTY_FIELDS)
+    if not numbers_ok or not (record["error"] is None or isinstance(record["error"], str)):
+        return None
+    if record["error"] is None and not all(isinstance(record[name], (int, float)) for name in PROPERTY_FIELDS):
         return None
     return record
 
@@ -435,9 +516,37 @@ def _empty_record(error: str, duration_s: float = math.nan) -> dict:
     return record
 
 
+_MAIN_PID = os.getpid()
+_DEATH_SIGNAL_SET = False
+
+
+def _die_with_parent() -> None:
+    """In a worker process (Linux): ask the kernel to SIGKILL it when its parent dies.
+
+    A ``clapemo features`` killed with SIGKILL (or crashing) cannot stop loky's workers itself, and they do not
+    notice: measured here, they went on running (still alive 15 s after the parent died). ``prctl
+    (PR_SET_PDEATHSIG)`` is the kernel's own remedy; it is set once per worker, on its first clip. Elsewhere
+    (other systems, the main process) this does nothing.
+    """
+    global _DEATH_SIGNAL_SET
+    if _DEATH_SIGNAL_SET or os.getpid() == _MAIN_PID or not sys.platform.startswith("linux"):
+        return
+    _DEATH_SIGNAL_SET = True
+    try:
+        import ctypes
+
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the request was in place
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
 def _measure(path: str, start: float | None, end: float | None, cfg: FeaturesConfig,
              cache_path: str | None) -> dict:
     """Worker: one clip -> record (property fields + error). Never raises."""
+    _die_with_parent()
     try:
         props = extract(path, config=cfg, start_s=start, end_s=end)
         record = {**props.to_dict(), "error": None}
@@ -448,6 +557,23 @@ def _measure(path: str, start: float | None, end: float | None, cfg: FeaturesCon
     if cache_path is not None:
         _write_cache(Path(cache_path), record)
     return record
+
+
+def _tqdm_disabled() -> bool:
+    """tqdm's own switch, ``TQDM_DISABLE`` (any value but empty/0/false/no), honoured with an explicit bar."""
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _stop_workers() -> None:
+    """Kill joblib's reusable loky workers now (an interrupted run must not leave them computing)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = reusable_executor._executor  # the live pool, if any (get_reusable_executor would start one)
+        if executor is not None:
+            executor.shutdown(wait=False, kill_workers=True)
+    except Exception:  # noqa: BLE001 - best effort on the way out
+        pass
 
 
 def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | None = None, n_jobs: int = -1,
@@ -487,7 +613,10 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
     jobs = _jobs_from_input(manifest_or_paths)
     records: list[dict | None] = [None] * len(jobs)
     todo: list[tuple[int, str, float | None, float | None, str | None]] = []
-    for i, (_, path, start, end) in enumerate(jobs):
+    for i, (_, path, start, end, error) in enumerate(jobs):
+        if error is not None:
+            records[i] = _empty_record(error)
+            continue
         try:
             sha = file_sha256(path)
         except FileNotFoundError:
@@ -507,7 +636,7 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
             todo.append((i, path, start, end, None if cache_path is None else str(cache_path)))
 
     if todo:
-        bar = tqdm(total=len(todo), desc="features", unit="clip", disable=not progress)
+        bar = tqdm(total=len(todo), desc="features", unit="clip", disable=not progress or _tqdm_disabled())
         if n_jobs == 1 or len(todo) == 1:
             results: Iterable[dict] = (_measure(p, s, e, cfg, c) for _, p, s, e, c in todo)
         else:
@@ -520,6 +649,7 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
                 records[i] = record
                 bar.update(1)
         except (KeyboardInterrupt, SystemExit):
+            _stop_workers()
             raise  # finished clips are cached: the next run resumes
         except Exception as err:  # noqa: BLE001 - e.g. a worker killed by a crash in native code
             for i, *_ in todo:  # not cached, so a rerun retries them
@@ -529,7 +659,7 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
         finally:
             bar.close()
 
-    rows = [{"utterance_id": uid, "path": path, **rec} for (uid, path, _, _), rec in zip(jobs, records)]
+    rows = [{"utterance_id": uid, "path": path, **rec} for (uid, path, *_), rec in zip(jobs, records)]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     for name in PROPERTY_FIELDS:
         if name != "n_syllables":
@@ -538,6 +668,75 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
                                     dtype="Int64")
     table["error"] = table["error"].astype(object).where(table["error"].notna(), None)
     return table
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Agreement of two backends
+# --------------------------------------------------------------------------------------------------------------
+
+
+def compare_backends(table_a: Any, table_b: Any, *, thresholds: Any = None, config: Any = None,
+                     names: tuple[str, str] = ("a", "b")) -> "pd.DataFrame":  # noqa: F821
+    """How closely two measurements of the same clips agree, per acoustic prompt kind.
+
+    Typical use: ``extract_table`` once with the defaults (Praat) and once with ``pitch_backend="pyin"``,
+    ``intensity_backend="librosa"`` (the paper's librosa route), then compare.
+
+    Parameters
+    ----------
+    table_a, table_b : DataFrame
+        Features tables (:func:`extract_table`), matched on ``utterance_id`` (rows only in one are ignored;
+        ``utterance_id`` must be unique in each).
+    thresholds : clapemo.prompts.Thresholds, optional
+        The bin cuts; default: the fixed cuts of ``config`` (a ``PromptsConfig``, a ``Config`` or None).
+    names : (str, str)
+        Labels of the two tables, used in the ``compared`` column.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (5, 8), one row per acoustic kind (``pitch, pitch2, intensity, speech_rate,
+    articulation_rate``; index ``kind``), columns: ``property``; ``n_clips`` (clips with a finite value in both
+    tables); ``pearson_r`` (NaN with fewer than 3 clips or no spread); ``mean_difference`` (b - a, in the
+    property's unit); ``mean_abs_difference``; ``same_bin_fraction`` (fraction of those clips that fall in the
+    same prompt bin, cuts as in ``clapemo.prompts``: ``value < cut`` is the lower bin); ``n_bins``;
+    ``compared`` (``"b vs a"``).
+    """
+    import pandas as pd
+
+    from clapemo.prompts import PROPERTY_OF_KIND, Thresholds
+
+    if thresholds is None:
+        thresholds = Thresholds.from_config(None if config is None else section(config, PromptsConfig))
+    if not isinstance(thresholds, Thresholds):
+        raise ParameterError(f"thresholds = {type(thresholds).__name__} must be a clapemo.prompts.Thresholds")
+    frames = []
+    for name, table in zip(names, (table_a, table_b)):
+        if not isinstance(table, pd.DataFrame) or "utterance_id" not in table.columns:
+            raise ParameterError(f"table {name!r} must be a features DataFrame with an 'utterance_id' column")
+        if table["utterance_id"].duplicated().any():
+            dup = table.loc[table["utterance_id"].duplicated(), "utterance_id"].iloc[0]
+            raise DataError(f"table {name!r}: utterance_id {dup!r} appears more than once")
+        frames.append(table.set_index("utterance_id"))
+    a, b = frames
+    common = a.index.intersection(b.index, sort=False)
+    rows = []
+    for kind, prop in PROPERTY_OF_KIND.items():
+        for name, frame in zip(names, frames):
+            if prop not in frame.columns:
+                raise DataError(f"table {name!r} has no {prop!r} column (needed for the {kind} prompts)")
+        x = pd.to_numeric(a.loc[common, prop], errors="coerce").to_numpy(dtype=np.float64)
+        y = pd.to_numeric(b.loc[common, prop], errors="coerce").to_numpy(dtype=np.float64)
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        cuts = np.asarray(thresholds.cuts(kind), dtype=np.float64)
+        same = np.searchsorted(cuts, x, side="right") == np.searchsorted(cuts, y, side="right")
+        r = (float(np.corrcoef(x, y)[0, 1]) if x.size >= 3 and np.std(x) > 0 and np.std(y) > 0 else math.nan)
+        rows.append({"kind": kind, "property": prop, "n_clips": int(x.size), "pearson_r": r,
+                     "mean_difference": float(np.mean(y - x)) if x.size else math.nan,
+                     "mean_abs_difference": float(np.mean(np.abs(y - x))) if x.size else math.nan,
+                     "same_bin_fraction": float(np.mean(same)) if x.size else math.nan,
+                     "n_bins": int(cuts.size + 1), "compared": f"{names[1]} vs {names[0]}"})
+    return pd.DataFrame(rows).set_index("kind")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -561,13 +760,43 @@ def _read_manifest(path: Path) -> Any:
         raise DataError(f"{path}: manifest has no 'path' column (columns: {list(manifest.columns)})")
     # relative clip paths in a saved manifest are relative to the manifest's folder
     base = path.resolve().parent
-    manifest["path"] = [p if Path(p).is_absolute() else str(base / p) for p in manifest["path"].astype(str)]
+    # (an empty cell stays empty: extract_table records it as that row's error)
+    manifest["path"] = ["" if _is_missing(p) or not str(p).strip() else str(p) if Path(str(p)).is_absolute()
+                        else str(base / str(p)) for p in manifest["path"]]
     return manifest
+
+
+def _check_output(out: Path) -> None:
+    """Reject an output path that cannot be written, before any clip is measured."""
+    if out.suffix not in (".parquet", ".csv"):
+        raise ParameterError(f"--output = {str(out)!r} must end in .parquet or .csv")
+    if out.is_dir():
+        raise ParameterError(f"--output = {str(out)!r} is a folder; give a file name ending in .parquet or .csv")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ParameterError(f"--output = {str(out)!r}: {str(parent)!r} is a file, not a folder")
+            if not os.access(parent, os.W_OK):
+                raise ParameterError(f"--output = {str(out)!r}: folder {str(parent)!r} is not writable")
+            break
+
+
+def _terminate_on_sigterm() -> Any:
+    """Turn SIGTERM into KeyboardInterrupt while the CLI runs, so a killed run stops its worker processes (the
+    default SIGTERM action ends this process at once and leaves loky's workers computing). Returns the
+    previous handler."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 def cli(argv: Sequence[str]) -> int:
     """``clapemo features <dir|manifest> -o features.parquet``: measure and save the features table."""
-    from clapemo.config import load_config
+    from clapemo.config import add_config_arguments, config_from_args
 
     parser = argparse.ArgumentParser(
         prog="clapemo features",
@@ -576,24 +805,26 @@ def cli(argv: Sequence[str]) -> int:
     parser.add_argument("input", help="folder of audio files, a manifest (.parquet/.csv/.tsv; relative clip "
                                       "paths are taken from its folder), or one audio file")
     parser.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")
-    parser.add_argument("-c", "--config", default=None, help="experiment config YAML (its 'features' section)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override, e.g. --set features.pitch_backend=pyin (repeatable)")
+    add_config_arguments(parser)
     parser.add_argument("-j", "--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the per-clip cache")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (so does TQDM_DISABLE=1)")
     args = parser.parse_args(list(argv))
 
-    cfg = load_config(args.config, overrides=args.set).features
+    cfg = config_from_args(args).features
+    out = Path(args.output)
+    _check_output(out)
     source = Path(args.input)
     if not source.exists():
         raise DataError(f"{source}: input not found (expected a folder, a manifest or an audio file)")
     manifest = _read_manifest(source) if source.is_file() else None
-    table = extract_table(manifest if manifest is not None else source, config=cfg, n_jobs=args.jobs,
-                          use_cache=not args.no_cache, progress=not args.quiet)
-    out = Path(args.output)
-    if out.suffix not in (".parquet", ".csv"):
-        raise ParameterError(f"--output = {str(out)!r} must end in .parquet or .csv")
+    previous = _terminate_on_sigterm()
+    try:
+        table = extract_table(manifest if manifest is not None else source, config=cfg, n_jobs=args.jobs,
+                              use_cache=not args.no_cache, progress=not args.quiet)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)
