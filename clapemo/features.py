@@ -516,7 +516,6 @@ def _empty_record(error: str, duration_s: float = math.nan) -> dict:
     return record
 
 
-_MAIN_PID = os.getpid()
 _DEATH_SIGNAL_SET = False
 
 
@@ -529,7 +528,11 @@ def _die_with_parent() -> None:
     (other systems, the main process) this does nothing.
     """
     global _DEATH_SIGNAL_SET
-    if _DEATH_SIGNAL_SET or os.getpid() == _MAIN_PID or not sys.platform.startswith("linux"):
+    import multiprocessing
+
+    # loky names its workers "LokyProcess-<n>"; the main process (n_jobs=1) is left alone
+    if (_DEATH_SIGNAL_SET or multiprocessing.current_process().name == "MainProcess"
+            or not sys.platform.startswith("linux")):
         return
     _DEATH_SIGNAL_SET = True
     try:

@@ -156,3 +156,25 @@ def test_as_mono_layouts_and_rules():
         audio.as_mono(np.zeros((100, 100)))
     with pytest.raises(DataError, match="real numbers"):
         audio.as_mono(np.array(["a", "b"]))
+
+
+def test_truncated_wav_data_chunk_is_a_data_error_naming_the_file(tmp_path):
+    import soundfile as sf
+
+    from clapemo.audio import wav_truncation
+
+    whole = tmp_path / "whole.wav"
+    sf.write(str(whole), np.zeros(16000, dtype=np.float32) + 0.1, 16000, subtype="PCM_16")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    assert wav_truncation(whole) is None
+    assert "16000 frames" in wav_truncation(cut)
+    with pytest.raises(DataError, match=r"cut\.wav.*truncated WAV.*16000 frames"):
+        audio.load(cut)
+    # a streaming writer's "unknown" size (0xFFFFFFFF) is not truncation
+    unknown = bytearray(data)
+    at = bytes(unknown).index(b"data") + 4
+    unknown[at:at + 4] = b"\xff\xff\xff\xff"
+    (tmp_path / "stream.wav").write_bytes(bytes(unknown))
+    assert wav_truncation(tmp_path / "stream.wav") is None

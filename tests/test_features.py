@@ -298,3 +298,266 @@ def test_cli_writes_a_table_and_reports_bad_input(clip_folder, tmp_path, capsys)
     empty.mkdir()
     with pytest.raises(DataError, match="no audio files"):
         features.extract_table(empty, config=_cfg(tmp_path))
+
+
+# ---- the script's rules, one at a time ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("groups, expected", [((1,), 0), ((2,), 1), ((1, 1), 1)])
+def test_the_last_candidate_is_never_counted_as_in_the_script(groups, expected):
+    x, _ = syllable_train(groups)
+    assert features.extract(x, sample_rate_hz=RATE).n_syllables == expected
+
+
+def test_edge_silence_shorter_than_min_pause_is_sounding():
+    # "To TextGrid (silences)" drops every silent interval shorter than min_pause_s, at the edges too
+    x, sounding_s = syllable_train((3,), edge_s=0.2)
+    assert features.extract(x, sample_rate_hz=RATE).phonation_time_s == pytest.approx(sounding_s + 0.4, abs=0.05)
+
+
+def test_voicing_track_is_the_scripts_own():
+    assert features.VOICING_PITCH["pitch_floor"] == 30.0 and features.VOICING_PITCH["pitch_ceiling"] == 450.0
+    assert features.VOICING_PITCH["voicing_threshold"] == 0.25 and features.VOICING_PITCH["time_step"] == 0.02
+    # the F0-mean track's floor does not move the syllable count (voicing comes from the separate track)
+    x, _ = syllable_train()
+    ref = features.extract(x, sample_rate_hz=RATE)
+    other = features.extract(x, sample_rate_hz=RATE, config=FeaturesConfig(f0_min_hz=100.0, f0_max_hz=300.0))
+    assert other.n_syllables == ref.n_syllables
+
+
+# ---- DC offset and constant signals (issue 13) ----------------------------------------------------------------
+
+
+def test_dc_offset_does_not_move_the_measurements():
+    x, _ = syllable_train()
+    clean = features.extract(x, sample_rate_hz=RATE)
+    shifted = features.extract(x + 0.05, sample_rate_hz=RATE)
+    assert shifted.n_syllables == clean.n_syllables
+    assert shifted.intensity_db == pytest.approx(clean.intensity_db, abs=0.01)
+    assert shifted.f0_mean_hz == pytest.approx(clean.f0_mean_hz, rel=1e-3)
+    assert shifted.phonation_time_s == pytest.approx(clean.phonation_time_s, abs=1e-6)
+
+
+@pytest.mark.parametrize("value", [0.5, -0.3, 1.0])
+def test_constant_signal_has_its_own_rule(value):
+    with pytest.raises(DataError, match="constant signal") as info:
+        features.extract(np.full(RATE, value), sample_rate_hz=RATE)
+    assert "clipped" not in str(info.value)
+
+
+# ---- the librosa route and backend agreement -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rms, expected_db", [(0.02, 60.0), (0.2, 80.0)])
+def test_librosa_intensity_is_on_praats_scale(rms, expected_db):
+    t = np.arange(RATE) / RATE
+    x = rms * math.sqrt(2) * np.sin(2 * np.pi * 200.0 * t)
+    cfg = FeaturesConfig(intensity_backend="librosa")
+    assert features.extract(x, sample_rate_hz=RATE, config=cfg).intensity_db == pytest.approx(expected_db, abs=0.3)
+
+
+def test_librosa_and_praat_intensity_agree_on_syllables():
+    x, _ = syllable_train()
+    praat = features.extract(x, sample_rate_hz=RATE).intensity_db
+    rosa = features.extract(x, sample_rate_hz=RATE, config=FeaturesConfig(intensity_backend="librosa"))
+    assert rosa.intensity_db == pytest.approx(praat, abs=1.0)
+
+
+def _table(values: dict) -> pd.DataFrame:
+    n = len(next(iter(values.values())))
+    base = {"utterance_id": [f"u{i}" for i in range(n)], "path": ["p"] * n}
+    return pd.DataFrame({**base, **values})
+
+
+def test_compare_backends_known_answers():
+    a = _table({"f0_mean_hz": [100.0, 150.0, 190.0, 250.0], "intensity_db": [50.0, 59.5, 65.0, 70.0],
+                "speech_rate_syl_per_s": [2.0, 3.0, 4.0, 5.0], "articulation_rate_syl_per_s": [3.0, 3.9, 5.0, 6.0]})
+    b = a.copy()
+    b["intensity_db"] = b["intensity_db"] + 1.0  # 59.5 -> 60.5 crosses the 60 dB cut: 3 of 4 in the same bin
+    b["f0_mean_hz"] = [100.0, 150.0, 190.0, float("nan")]
+    out = features.compare_backends(a, b.iloc[::-1], names=("praat", "librosa"))
+    assert list(out.index) == ["pitch", "pitch2", "intensity", "speech_rate", "articulation_rate"]
+    assert out.loc["intensity", "mean_difference"] == pytest.approx(1.0)
+    assert out.loc["intensity", "pearson_r"] == pytest.approx(1.0)
+    assert out.loc["intensity", "same_bin_fraction"] == pytest.approx(0.75)
+    assert out.loc["pitch", "n_clips"] == 3 and out.loc["pitch", "same_bin_fraction"] == 1.0
+    assert out.loc["speech_rate", "mean_abs_difference"] == 0.0 and out.loc["pitch", "n_bins"] == 4
+    assert out.loc["pitch", "compared"] == "librosa vs praat"
+    with pytest.raises(DataError, match="more than once"):
+        features.compare_backends(a, pd.concat([a, a]))
+
+
+# ---- batch hardening (issue 13) --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", ["abc", '{"duration_s": 1.0, "f0_mean', "", "[1, 2]"])
+def test_corrupt_cache_entries_are_recomputed(tmp_path, content):
+    cfg = _cfg(tmp_path)
+    path = _write(tmp_path / "a.wav", vowel(150.0))
+    first = features.extract_table([path], config=cfg, n_jobs=1, progress=False)
+    entries = list((tmp_path / "cache").rglob("*.json"))
+    assert len(entries) == 1
+    entries[0].write_text(content)
+    again = features.extract_table([path], config=cfg, n_jobs=1, progress=False)
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_cache_entry_with_wrong_types_is_recomputed(tmp_path):
+    import json
+
+    cfg = _cfg(tmp_path)
+    path = _write(tmp_path / "a.wav", vowel(150.0))
+    first = features.extract_table([path], config=cfg, n_jobs=1, progress=False)
+    entry = next((tmp_path / "cache").rglob("*.json"))
+    record = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**record, "f0_mean_hz": "abc"}))
+    pd.testing.assert_frame_equal(features.extract_table([path], config=cfg, n_jobs=1, progress=False), first)
+
+
+def test_manifest_with_empty_path_or_bad_start_records_row_errors(tmp_path):
+    good = _write(tmp_path / "good.wav", vowel(150.0))
+    (tmp_path / "m.csv").write_text(
+        "utterance_id,path,start_s,end_s\n"
+        f"t/good,{good},,\n"
+        "t/nopath,,,\n"
+        f"t/badstart,{good},abc,\n"
+        f"t/badend,{good},0.0,xyz\n")
+    out = tmp_path / "out.csv"
+    assert features.cli([str(tmp_path / "m.csv"), "-o", str(out), "-j", "1", "-q", "--no-cache"]) == 0
+    table = pd.read_csv(out)
+    assert list(table["utterance_id"]) == ["t/good", "t/nopath", "t/badstart", "t/badend"]
+    assert pd.isna(table["error"].iloc[0])
+    assert "row 1" in table["error"].iloc[1] and "path cell is empty" in table["error"].iloc[1]
+    assert "row 2" in table["error"].iloc[2] and "start_s = 'abc'" in table["error"].iloc[2]
+    assert "end_s = 'xyz'" in table["error"].iloc[3]
+
+
+@pytest.mark.parametrize("output", ["x.txt", "afile.wav/out.parquet", "dir_out"])
+def test_bad_output_is_rejected_before_extraction(tmp_path, monkeypatch, output):
+    good = _write(tmp_path / "afile.wav", vowel(150.0))
+    (tmp_path / "dir_out").mkdir()
+    monkeypatch.setattr(features, "extract_table", lambda *a, **k: pytest.fail("extraction ran"))
+    with pytest.raises(ParameterError, match="--output"):
+        features.cli([good, "-o", str(tmp_path / output), "-j", "1", "-q"])
+
+
+def test_progress_bar_off_when_asked_or_by_tqdm_disable(tmp_path, capfd, monkeypatch):
+    paths = [_write(tmp_path / "a.wav", vowel(150.0))]
+    features.extract_table(paths, config=_cfg(tmp_path), n_jobs=1, use_cache=False, progress=False)
+    assert "features" not in capfd.readouterr().err
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    features.extract_table(paths, config=_cfg(tmp_path), n_jobs=1, use_cache=False, progress=True)
+    assert "features" not in capfd.readouterr().err
+    monkeypatch.delenv("TQDM_DISABLE")
+    features.extract_table(paths, config=_cfg(tmp_path), n_jobs=1, use_cache=False, progress=True)
+    assert "features" in capfd.readouterr().err  # the bar itself (so the two checks above can fail)
+
+
+def test_truncated_wav_is_a_row_error(tmp_path):
+    whole = _write(tmp_path / "whole.wav", vowel(150.0), subtype="PCM_16")
+    data = open(whole, "rb").read()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    table = features.extract_table([str(tmp_path / "cut.wav")], config=_cfg(tmp_path), n_jobs=1, progress=False)
+    assert "cut.wav" in table["error"].iloc[0] and "truncated" in table["error"].iloc[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        _write(clips / f"c{i:02d}.wav", 0.1 * rng.standard_normal(4 * RATE))
+    env = dict(os.environ, TQDM_DISABLE="1")
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen([sys.executable, "-m", "clapemo", "features", str(clips), "-o",
+                             str(tmp_path / "o.parquet"), "-j", "2", "--set", f"features.cache_dir={cache}"],
+                            env=env, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    for _ in range(300):  # wait (at most 60 s) until the workers are measuring (their first clips are cached)
+        time.sleep(0.2)
+        if len(list(cache.rglob("*.json"))) >= 2 or proc.poll() is not None:
+            break
+    workers = parent.children(recursive=True)
+    assert proc.poll() is None and len(workers) >= 2, "the worker pool never started"
+    proc.send_signal(getattr(signal, signame))
+    proc.wait(timeout=60)
+    deadline = time.time() + 20
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    for w in alive:
+        w.kill()
+    assert not alive, f"{len(alive)} worker processes outlived the killed CLI"
+
+
+# ---- real recorded speech with transcripts (tests/data_speech.py) ---------------------------------------------
+
+import data_speech  # noqa: E402  (tests/ is on sys.path under pytest's rootdir conftest-less layout)
+
+_SPEECH_SKIP = data_speech.missing_reason()
+
+
+@pytest.fixture(scope="module")
+def real_speech():
+    if _SPEECH_SKIP:
+        pytest.skip(_SPEECH_SKIP)
+    clips = data_speech.clips()
+    return [(clip, features.extract(clip.path)) for clip in clips]
+
+
+def test_real_speech_syllable_counts_against_transcripts(real_speech):
+    """Known gap of the published method (measured, faithful v2): see the per-clip figures in the assert."""
+    figures = [(c.name, c.n_syllables, p.n_syllables) for c, p in real_speech]
+    truth = np.array([t for _, t, _ in figures], dtype=float)
+    ours = np.array([o for _, _, o in figures], dtype=float)
+    # over all clips, the counts nearly cancel: total within 5 % of the transcripts' total
+    assert abs(ours.sum() - truth.sum()) <= 0.05 * truth.sum(), figures
+    # long read sentences (LibriVox, >= 4 s or >= 9 syllables): mean absolute error <= 10 % of the count
+    long_ = truth >= 9
+    assert np.mean(np.abs(ours - truth)[long_]) <= 0.10 * np.mean(truth[long_]), figures
+    # every clip within 2 syllables; short clips (< 4 s) within 2 (the brief's "within 1" is not met, see below)
+    assert np.all(np.abs(ours - truth) <= 2), figures
+
+
+@pytest.mark.xfail(strict=True, reason="faithful de Jong & Wempe v2 over-counts two short 'cards' clips by 2 "
+                                      "and its mean absolute error is 9 % of the count (brief asked <= 5 %)")
+def test_real_speech_meets_the_strict_targets(real_speech):
+    truth = np.array([c.n_syllables for c, _ in real_speech], dtype=float)
+    ours = np.array([p.n_syllables for _, p in real_speech], dtype=float)
+    short = np.array([p.duration_s < data_speech.SHORT_S for _, p in real_speech])
+    assert np.mean(np.abs(ours - truth)) <= 0.05 * np.mean(truth)
+    assert np.all(np.abs(ours - truth)[short] <= 1)
+
+
+def test_real_speech_rates_on_long_clips(real_speech):
+    for clip, props in real_speech:
+        if clip.n_syllables < 9:
+            continue
+        # reference rates: transcript syllables over the clip's duration / over the measured phonation time
+        assert props.speech_rate_syl_per_s == pytest.approx(clip.n_syllables / props.duration_s, rel=0.10)
+        assert props.articulation_rate_syl_per_s == pytest.approx(clip.n_syllables / props.phonation_time_s,
+                                                                  rel=0.10)
+        assert 70.0 < props.f0_mean_hz < 200.0 and 55.0 < props.intensity_db < 85.0
+
+
+def test_real_speech_dc_offset_and_backends(real_speech):
+    import soundfile as sf
+
+    clip, clean = real_speech[0]
+    x, rate = sf.read(clip.path, dtype="float32")
+    shifted = features.extract(x + 0.05, sample_rate_hz=rate)
+    assert shifted.n_syllables == clean.n_syllables
+    assert shifted.intensity_db == pytest.approx(clean.intensity_db, abs=0.01)
+    assert shifted.f0_mean_hz == pytest.approx(clean.f0_mean_hz, rel=1e-3)
+    rosa = features.extract(clip.path, config=FeaturesConfig(intensity_backend="librosa"))
+    assert rosa.intensity_db == pytest.approx(clean.intensity_db, abs=1.5)
