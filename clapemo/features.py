@@ -47,9 +47,10 @@ pitch track, and the syllable-nuclei voicing track of de Jong & Wempe's script:
   count), at most 2 off on any clip. The second pitch track costs about 4 ms of CPU per second of audio, the
   largest single cost of the analysis.
 
-The DC offset (the clip's mean) is removed before any measurement. Sample rates: any rate is accepted. Clips above ``analysis_rate_hz`` are downsampled to it (soxr) before
-analysis (speech properties live well below 8 kHz; this bounds the cost per second of audio); lower rates
-are analysed as they are, provided the Nyquist frequency is above ``f0_max_hz``.
+The DC offset (the clip's mean) is removed before any measurement. Sample rates: any rate is accepted. Clips
+above ``analysis_rate_hz`` are downsampled to it (soxr) before analysis (speech properties live well below
+8 kHz; this bounds the cost per second of audio); lower rates are analysed as they are, provided the Nyquist
+frequency is above ``f0_max_hz`` and the voicing ceiling (450 Hz).
 
 Bad input (:class:`~clapemo.errors.DataError` from :func:`extract`, a row with the message in ``error`` from
 :func:`extract_table`): missing/empty/corrupt/undecodable/truncated file, empty or non-finite samples, a clip
