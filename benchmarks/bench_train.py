@@ -10,13 +10,22 @@ Prints: the one-time embedding cost, steps/s of both loops, their ratio (target 
 each way, and CPU steps/s of the head alone at the default sizes (d_audio 384, d_text 384, projection 1024,
 batch 128) for 1 and 2 threads. Both loops run with ``--threads`` torch threads (default 1).
 
-Run: ``python benchmarks/bench_train.py [--encoder auto|stand-in] [--clips 128] [--naive-steps 1]``
-(``make bench`` uses the defaults). ``--encoder stand-in`` gives a quick lower bound.
+Then the training step itself (issue 14), at the default sizes, one thread: steps/s of the step before the change
+(every pair's clip and prompt projected, float32; a copy of the old loop below) and after it (each distinct clip
+and prompt of a batch projected once, ``CLAPHead.pair_logits``, in float32 and with ``train.precision =
+"bfloat16"``), for class-label pairs (8 distinct prompts) and augmented pairs (80), and whether two runs of the
+new step give equal weights (determinism). Last, the wall time of a small plan of independent trainings run
+serially and through ``clapemo.executor.map_tasks`` with 2 worker processes (target >= 1.8x on 2 cores).
+
+Run: ``python benchmarks/bench_train.py [--encoder auto|stand-in] [--clips 128] [--naive-steps 1]
+[--plan-runs 4] [--skip-encoder]`` (``make bench`` uses the defaults). ``--encoder stand-in`` gives a quick lower
+bound.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -111,6 +120,124 @@ def cached_steps_per_s(audio_emb, text_emb, clip_index, text_index, config, epoc
     return epochs * steps_per_epoch / seconds
 
 
+def old_step_steps_per_s(audio_emb, text_emb, clip_index, text_index, config, n_steps: int) -> float:
+    """The training step before issue 14: project every pair's rows (duplicates included), float32."""
+    torch.manual_seed(0)
+    tc = config.train
+    head = CLAPHead(audio_emb.shape[1], text_emb.shape[1], projection_dim=tc.projection_dim, dropout=tc.dropout)
+    opt = torch.optim.Adam(head.parameters(), lr=tc.learning_rate, fused=True)
+    audio_t, text_t = torch.from_numpy(audio_emb), torch.from_numpy(text_emb)
+    clip_t, text_t_idx = torch.from_numpy(clip_index), torch.from_numpy(text_index)
+    order = torch.randperm(len(clip_index), generator=torch.Generator().manual_seed(0))
+    t0 = time.perf_counter()
+    for step in range(n_steps):
+        idx = order[(step * BATCH) % (len(order) - BATCH):][:BATCH]
+        lpa, lpt = head(audio_t[clip_t[idx]], text_t[text_t_idx[idx]])
+        loss = clip_loss(lpa, lpt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            head.logit_scale.clamp_(0, LOGIT_SCALE_MAX)
+    return n_steps / (time.perf_counter() - t0)
+
+
+def step_comparison(config, rng: np.random.Generator) -> None:
+    n_clips = BATCH * 20
+    audio = rng.standard_normal((n_clips, 384)).astype(np.float32)
+    epochs = 2
+    for name, n_texts, per_clip in (("class-label pairs", 8, 1), ("augmented pairs (5 per clip)", 80, 5)):
+        text = rng.standard_normal((n_texts, 384)).astype(np.float32)
+        clip_index = np.repeat(np.arange(n_clips), per_clip)
+        text_index = rng.integers(0, n_texts, len(clip_index))
+        steps = epochs * (len(clip_index) // BATCH)
+        before = old_step_steps_per_s(audio, text, clip_index, text_index, config, steps)
+        after = {p: cached_steps_per_s(audio, text, clip_index, text_index, replace(config, **{
+            "train.epochs": epochs, "train.precision": p, "train.num_threads": 1}), epochs)
+            for p in ("float32", "bfloat16")}
+        print(f"training step, {name}: before {before:.1f} steps/s; after: distinct rows once "
+              f"{after['float32']:.1f} steps/s ({after['float32'] / before:.2f}x), + bfloat16 autocast "
+              f"{after['bfloat16']:.1f} steps/s ({after['bfloat16'] / before:.2f}x)", flush=True)
+    # determinism of the new step: two runs, equal weights
+    text = rng.standard_normal((8, 384)).astype(np.float32)
+    ci, ti = np.arange(n_clips), rng.integers(0, 8, n_clips)
+    for precision in ("float32", "bfloat16"):
+        cfg = replace(config, **{"train.epochs": 1, "train.precision": precision, "train.num_threads": 1})
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = [train.fit_embeddings(audio, text, ci, ti, config=cfg, run_dir=Path(tmp) / f"r{i}",
+                                         progress=False) for i in range(2)]
+            same = (runs[0] / "checkpoint.pt").read_bytes() == (runs[1] / "checkpoint.pt").read_bytes()
+        print(f"deterministic ({precision}): two runs give byte-identical checkpoints: {same}")
+
+
+def _matmul_seconds(n: int) -> float:
+    torch.set_num_threads(1)
+    a, b = torch.randn(512, 1024), torch.randn(1024, 1024)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        a @ b
+    return time.perf_counter() - t0
+
+
+def matmul_scaling(n: int = 200) -> float:
+    """Throughput of 2 one-thread processes over 1, on pure matrix products: what 2 cores give at best here."""
+    from clapemo.executor import map_tasks
+
+    one = _matmul_seconds(n)
+    both = map_tasks(_matmul_seconds, [n, n], n_workers=2, progress=False)  # timed inside: no pool start
+    return 2 * one / max(both)
+
+
+def plan_task(seed: int, *, root: str, n_pairs: int, epochs: int) -> int:
+    """One training of a plan (module level: worker processes import it); returns its checkpoint size."""
+    rng = np.random.default_rng(seed)
+    audio = rng.standard_normal((n_pairs, 384)).astype(np.float32)
+    text = rng.standard_normal((64, 384)).astype(np.float32)
+    cfg = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu", "train.num_threads": 1,
+                                        "train.epochs": epochs, "train.seed": seed})
+    run = train.fit_embeddings(audio, text, np.arange(n_pairs), rng.integers(0, 64, n_pairs), config=cfg,
+                               run_dir=Path(root) / f"run{seed}", progress=False)
+    return (run / "checkpoint.pt").stat().st_size
+
+
+def plan_comparison(n_runs: int, epochs: int = 8) -> None:
+    from clapemo.executor import map_tasks
+
+    times = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            task = functools.partial(plan_task, root=tmp, n_pairs=BATCH * 30, epochs=epochs)
+            t0 = time.perf_counter()
+            map_tasks(task, range(n_runs), n_workers=workers, progress=False)
+            times[workers] = time.perf_counter() - t0
+    print(f"plan of {n_runs} trainings ({epochs} epochs of {BATCH * 30} pairs each): serial {times[1]:.1f} s, "
+          f"2 workers {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x   (target >= 1.8x on 2 cores)")
+    print(f"  (the machine's ceiling: 2 processes of one-thread matrix products vs 1: {matmul_scaling():.2f}x)")
+
+
+def run_folder_sizes() -> None:
+    """Bytes of a finished run folder (default sizes) with and without the optimizer state in checkpoint.pt."""
+    rng = np.random.default_rng(0)
+    n = BATCH * 4
+    cfg = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu", "train.num_threads": 1,
+                                        "train.epochs": 1})
+    with tempfile.TemporaryDirectory() as tmp:
+        run = train.fit_embeddings(rng.standard_normal((n, 384)).astype(np.float32),
+                                   rng.standard_normal((8, 384)).astype(np.float32), np.arange(n),
+                                   rng.integers(0, 8, n), config=cfg, run_dir=Path(tmp) / "run", progress=False)
+        after = sum(p.stat().st_size for p in run.iterdir())
+        ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+        head = CLAPHead(384, 384, projection_dim=1024)
+        opt = torch.optim.Adam(head.parameters(), fused=True)
+        head(torch.zeros(2, 384), torch.zeros(2, 384))[0].sum().backward()
+        opt.step()  # creates the Adam moments the unfinished checkpoint carries
+        ckpt["optimizer"] = opt.state_dict()
+        torch.save(ckpt, Path(tmp) / "with_optimizer.pt")
+        before = after - (run / "checkpoint.pt").stat().st_size + (Path(tmp) / "with_optimizer.pt").stat().st_size
+    print(f"finished run folder (projection 1024, d 384): with optimizer state {before / 1e6:.1f} MB, "
+          f"weights only {after / 1e6:.1f} MB")
+
+
 def main() -> None:
     import argparse
 
@@ -118,6 +245,9 @@ def main() -> None:
     parser.add_argument("--encoder", choices=("auto", "stand-in"), default="auto")
     parser.add_argument("--clips", type=int, default=128)
     parser.add_argument("--naive-steps", type=int, default=1)
+    parser.add_argument("--plan-runs", type=int, default=4, help="trainings in the serial-vs-parallel plan")
+    parser.add_argument("--skip-encoder", action="store_true",
+                        help="skip the cached-vs-naive comparison (the step, plan and size parts only)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for both loops (0 = torch's default); 1 is fastest on a busy machine")
     ns = parser.parse_args()
@@ -126,6 +256,11 @@ def main() -> None:
     config = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu",
                                            "train.num_threads": ns.threads})
     rng = np.random.default_rng(0)
+    if ns.skip_encoder:
+        step_comparison(config, rng)
+        plan_comparison(ns.plan_runs)
+        run_folder_sizes()
+        return
     waves, labels = clips(rng, ns.clips)
     audio_enc, text_emb = encoders_or_stand_in(config, ns.encoder)
     print(f"audio encoder: {audio_enc.name} ({audio_enc.dim}-d); {ns.clips} clips of 2 s; batch {BATCH}; "
@@ -157,6 +292,9 @@ def main() -> None:
         sps = cached_steps_per_s(a, t, np.arange(n), ti, cfg, 2)
         label = f"{threads} thread(s)"
         print(f"head only, d_audio=384 d_text=384 projection=1024 batch {BATCH}, {label}: {sps:.0f} steps/s")
+    step_comparison(config, rng)
+    plan_comparison(ns.plan_runs)
+    run_folder_sizes()
 
 
 if __name__ == "__main__":
