@@ -1,5 +1,6 @@
 # clapemo: the Makefile is the pipeline. `make help` lists the targets.
-#   make reproduce   set up, generate the synthetic benchmark, run the notebooks, build the book
+#   make reproduce   set up, generate the synthetic benchmark, run the notebooks, build the book (progress on
+#                    the terminal: each notebook's steps, the trainings done of all, an ETA)
 #   make lab         edit the notebooks in JupyterLab
 #   make test        run the test suite (slow tests excluded)
 
@@ -50,7 +51,12 @@ test-all: setup ## run every test, slow ones included
 # File targets, so a re-run with nothing changed does nothing. Any change to the library, a config, a notebook
 # or a knob (PROFILE, SEED, DEVICE, SET, DATA) re-runs the notebooks; trained runs and results are cached by
 # config hash (runs/), features and embeddings per clip (data/cache/), so a re-run only recomputes what changed.
-SET         ?=# extra config overrides for every notebook, e.g. SET="train.epochs=3 encoders.audio=resemblyzer"
+# SET: overlay files (*.yaml, only the keys they change) and section.key=value overrides for every notebook, e.g.
+# SET="my.yaml train.epochs=3"; the layering is clapemo.config.resolve_config's, so `make reproduce SET=my.yaml`
+# and `clapemo experiment figure2 --overlay my.yaml` give the same config hash.
+SET         ?=
+SET_FILES   := $(abspath $(filter %.yaml %.yml,$(SET)))
+SET_ITEMS   := $(filter-out %.yaml %.yml,$(SET))
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED    := $(patsubst notebooks/%,book/executed/%,$(NOTEBOOKS))
 LIBRARY     := $(wildcard clapemo/*.py clapemo/*/*.py clapemo/*.yaml) $(wildcard configs/*.yaml)
@@ -62,10 +68,17 @@ REPORT_HTML := book/_build/html/executed/05_report.html
 SCREENSHOT  := book/screenshot.png
 SHOT_SIZE   ?= --width 1400 --height 6000# the report page down to its claims table
 BIN         := $(dir $(strip $(PYTHON)))
-# papermill starts the `python3` kernel with the interpreter that runs it (ipykernel ships that kernelspec)
-PAPERMILL   := $(RUN_ENV) TQDM_DISABLE=1 PATH="$(abspath $(BIN)):$$PATH" $(PYTHON) -m papermill -k python3 --cwd . \
-               --no-progress-bar -p profile $(strip $(PROFILE)) -p seed $(SEED) -p device $(strip $(DEVICE)) \
-               -p output_dir runs/results -p overrides "data.synth_root=$(DATA)/synth $(strip $(SET))"
+# `clapemo book run`: papermill with the `python3` kernel of this interpreter, kernel cwd the project root; the
+# notebook's steps and progress bars go to this terminal, never into the executed notebook
+BOOK_RUN    := $(RUN_ENV) $(PYTHON) -m clapemo book run \
+               -p profile $(strip $(PROFILE)) -p seed $(SEED) -p device $(strip $(DEVICE)) -p output_dir runs/results \
+               -r overlays "$(SET_FILES)" -r overrides "data.synth_root=$(DATA)/synth $(strip $(SET_ITEMS))"
+# the synthetic benchmark only when a notebook's config reads it: asked (clapemo book needs-synth) only when SET
+# could switch the data source (an overlay file or a data.source item); a failed query means "yes"
+NEEDS_SYNTH := $(if $(SET_FILES)$(findstring data.source,$(SET_ITEMS)),$(shell $(RUN_ENV) $(PYTHON) -m clapemo \
+               book needs-synth $(NOTEBOOKS) --profile $(strip $(PROFILE)) $(foreach f,$(SET_FILES),--overlay '$(f)') \
+               $(foreach s,$(SET_ITEMS),--set '$(s)') 2>/dev/null),yes)
+SYNTH_DEP   := $(if $(filter no,$(NEEDS_SYNTH)),,$(SYNTH_STAMP))
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: data notebooks FORCE
@@ -90,10 +103,10 @@ $(SYNTH_STAMP): clapemo/synth.py $(PARAMS) | $(STAMP)
 
 notebooks: $(EXECUTED) ## run the notebooks with papermill into book/executed/
 
-book/executed/%.ipynb: notebooks/%.ipynb $(SYNTH_STAMP) $(PARAMS) $(LIBRARY) | $(STAMP)
+book/executed/%.ipynb: notebooks/%.ipynb $(SYNTH_DEP) $(PARAMS) $(LIBRARY) | $(STAMP)
 	@mkdir -p $(@D)
-	@echo "== papermill $< -> $@"
-	@start=$$(date +%s); $(PAPERMILL) $< $@ && echo "   $@: $$(( $$(date +%s) - start )) s"
+	@echo "== $< -> $@$(if $(SYNTH_DEP),, (no synthetic benchmark: the configs read data.source real))"
+	@start=$$(date +%s); $(BOOK_RUN) $< $@ && echo "   $@: $$(( $$(date +%s) - start )) s"
 
 # the report reads the results the three experiment chapters computed: run it after them
 book/executed/05_report.ipynb: book/executed/02_ear_table.ipynb book/executed/03_ser_table.ipynb \
@@ -106,11 +119,11 @@ $(BOOK_HTML): $(EXECUTED) $(BOOK_SRC) | $(STAMP)
 	@touch $@
 
 check-book: book ## check the built book's pages, tables and figures, and screenshot the report (book/screenshot.png)
-	$(RUN_ENV) $(PYTHON) -m clapemo.report check book/_build/html
+	$(RUN_ENV) $(PYTHON) -m clapemo book check book/_build/html
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ] \
 	  || { echo "installing chromium (Debian package) for the screenshot"; \
 	       $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
-	$(PYTHON) -m clapemo.report screenshot $(REPORT_HTML) $(SCREENSHOT) $(SHOT_SIZE)
+	$(PYTHON) -m clapemo book screenshot $(REPORT_HTML) $(SCREENSHOT) $(SHOT_SIZE)
 
 lab: setup ## open JupyterLab on the notebooks
 	$(RUN_ENV) $(BIN)jupyter lab notebooks/

@@ -2,7 +2,9 @@
 
 * Static checks (fast): every notebook is committed without outputs, has exactly one ``parameters`` cell of
   literals, makes at most one clapemo call per code cell and types no result numbers in its prose.
-* ``01_prompt_generation`` runs through papermill on the tiny profile in the default run.
+* ``01_prompt_generation`` runs on the tiny profile in the default run, through ``clapemo book run`` started
+  from another folder with the kernel in yet another (relative paths mean the project's), its steps shown on
+  stderr and no progress bar on its page.
 * Slow: the other notebooks run too, the book is built from them into a temporary folder (jupyter-book,
   warnings are errors), its HTML holds the pages, tables and figures, and headless Chromium screenshots the
   report page.
@@ -11,7 +13,6 @@
 from __future__ import annotations
 
 import ast
-import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ nbformat = pytest.importorskip("nbformat")
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
-PACKAGES = {"report", "experiments", "clapemo"}
+PACKAGES = {"book", "experiments", "clapemo"}
 #: the smoke parameters: tiny benchmark on cpu; the tiny IEMOCAP twin has fewer than 10 four-class clips, so
 #: retrieval is scored at K = 1 and 5 only
 SMOKE = {"profile": "tiny", "seed": 0, "device": "cpu", "overrides": "evaluate.ks=[1,5]"}
@@ -36,7 +37,7 @@ def _cells(path: Path):
 
 
 def _package_calls(source: str) -> int:
-    """Calls whose function is reached through a clapemo module name (``report.x(...)``, ``experiments.y(...)``)."""
+    """Calls whose function is reached through a clapemo module name (``book.x(...)``, ``experiments.y(...)``)."""
     tree = ast.parse("\n".join(line for line in source.splitlines() if not line.startswith("%")))
     count = 0
     for node in ast.walk(tree):
@@ -79,7 +80,7 @@ def test_one_parameters_cell_of_literals_then_one_call_per_cell(path):
     for stmt in params.body:
         assert isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant), ast.dump(stmt)[:80]
         names.append(stmt.targets[0].id)
-    assert {"profile", "seed", "device", "output_dir", "overrides"} <= set(names)
+    assert {"profile", "seed", "device", "output_dir", "overlays", "overrides"} <= set(names)
     assert any(n.endswith("config") or n == "config_path" for n in names)
     assert cells.index(tagged[0]) < next(i for i, c in enumerate(cells) if c.cell_type == "code" and c is not tagged[0])
     for cell in cells:
@@ -97,17 +98,11 @@ def test_prose_types_no_result_numbers(path):
 
 def run_notebook(name: str, out_dir: Path, results_dir: Path, **extra) -> Path:
     """Execute one notebook with papermill on the smoke parameters (kernel cwd: the project root)."""
-    papermill = pytest.importorskip("papermill")
-    out = out_dir / f"{name}.ipynb"
-    env_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env_path}"
-    try:
-        papermill.execute_notebook(str(REPO / "notebooks" / f"{name}.ipynb"), str(out), kernel_name="python3",
-                                   cwd=str(REPO), progress_bar=False,
-                                   parameters={**SMOKE, "output_dir": str(results_dir), **extra})
-    finally:
-        os.environ["PATH"] = env_path
-    return out
+    pytest.importorskip("papermill")
+    from clapemo import book
+
+    return book.run_notebook(REPO / "notebooks" / f"{name}.ipynb", out_dir / f"{name}.ipynb", progress=False,
+                             parameters={**SMOKE, "output_dir": str(results_dir), **extra})
 
 
 def _outputs(path: Path) -> list[dict]:
@@ -117,10 +112,17 @@ def _outputs(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """Folder of executed notebooks (01 always; the slow tests add the rest) and the results folder."""
+    pytest.importorskip("papermill")
     root = tmp_path_factory.mktemp("executed")
     results = tmp_path_factory.mktemp("results")
-    run_notebook("01_prompt_generation", root, results, n_backend_clips=2)
-    return root, results
+    elsewhere, kernel_cwd = tmp_path_factory.mktemp("elsewhere"), tmp_path_factory.mktemp("kernel-cwd")
+    params = [a for k, v in {**SMOKE, "output_dir": results, "n_backend_clips": 2}.items()
+              for a in ("-p", k, str(v))]
+    proc = subprocess.run([sys.executable, "-m", "clapemo", "book", "run", str(REPO / "notebooks" /
+                           "01_prompt_generation.ipynb"), str(root / "01_prompt_generation.ipynb"), *params,
+                           "--cwd", str(kernel_cwd)], cwd=elsewhere, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, results, proc.stderr
 
 
 def test_prompt_generation_notebook_runs_on_tiny(executed):
@@ -138,10 +140,20 @@ def test_prompt_generation_notebook_runs_on_tiny(executed):
     assert len(injected) == 1 and 'profile = "tiny"' in injected[0].source
 
 
+def test_book_run_shows_the_steps_on_the_terminal(executed):
+    stderr = executed[2]
+    steps = re.findall(r"\[01_prompt_generation\] step (\d+)/(\d+) \(\d+ s\): (.*)", stderr)
+    assert steps, stderr[-2000:]
+    numbers = [int(n) for n, _, _ in steps]
+    assert numbers == sorted(numbers) and int(steps[-1][1]) >= numbers[-1]
+    assert any("book.corpus_table(config)" in text for _, _, text in steps)
+    assert "without encryption" not in stderr  # the kernel's TCP warning is silenced
+
+
 @pytest.fixture(scope="module")
 def book(executed, tmp_path_factory):
     """All notebooks executed on tiny and the book built from them into a temporary copy of book/."""
-    folder, results = executed
+    folder, results = executed[0], executed[1]
     for name in NAMES[1:]:
         run_notebook(name, folder, results)
     site = tmp_path_factory.mktemp("site") / "book"
@@ -163,9 +175,9 @@ def test_every_notebook_runs_on_tiny_without_errors(book, executed):
 
 @pytest.mark.slow
 def test_built_book_has_the_pages_tables_and_figures(book):
-    from clapemo import report
+    from clapemo import book
 
-    pages = report.check_book(book)  # raises naming any page that falls short
+    pages = book.check_book(book)  # raises naming any page that falls short
     assert pages["ok"].all()
     report_page = (book / "executed" / "05_report.html").read_text()
     for needle in ("Table 3", "Table 4", "Figure 2", "4D + [5ED - PA]", "paper", "ours", "holds"):
@@ -178,10 +190,10 @@ def test_built_book_has_the_pages_tables_and_figures(book):
 
 @pytest.mark.slow
 def test_screenshot_of_the_report_page(book, tmp_path):
-    from clapemo import report
+    from clapemo import book
 
-    if report.find_chromium() is None:
+    if book.find_chromium() is None:
         pytest.skip("no Chromium installed (apt-get install chromium)")
-    png = report.screenshot(book / "executed" / "05_report.html", tmp_path / "report.png")
+    png = book.screenshot(book / "executed" / "05_report.html", tmp_path / "report.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a rendered page, not a blank one

@@ -1,4 +1,5 @@
-"""clapemo.report: summaries, plots and styled tables on small synthetic tables with known answers."""
+"""clapemo.book: the notebook config, summaries, plots, styled tables, not-run notes, progress routing and the
+book check, on small synthetic tables with known answers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ pytest.importorskip("seaborn")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from clapemo import report  # noqa: E402
+from clapemo import book  # noqa: E402
 from clapemo.config import load_config  # noqa: E402
 from clapemo.errors import ClapEmoError, DataError, ParameterError  # noqa: E402
 
@@ -57,7 +58,7 @@ def fake_table(n_per: int = 6, seed: int = 0) -> pd.DataFrame:
 def test_corpus_summary_counts_clips_speakers_hours():
     table = fake_table()
     table.loc[0, "error"] = "broken"
-    out = report.corpus_summary(table)
+    out = book.corpus_summary(table)
     assert list(out.index) == ["synth-a", "synth-b", "all"]
     assert out.loc["synth-a", "clips"] == 24 and out.loc["all", "clips"] == 48
     assert out.loc["synth-a", "speakers"] == 3 and out.loc["all", "speakers"] == 6
@@ -69,19 +70,19 @@ def test_corpus_summary_counts_clips_speakers_hours():
 
 def test_corpus_summary_names_missing_columns():
     with pytest.raises(DataError, match="duration_s"):
-        report.corpus_summary(fake_table().drop(columns="duration_s"))
+        book.corpus_summary(fake_table().drop(columns="duration_s"))
 
 
 def test_prompt_bin_strips_the_emotion_word():
-    s = report.prompt_bin(pd.Series(["high intensity anger", None, "low pitch sad"]),
+    s = book.prompt_bin(pd.Series(["high intensity anger", None, "low pitch sad"]),
                           pd.Series(["anger", "anger", "sad"]))
     assert s.tolist() == ["high intensity", None, "low pitch"]
     with pytest.raises(DataError, match="does not end"):
-        report.prompt_bin(pd.Series(["high intensity anger"]), pd.Series(["sad"]))
+        book.prompt_bin(pd.Series(["high intensity anger"]), pd.Series(["sad"]))
 
 
 def test_bin_occupancy_shares_sum_to_one_and_match_known_bins():
-    occ = report.bin_occupancy(fake_table())
+    occ = book.bin_occupancy(fake_table())
     assert list(occ.index) == ["neutral", "happy", "sad", "angry"]  # canonical EMOTIONS order
     intensity = occ["Intensity"]
     assert intensity.loc["angry", "high intensity"] == 1.0 and intensity.loc["sad", "low intensity"] == 1.0
@@ -90,15 +91,15 @@ def test_bin_occupancy_shares_sum_to_one_and_match_known_bins():
         np.testing.assert_allclose(occ[kind].sum(axis=1), 1.0)
     assert occ[("", "clips")].tolist() == [12, 12, 12, 12]
     assert occ["Pitch"].loc["angry", "high female pitch"] == 1.0
-    html = report.style_occupancy(occ).to_html()
+    html = book.style_occupancy(occ).to_html()
     assert "100%" in html
-    fig = report.plot_bin_occupancy(occ)
+    fig = book.plot_bin_occupancy(occ)
     assert isinstance(fig, Figure) and len(fig.axes) == 2  # heat map + colour bar
 
 
 def test_table2_examples_lists_every_bin_with_a_real_prompt():
     table = fake_table()
-    t2 = report.table2_examples(table)
+    t2 = book.table2_examples(table)
     assert {"property", "prompt", "clips", "share", "example prompt", "example clip", "measured"} <= set(t2.columns)
     pitch = t2[t2["property"] == "Pitch"]
     # the fake data fills all four pitch bins: anger high female, happy low female, neutral high male, sad low male
@@ -112,12 +113,12 @@ def test_table2_examples_lists_every_bin_with_a_real_prompt():
         assert row["example prompt"] in clip.tolist()
     assert t2[t2["property"] == "Pitch"]["clips"].sum() == len(table)
     assert "Hz" in pitch["measured"].iloc[0]
-    assert "{emotion}" in report.style_table2(t2).to_html()
+    assert "{emotion}" in book.style_table2(t2).to_html()
 
 
 def test_properties_figure_has_four_panels_and_the_cuts():
     cfg = load_config(None)
-    fig = report.plot_properties_by_emotion(fake_table(), cfg)
+    fig = book.plot_properties_by_emotion(fake_table(), cfg)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     pitch_ax = fig.axes[0]
     yline = sorted({round(line.get_ydata()[0], 1) for line in pitch_ax.lines if len(set(line.get_ydata())) == 1})
@@ -126,50 +127,94 @@ def test_properties_figure_has_four_panels_and_the_cuts():
 
 def test_thresholds_fixed_and_quantile():
     cfg = load_config(None)
-    cuts = report.thresholds(cfg)
+    cuts = book.thresholds(cfg)
     assert cuts["f0_mean_hz"] == [132.5, 180.0, 210.0] and cuts["intensity_db"] == [60.0]
     q = load_config({"prompts": {"binning": "quantile"}})
     with pytest.raises(ParameterError):
-        report.thresholds(q)
+        book.thresholds(q)
     table = fake_table()
-    fitted = report.thresholds(q, table)
+    fitted = book.thresholds(q, table)
     assert fitted["intensity_db"][0] == pytest.approx(np.median(table["intensity_db"]))
 
 
-def test_experiment_config_applies_parameters_and_absolute_paths(tmp_path, monkeypatch):
-    monkeypatch.chdir(REPO / "notebooks")  # as JupyterLab runs a notebook
-    cfg = report.experiment_config("configs/base.yaml", profile="tiny", seed=3, device="cpu",
-                                   output_dir="runs/test-results")
+def test_notebook_config_applies_parameters_and_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # JupyterLab opened anywhere: relative paths still mean the project's
+    cfg = book.notebook_config("configs/base.yaml", profile="tiny", seed=3, device="cpu",
+                                 output_dir="runs/test-results")
     assert cfg.synth.profile == "tiny" and cfg.synth.seed == 3
     assert cfg.encoders.device == "cpu" and cfg.train.device == "cpu"
     assert Path(cfg.evaluate.results_dir) == REPO / "runs" / "test-results"
     assert Path(cfg.data.synth_root) == REPO / "data" / "synth"
     assert Path(cfg.features.cache_dir).is_absolute()
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(DataError, match="no clapemo project"):
-        report.project_root()
+    assert book.notebook_config("table3").name == "table3_ear"  # an artefact name is found in configs/
 
 
-def test_experiment_config_layers_tiny_and_overlay_files(tmp_path):
-    tiny = report.experiment_config("configs/table3_ear.yaml", profile="tiny")
+def test_notebook_config_layers_tiny_then_overlays_then_overrides(tmp_path):
+    tiny = book.notebook_config("configs/table3_ear.yaml", profile="tiny")
     assert tiny.name == "table3_ear"  # the experiment keeps its name
-    assert tiny.synth.profile == "tiny" and tiny.evaluate.seeds == load_config(
-        REPO / "configs" / "tiny.yaml").evaluate.seeds
+    full_tiny = load_config(REPO / "configs" / "tiny.yaml")
+    assert tiny.synth.profile == "tiny" and tiny.evaluate.seeds == full_tiny.evaluate.seeds
+    assert tiny.train.epochs == full_tiny.train.epochs
     overlay = tmp_path / "real.yaml"
-    overlay.write_text(f"base: {REPO / 'configs' / 'base.yaml'}\nname: real\n"
-                       "data: {source: real, roots: {ravdess: /corpora/RAVDESS}}\n"
-                       "encoders: {text: bert, text_model: google-bert/bert-base-uncased}\n")
-    cfg = report.experiment_config("configs/table4_ser.yaml", overrides=f"{overlay} train.epochs=3")
-    assert cfg.name == "table4_ser" and cfg.data.source == "real" and cfg.train.epochs == 3
+    overlay.write_text("data: {source: real, roots: {ravdess: /corpora/RAVDESS}}\n"
+                       "encoders: {text: bert, text_model: google-bert/bert-base-uncased}\ntrain: {epochs: 5}\n")
+    cfg = book.notebook_config("configs/table4_ser.yaml", overlays=str(overlay), overrides="train.epochs=3")
+    assert cfg.name == "table4_ser" and cfg.data.source == "real" and cfg.train.epochs == 3  # override last
     assert cfg.data.roots == {"ravdess": "/corpora/RAVDESS"}
     assert cfg.encoders.text_model == "google-bert/bert-base-uncased"  # a model name is not made a path
     assert cfg.evaluate.ser_target == "ravdess"  # the experiment's own keys survive the overlay
+    # tiny comes before the user's overlay: the overlay's epochs win over tiny's
+    assert book.notebook_config("configs/table4_ser.yaml", profile="tiny", overlays=[overlay]).train.epochs == 5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: base.yaml\ntrain: {epochs: 1}\n")
+    with pytest.raises(ClapEmoError, match="may not set 'base'"):
+        book.notebook_config("configs/table4_ser.yaml", overlays=[bad])
+    with pytest.raises(ClapEmoError, match="section.key=value"):
+        book.notebook_config("configs/table4_ser.yaml", overrides=str(overlay))  # a file is not an override
+
+
+def test_notebook_config_equals_the_cli_config_for_a_user_overlay(tmp_path, monkeypatch):
+    """`clapemo experiment figure2 --overlay my.yaml` and `make reproduce SET=my.yaml` (the notebook parameters
+    the Makefile passes by default) give the same config and the same hash."""
+    import argparse
+
+    from clapemo.config import (artefact_config_path, config_from_args, config_hash, resolve_config,
+                                to_dict)
+
+    mine = tmp_path / "my.yaml"
+    mine.write_text("train: {epochs: 4, learning_rate: 3.0e-4}\nencoders: {audio: resemblyzer}\n")
+    monkeypatch.chdir(tmp_path)
+    book_cfg = book.notebook_config("configs/figure2_prompts.yaml", profile="default", seed=0, device="auto",
+                                      output_dir="runs/results", overlays=str(mine),
+                                      overrides="data.synth_root=data/synth")
+    cli_cfg = config_from_args(argparse.Namespace(config=None, overlay=[str(mine)], set=[]), default="figure2")
+    direct = resolve_config(artefact_config_path("figure2"), overlays=[mine])
+    assert cli_cfg == direct
+    assert config_hash(book_cfg) == config_hash(cli_cfg)
+    assert to_dict(book_cfg, include_paths=False) == to_dict(cli_cfg, include_paths=False)
+    raw = book.notebook_config("figure2", overlays=[mine], absolute_paths=False)
+    assert raw == direct  # without the parameters, exactly resolve_config's answer
+    assert book_cfg.train.epochs == 4 and book_cfg.encoders.audio == "resemblyzer"
+
+
+def test_needs_synth_follows_the_data_source(tmp_path):
+    notebooks = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
+    configs = book.notebook_configs(notebooks)
+    assert [p.name for p in configs] == ["base.yaml", "table3_ear.yaml", "table4_ser.yaml", "figure2_prompts.yaml"]
+    assert book.needs_synth(configs)
+    assert not book.needs_synth(configs, overrides="data.source=real")
+    real = tmp_path / "real.yaml"
+    real.write_text("data: {source: real}\n")
+    assert not book.needs_synth(configs, overlays=[real])
+    proc = subprocess.run([sys.executable, "-m", "clapemo", "book", "needs-synth", *map(str, notebooks),
+                           "--overlay", str(real)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == "no", proc.stderr
 
 
 def test_quiet_progress_drops_bars_and_keeps_messages(capsys):
     from tqdm import tqdm
 
-    with report.quiet_progress():
+    with book.quiet_progress():
         for _ in tqdm(range(50), desc="features", unit="clip"):
             pass
         print("a real message", file=sys.stderr)
@@ -178,17 +223,18 @@ def test_quiet_progress_drops_bars_and_keeps_messages(capsys):
 
 
 def test_emotion_corpora_follow_the_data_source():
-    assert report.emotion_corpora(load_config(None)) == [
-        "synth-mosei", "synth-iemocap", "synth-meld", "synth-cremad", "synth-ravdess", "synth-mosi"]
+    from clapemo.emotions import EMOTION_CORPORA
+
+    assert book.emotion_corpora(load_config(None)) == [f"synth-{n}" for n in EMOTION_CORPORA]
     real = load_config({"data": {"source": "real", "roots": {"ravdess": "/x", "cremad": "/y"}}})
-    assert report.emotion_corpora(real) == ["cremad", "ravdess"]
+    assert sorted(book.emotion_corpora(real)) == ["cremad", "ravdess"]
 
 
 def test_format_spread():
-    assert report.format_spread(0.4213, 0.031) == "0.42 ± 0.03"
-    assert report.format_spread(0.4213, float("nan")) == "0.42"
-    assert report.format_spread(float("nan"), 0.1) == "–"
-    assert report.format_spread(0.2788, 0.01, percent=True) == "27.88 ± 1.00"
+    assert book.format_spread(0.4213, 0.031) == "0.42 ± 0.03"
+    assert book.format_spread(0.4213, float("nan")) == "0.42"
+    assert book.format_spread(float("nan"), 0.1) == "–"
+    assert book.format_spread(0.2788, 0.01, percent=True) == "27.88 ± 1.00"
 
 
 def test_show_detaches_a_pyplot_figure():
@@ -198,33 +244,36 @@ def test_show_detaches_a_pyplot_figure():
     import matplotlib.pyplot as plt
 
     fig = plt.figure()
-    assert report.show(fig) is fig
+    assert book.show(fig) is fig
     assert fig.number not in plt.get_fignums()
 
 
 def test_screenshot_errors_name_the_problem(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="does not exist"):
-        report.screenshot(tmp_path / "missing.html", tmp_path / "out.png")
+        book.screenshot(tmp_path / "missing.html", tmp_path / "out.png")
     page = tmp_path / "page.html"
     page.write_text("<html><body><h1>hi</h1></body></html>")
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("CHROMIUM", raising=False)
     with pytest.raises(ClapEmoError, match="no Chromium"):
-        report.screenshot(page, tmp_path / "out.png")
+        book.screenshot(page, tmp_path / "out.png")
 
 
-def test_screenshot_cli_usage():
-    proc = subprocess.run([sys.executable, "-m", "clapemo.report", "--help"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "screenshot" in proc.stdout
+def test_book_cli_usage_and_errors(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "clapemo", "book", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and all(w in proc.stdout for w in ("screenshot", "check", "run", "needs-synth"))
+    proc = subprocess.run([sys.executable, "-m", "clapemo", "book", "check", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "intro.html: missing" in proc.stderr
 
 
 @pytest.mark.slow
 def test_screenshot_renders_a_page(tmp_path):
-    if report.find_chromium() is None:
+    if book.find_chromium() is None:
         pytest.skip("no Chromium installed")
     page = tmp_path / "page.html"
     page.write_text("<html><body style='background:#fff'><h1>clapemo</h1></body></html>")
-    png = report.screenshot(page, tmp_path / "shot.png", width_px=400, height_px=300)
+    png = book.screenshot(page, tmp_path / "shot.png", width_px=400, height_px=300)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -239,13 +288,13 @@ def _side3() -> pd.DataFrame:
 
 
 def test_table3_side_by_side_layout_and_bold_best():
-    text = report.table3_side_by_side(_side3())
+    text = book.table3_side_by_side(_side3())
     assert list(text.columns.get_level_values(0).unique()) == ["4D", "4D + [5ED - CL]", "4D + [5ED - PA]"]
     assert list(text.index) == [("class label", "P@1"), ("class label", "P@5"), ("pitch", "P@1"), ("pitch", "P@5")]
     ours = "ours (mean ± sd, 3 seeds)"
     assert text.loc[("pitch", "P@1"), ("4D + [5ED - PA]", "paper")] == "0.50"
     assert text.loc[("pitch", "P@1"), ("4D + [5ED - CL]", ours)] == "0.30 ± 0.01"
-    html = report.format_table3(_side3()).to_html()
+    html = book.format_table3(_side3()).to_html()
     bold_rule = html.split("font-weight: bold")[0].rsplit("}", 1)[-1]  # the selectors styled bold
     assert bold_rule.count("#T_") == 8 and "Table 3" in html  # 4 lines x (paper, ours)
 
@@ -261,14 +310,14 @@ def test_table4_side_by_side_percent_and_references():
         {"row": "Random", "setting": "leave_one_out", "metric": "accuracy", "ours_mean": 0.125, "ours_sd": 0.0,
          "ours_n": 3, "paper": 0.125},
     ])
-    text = report.table4_side_by_side(side)
+    text = book.table4_side_by_side(side)
     assert list(text.index) == ["Random", "4D", "SoTA"]
     ours = "ours (mean ± sd, 3 seeds)"
     assert text.loc["4D", ("leave one out", "paper")] == "15.99"
     assert text.loc["4D", ("leave one out", ours)] == "20.0 ± 2.0"
     assert text.loc["4D", ("leave one out", "ours, unweighted")] == "25.0"
     assert text.loc["SoTA", ("finetune", "paper")] == "81.82" and text.loc["SoTA", ("finetune", ours)] == "–"
-    assert "Table 4" in report.format_table4(side).to_html()
+    assert "Table 4" in book.format_table4(side).to_html()
 
 
 def test_figure2_side_by_side_has_no_paper_numbers():
@@ -276,7 +325,7 @@ def test_figure2_side_by_side_has_no_paper_numbers():
                           "ours_n": 2, "paper": float("nan")}
                          for c in ("cremad", "ravdess") for k in ("augment", "class_label", "pitch")
                          for m in ("accuracy", "unweighted_accuracy")])
-    text = report.figure2_side_by_side(side)
+    text = book.figure2_side_by_side(side)
     assert list(text.index) == ["class label", "pitch", "PA"]
     assert list(text.columns.get_level_values(0).unique()) == ["ravdess", "cremad"]
     assert (text.xs("paper", axis=1, level=1) == "–").all().all()
@@ -285,13 +334,13 @@ def test_figure2_side_by_side_has_no_paper_numbers():
 def test_format_claims_colours_verdicts():
     verdicts = pd.DataFrame([{"artefact": "table3", "id": "x", "claim": "PA is best", "verdict": "holds (clearly)",
                               "min_difference": 0.1, "min_z": 3.0}])
-    html = report.format_claims(verdicts).to_html()
+    html = book.format_claims(verdicts).to_html()
     assert "#d9f2d9" in html and "+0.100" in html
 
 
 def test_provenance_is_relative_to_the_project():
-    cfg = report.experiment_config("configs/table3_ear.yaml", profile="tiny")
-    prov = report.provenance({"Table 3": cfg})
+    cfg = book.notebook_config("configs/table3_ear.yaml", profile="tiny")
+    prov = book.provenance({"Table 3": cfg})
     assert prov.loc["results folder", "Table 3"].startswith("runs/results/table3/")
     assert prov.loc["config", "Table 3"] == "table3_ear"
 
@@ -300,9 +349,108 @@ def test_check_book_counts_tables_and_images(tmp_path):
     page = '<html><main><table></table><img src="../_images/a.png"></main></html>'
     (tmp_path / "executed").mkdir()
     (tmp_path / "executed" / "p.html").write_text(page)
-    out = report.check_book(tmp_path, pages={"executed/p.html": {"tables": 1, "images": 1}})
+    out = book.check_book(tmp_path, pages={"executed/p.html": {"tables": 1, "images": 1}})
     assert out.loc["executed/p.html", "ok"]
     with pytest.raises(DataError, match="missing"):
-        report.check_book(tmp_path, pages={"gone.html": {"tables": 0}})
+        book.check_book(tmp_path, pages={"gone.html": {"tables": 0}})
     with pytest.raises(DataError, match=r"1 tables \(need 2\)"):
-        report.check_book(tmp_path, pages={"executed/p.html": {"tables": 2}})
+        book.check_book(tmp_path, pages={"executed/p.html": {"tables": 2}})
+
+
+def test_quiet_progress_sends_bars_to_the_side_channel(tmp_path, monkeypatch, capsys):
+    from tqdm import tqdm
+
+    from clapemo.book import progress
+
+    channel = tmp_path / "progress.log"
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(channel))
+    with book.quiet_progress():
+        for _ in tqdm(range(7), desc="train", unit="task"):
+            pass
+        print("a warning", file=sys.stderr)
+    err = capsys.readouterr().err
+    assert "a warning" in err and "%|" not in err
+    progress.side_channel().flush()
+    sent = channel.read_text()
+    assert "train: 100%" in sent and "7/7" in sent and "a warning" not in sent
+
+
+def test_progress_filter_keeps_text_that_only_looks_numeric():
+    from clapemo.book.progress import ProgressFilter
+
+    class Sink(list):
+        def write(self, text):
+            self.append(text)
+
+        def flush(self):
+            pass
+
+    target, sink = Sink(), Sink()
+    f = ProgressFilter(target, sink)
+    f.write("epoch 3 of 8: loss 0.42\n")
+    f.write("\rfeatures:  50%|█████     | 5/10 [00:01<00:01,  4.9clip/s]")
+    f.write("\rfeatures: 100%|██████████| 10/10 [00:02<00:00,  4.9clip/s]\n")
+    f.write("fits: 3task [00:01, 2.5task/s]\n")
+    assert "".join(target) == "epoch 3 of 8: loss 0.42\n"
+    assert [s.strip() for s in sink][-1] == "fits: 3task [00:01, 2.5task/s]" and len(sink) == 3
+
+
+def test_relay_numbers_the_steps_and_passes_bars(tmp_path):
+    import io
+
+    from clapemo.book.progress import Relay
+
+    channel = tmp_path / "p.log"
+    out = io.StringIO()
+    cells = ["%matplotlib inline", "config = book.notebook_config(config_path)", "book.training_plan(config)",
+             "results = book.run_artefact(experiments.ear_table, config)", "book.format_table3(side)"]
+    with Relay(channel, label="02_ear_table", cells=cells, out=out, poll_s=0.01, pipe_every_s=0.0):
+        with open(channel, "a") as handle:
+            handle.write("\nstep 7: results = book.run_artefact(experiments.ear_table, config)\n")
+            handle.write("\rtrain:  50%|#####     | 11/22 [01:00<01:00,  5.4s/task]")
+            handle.write("\rtrain: 100%|##########| 22/22 [02:00<00:00,  5.4s/task]")
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("   [02_ear_table] step 4/5 (") and lines[0].endswith("experiments.ear_table, config)")
+    assert any("11/22" in line and "<01:00" in line for line in lines)  # trainings done of all, and the ETA
+    assert "22/22" in lines[-1]
+
+
+def test_not_run_artefact_becomes_a_note_and_the_chapter_goes_on():
+    from clapemo.experiments import NotRun
+
+    def ear_table(config, progress=True):
+        raise NotRun("not run: needs corpus 'iemocap' (evaluate.ear_collection); add its folder")
+
+    frame = book.run_artefact(ear_table, load_config(None))
+    assert frame.empty and "status" in frame.columns and "needs corpus 'iemocap'" in frame.attrs["not_run"]
+    note = book.claims(table3=frame)
+    assert isinstance(note, book.Note) and "needs corpus 'iemocap'" in note.text
+    assert book.format_claims(note) == note and "needs corpus" in note._repr_html_()
+    assert book.not_run_notes(frame) == [frame.attrs["not_run"]]
+
+
+def test_views_show_a_note_when_the_config_has_no_corpora():
+    cfg = load_config({"data": {"source": "real"}})
+    table = book.corpus_table(cfg)
+    assert table.empty and table.attrs["not_run"].startswith("not run: needs emotion corpora")
+    for view in (book.corpus_summary, book.bin_occupancy, book.table2_examples):
+        assert isinstance(view(table), book.Note)
+    assert isinstance(book.style_occupancy(book.bin_occupancy(table)), book.Note)
+    summary, figure = book.compare_pitch_backends(table, cfg, n=3)
+    assert isinstance(summary, book.Note) and isinstance(figure, book.Note)
+
+
+def test_tables_tolerate_not_run_rows_and_name_them_in_the_caption():
+    side = _side3()
+    side.loc[side["row"] == "4D + [5ED - PA]", ["ours_mean", "ours_sd"]] = float("nan")
+    results = pd.DataFrame([
+        {"row": "4D", "query_kind": "pitch", "k": 1, "seed": 0, "value": 0.3, "status": "ok"},
+        {"row": "4D + [5ED - PA]", "query_kind": "pitch", "k": 1, "seed": 0, "value": float("nan"),
+         "status": "not run: needs corpus 'meld'"},
+    ])
+    text = book.table3_side_by_side(side)
+    assert text.loc[("pitch", "P@1"), ("4D + [5ED - PA]", "ours (mean ± sd, 3 seeds)")] == "–"
+    html = book.format_table3(side, results=results).to_html()
+    assert "Not run: 4D + [5ED - PA]: not run: needs corpus &#x27;meld&#x27;" in html or \
+        "Not run: 4D + [5ED - PA]: not run: needs corpus 'meld'" in html
+    assert "Not run" not in book.format_table3(side).to_html()
