@@ -409,10 +409,32 @@ def test_relay_numbers_the_steps_and_passes_bars(tmp_path):
             handle.write("\nstep 7: results = book.run_artefact(experiments.ear_table, config)\n")
             handle.write("\rtrain:  50%|#####     | 11/22 [01:00<01:00,  5.4s/task]")
             handle.write("\rtrain: 100%|##########| 22/22 [02:00<00:00,  5.4s/task]")
+            handle.write("\rtrain: 100%|##########| 22/22 [02:01<00:00,  5.5s/task]\n")
+            handle.write("\nlog: [table3] wrote runs/results/table3/abc (7 s)\n")
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("   [02_ear_table] step 4/5 (") and lines[0].endswith("experiments.ear_table, config)")
     assert any("11/22" in line and "<01:00" in line for line in lines)  # trainings done of all, and the ETA
-    assert "22/22" in lines[-1]
+    assert sum("22/22" in line for line in lines) == 1  # a finished bar once
+    assert lines[-1] == "     [table3] wrote runs/results/table3/abc (7 s)"
+
+
+def test_run_artefact_sends_printed_lines_to_the_side_channel(tmp_path, monkeypatch, capsys):
+    from clapemo.book import progress
+
+    channel = tmp_path / "p.log"
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(channel))
+
+    def ear_table(config, progress=False):
+        print("[table3] seed 0 4D: class-label P@K {1: 0.25}")
+        print(f"[table3] wrote {tmp_path}/runs (1 s)")
+        return pd.DataFrame({"value": [0.25], "progress": [progress]})
+
+    frame = book.run_artefact(ear_table, load_config(None))
+    assert bool(frame["progress"].iloc[0])  # bars on: they go to the terminal
+    assert capsys.readouterr().out == ""  # nothing on the page
+    progress.side_channel().flush()
+    sent = channel.read_text()
+    assert "\nlog: [table3] seed 0 4D: class-label P@K {1: 0.25}\n" in sent and str(tmp_path) in sent
 
 
 def test_not_run_artefact_becomes_a_note_and_the_chapter_goes_on():

@@ -102,13 +102,15 @@ def tolerates_not_run(fn: Callable) -> Callable:
 
 def run_artefact(experiment: Callable[..., "pd.DataFrame"], config: "Config", **kwargs: Any) -> "pd.DataFrame":
     """``experiment(config, progress=True, **kwargs)`` (``clapemo.experiments.ear_table``, ``ser_table`` or
-    ``prompt_analysis``); when it raises :class:`clapemo.experiments.NotRun`, the reason is shown as a note and an
+    ``prompt_analysis``), its bars and printed lines sent to the terminal, never the page; when it raises :class:`clapemo.experiments.NotRun`, the reason is shown as a note and an
     empty result frame carrying it is returned (:func:`not_run_frame`), so the chapter goes on."""
+    from clapemo.book.progress import messages_to_terminal
     from clapemo.experiments import NotRun
 
-    kwargs.setdefault("progress", True)  # the bars go to the terminal (clapemo.book.progress), not the page
+    kwargs.setdefault("progress", True)  # bars and printed lines go to the terminal (clapemo.book.progress)
     try:
-        return experiment(config, **kwargs)
+        with messages_to_terminal():
+            return experiment(config, **kwargs)
     except NotRun as err:
         artefact = _FUNCTION_ARTEFACT.get(getattr(experiment, "__name__", ""), "table3")
         _display(Note(str(err)))

@@ -27,7 +27,8 @@ import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["PROGRESS_ENV", "ProgressFilter", "side_channel", "quiet_progress", "install", "Relay"]
+__all__ = ["PROGRESS_ENV", "ProgressFilter", "side_channel", "quiet_progress", "messages_to_terminal", "install",
+           "Relay"]
 
 #: environment variable naming the side-channel file of progress bars and step lines
 PROGRESS_ENV = "CLAPEMO_PROGRESS"
@@ -108,6 +109,40 @@ def quiet_progress():
             yield
 
 
+class _MessageLines(io.TextIOBase):
+    """A stdout stand-in that sends each line to the side channel as ``log: <line>`` (dropped without one)."""
+
+    def __init__(self, sink: TextIO | None) -> None:
+        self.sink = sink
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        if self.sink is not None:
+            for line in lines:
+                if line.strip():
+                    self.sink.write(f"\nlog: {line.rstrip()}\n")
+            self.sink.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.write("\n")
+
+
+@contextlib.contextmanager
+def messages_to_terminal():
+    """Send what a long step prints on stdout (the experiments' per-seed lines, the results folder) to the side
+    channel: it is progress, and a results folder is an absolute path of this machine, not the page's business."""
+    lines = _MessageLines(side_channel())
+    with contextlib.redirect_stdout(lines), quiet_progress():
+        try:
+            yield
+        finally:
+            lines.flush()
+
+
 def _kernel() -> Any:
     """The running IPython kernel shell, or None outside a kernel."""
     try:
@@ -152,6 +187,7 @@ class Relay:
     """
 
     _STEP = re.compile(r"^step (\d+): (.*)$")
+    _LOG = re.compile(r"^log: (.*)$")
 
     def __init__(self, path: str | Path, *, label: str, cells: list[str], out: TextIO | None = None,
                  poll_s: float = 0.2, pipe_every_s: float = 10.0) -> None:
@@ -170,6 +206,7 @@ class Relay:
         self._last_bar_s = -1e9
         self._bar_open = False
         self._pending = ""
+        self._last_done = ""
 
     def __enter__(self) -> "Relay":
         self.path.touch()
@@ -206,14 +243,21 @@ class Relay:
                     self._position = index + 1
                 number = "?" if index is None else str(index + 1)
                 self._emit_line(f"   [{self.label}] step {number}/{self.total} ({elapsed:.0f} s): {text}")
+            elif self._LOG.match(part):
+                self._emit_line("     " + self._LOG.match(part).group(1))
             elif self._tty:
                 self.out.write("\r     " + part.strip() + "\033[K")
                 self._bar_open = True
             else:
                 now = time.monotonic()
-                if now - self._last_bar_s >= self.pipe_every_s or "100%" in part:
+                head = part.split("|")[0].strip()  # "train runs: 100%"
+                done = "100%" in head
+                if done and head == self._last_done:  # tqdm redraws a finished bar once more on close
+                    continue
+                if now - self._last_bar_s >= self.pipe_every_s or done:
                     self._emit_line("     " + part.strip())
                     self._last_bar_s = now
+                    self._last_done = head if done else ""
         self.out.flush()
 
     def _loop(self) -> None:
