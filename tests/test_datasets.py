@@ -20,8 +20,9 @@ from clapemo import datasets  # noqa: E402
 from clapemo.emotions import EMOTIONS  # noqa: E402
 from clapemo.errors import DataError, ParameterError  # noqa: E402
 
-# the fake IEMOCAP tree has sessions 1-2 only; the warning about it is asserted once, in its own test
-pytestmark = pytest.mark.filterwarnings("ignore:iemocap. only sessions:UserWarning")
+# the fake trees are partial (3 RAVDESS actors, 2 IEMOCAP sessions ...): the partial-tree warnings are asserted in
+# their own tests (pytest.warns records them regardless of this filter)
+pytestmark = pytest.mark.filterwarnings("ignore::clapemo.datasets.PartialCorpusWarning")
 
 BUILDERS = {
     "ravdess": fc.make_ravdess, "cremad": fc.make_cremad, "iemocap": fc.make_iemocap, "meld": fc.make_meld,
@@ -159,7 +160,7 @@ def test_ravdess_malformed_names_raise_naming_the_file(tmp_path, bad_name, expec
 def test_ravdess_bad_fold_and_empty_tree(tmp_path):
     with pytest.raises(ParameterError, match="test_fold=5"):
         datasets.load("ravdess", tmp_path, test_fold=5)
-    with pytest.raises(DataError, match="ravdess: no utterances found"):
+    with pytest.raises(DataError, match=r"ravdess: nothing usable under .*: no Actor_XX folder; expected Actor_01/"):
         datasets.load("ravdess", tmp_path)
 
 
@@ -193,7 +194,8 @@ def test_cremad_malformed_inputs(tmp_path):
 # ---- IEMOCAP ---------------------------------------------------------------------------------------------------
 
 def test_iemocap_default_excludes_xxx_oth_and_maps_labels(trees):
-    with pytest.warns(UserWarning, match=r"only sessions \[1, 2\] are present"):
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"iemocap: partial tree under .*: missing sessions 3-5; "
+                      r"loaded sessions 1-2"):
         df = datasets.load("iemocap", trees["iemocap"]).set_index("utterance_id")
     assert len(df) == 7 and not set(df["raw_label"]) & {"xxx", "oth"}
     assert df.loc["iemocap/Ses01F_impro01_M000", ["label", "raw_label", "sex", "speaker", "split"]].tolist() == [
@@ -321,9 +323,10 @@ def test_mosi_malformed_csd_and_missing_audio(tmp_path):
     fc.write_csd(tmp_path / "CMU_MOSI_Opinion_Labels.csd", sequence="Opinion Segment Labels",
                  data={"vidA": ([[0.5]], [[0.0, 0.5]]), "vidC": ([[0.5]], [[0.0, 0.5]])})
     with pytest.raises(DataError, match=r"1 audio file\(s\) named in the label .csd are absent .*vidC.wav"):
-        datasets.load("mosi", tmp_path)
-    with pytest.warns(UserWarning, match="left out 1 segment"):
-        df = datasets.load("mosi", tmp_path, missing="skip")
+        datasets.load("mosi", tmp_path, missing="error")
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"missing videos vidC \(no \{video_id\}.wav in .*Full; "
+                      r"left out 1 segment.*; loaded videos vidA"):
+        df = datasets.load("mosi", tmp_path)  # the default: skip, recorded and named
     assert df["utterance_id"].tolist() == ["mosi/vidA[0]"] and df.attrs["skipped"][0][0] == "mosi/vidC[0]"
     (tmp_path / "CMU_MOSI_Opinion_Labels.csd").write_bytes(b"not hdf5")
     with pytest.raises(DataError, match="is not a readable HDF5 .csd file"):

@@ -10,6 +10,12 @@ Every loader returns a validated manifest (see :mod:`clapemo.datasets.manifest` 
 module constant (``LABEL_MAP``) and documents its layout; ``data/README.md`` says where to get each corpus.
 
 Names starting with ``synth-`` are the generated benchmark and are delegated to :func:`clapemo.synth.load`.
+Your own corpus (a folder of audio + ``labels.csv``, :mod:`clapemo.datasets.folder`) loads as ``"folder"``,
+``"folder:<name>"``, or under any other name whose root holds ``labels.csv`` (see :func:`load`).
+
+Partial trees: every loader reads the actors / sessions / splits / parts that are present and emits one
+:class:`PartialCorpusWarning` naming what is missing; a tree with nothing usable is a :class:`DataError` naming
+the folder and the layout expected.
 
 Command line: ``clapemo manifest <name> <root> -o manifest.parquet [--option key=value ...]``.
 """
@@ -21,6 +27,8 @@ import importlib
 import inspect
 import math
 import os
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,10 +37,61 @@ import pandas as pd
 
 from clapemo.datasets.manifest import (CAPTION_COLUMN, COLUMNS, SEXES, build_manifest, corpus_root,
                                        validate_manifest)
-from clapemo.errors import ParameterError
+from clapemo.errors import DataError, ParameterError
 
-__all__ = ["DATASETS", "COLUMNS", "CAPTION_COLUMN", "SEXES", "load", "load_audio", "validate_manifest",
-           "build_manifest", "corpus_root", "module", "cli"]
+__all__ = ["DATASETS", "COLUMNS", "CAPTION_COLUMN", "SEXES", "FOLDER", "PartialCorpusWarning", "load",
+           "load_audio", "validate_manifest", "build_manifest", "corpus_root", "module", "cli", "warn_partial",
+           "nothing_usable"]
+
+#: corpus name of a user's own folder + labels CSV (:mod:`clapemo.datasets.folder`)
+FOLDER = "folder"
+
+
+class PartialCorpusWarning(UserWarning):
+    """A corpus tree lacks some of its actors, sessions, splits, parts or audio files; the rest was loaded."""
+
+
+def _ranges(items: Sequence, *, shown: int = 8) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"`` for integers; other items joined by ``", "`` (the first ``shown``, then
+    the count)."""
+    items = list(items)
+    if not items or not all(isinstance(i, int) for i in items):
+        more = f" ... ({len(items)} in all)" if len(items) > shown else ""
+        return ", ".join(str(i) for i in items[:shown]) + more
+    out, start, prev = [], items[0], items[0]
+    for i in items[1:] + [None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ", ".join(out)
+
+
+def warn_partial(name: str, root: os.PathLike | str, *, what: str, missing: Sequence, present: Sequence,
+                 detail: str = "", stacklevel: int = 3) -> None:
+    """Warn (:class:`PartialCorpusWarning`) that corpus ``name`` under ``root`` lacks some of its ``what``.
+
+    Parameters
+    ----------
+    name : corpus name.
+    root : the corpus folder.
+    what : what is counted, plural (``"actors"``, ``"sessions"``, ``"splits"``, ``"parts"``, ``"videos"``).
+    missing : the absent ones (nothing is emitted when empty).
+    present : the ones loaded.
+    detail : appended to the message (e.g. where the loader looked).
+    """
+    if not missing:
+        return
+    extra = f" ({detail})" if detail else ""
+    warnings.warn(f"{name}: partial tree under {root}: missing {what} {_ranges(missing)}{extra}; loaded "
+                  f"{what} {_ranges(present)}", PartialCorpusWarning, stacklevel=stacklevel)
+
+
+def nothing_usable(name: str, root: os.PathLike | str, *, expect: str, found: str) -> DataError:
+    """The :class:`DataError` of a tree with nothing usable: names the folder, what was found and the layout."""
+    return DataError(f"{name}: nothing usable under {root}: {found}; expected {expect} (see data/README.md)")
 
 #: corpus name -> module that loads it (imported on first use)
 DATASETS: dict[str, str] = {
@@ -50,7 +109,10 @@ DATASETS: dict[str, str] = {
 
 
 def module(name: str) -> ModuleType:
-    """The loader module of corpus ``name`` (its ``LABEL_MAP``, ``load`` and layout docs)."""
+    """The loader module of corpus ``name`` (its ``LABEL_MAP``, ``load`` and layout docs); ``"folder"`` and
+    ``"folder:<name>"`` give :mod:`clapemo.datasets.folder`."""
+    if name == FOLDER or name.startswith(FOLDER + ":"):
+        return importlib.import_module("clapemo.datasets.folder")
     if name not in DATASETS:
         raise ParameterError(f"unknown corpus name {name!r}; known: {', '.join(DATASETS)} "
                              f"(or 'synth-<corpus>' for the generated benchmark)")
@@ -63,7 +125,10 @@ def load(name: str, root: str | os.PathLike, **options: Any) -> pd.DataFrame:
     Parameters
     ----------
     name : one of :data:`DATASETS` (``ravdess, cremad, iemocap, meld, mosi, mosei, clotho, audiocaps, macs,
-        fsd50k``) or ``synth-<corpus>`` (delegated to :func:`clapemo.synth.load`).
+        fsd50k``), ``synth-<corpus>`` (delegated to :func:`clapemo.synth.load`), or an own corpus
+        (:mod:`clapemo.datasets.folder`): ``"folder"`` (dataset name ``folder``, or ``name=``),
+        ``"folder:<name>"`` (dataset name ``<name>``), or any other name whose ``root`` holds ``labels.csv``
+        (dataset name = that name).
     root : the corpus folder, laid out as the corpus is distributed (see ``data/README.md``).
     **options : keyword options of that corpus's ``load`` (e.g. ``four_class=True`` for IEMOCAP,
         ``test_fold=2`` for RAVDESS); an unknown option is a :class:`ParameterError` listing the accepted ones.
@@ -85,6 +150,23 @@ def load(name: str, root: str | os.PathLike, **options: Any) -> pd.DataFrame:
         from clapemo import synth  # written alongside; imported lazily so real loaders work without it
 
         return synth.load(name, root)
+    if name.startswith(FOLDER + ":"):
+        own = name.split(":", 1)[1]
+        if options.get("name", own) != own:
+            raise ParameterError(f"{name}: option name={options['name']!r} differs from {own!r}")
+        options = {**options, "name": own}
+        name = FOLDER
+    elif name not in DATASETS and name != FOLDER:
+        from clapemo.datasets import folder
+
+        if not (Path(root).expanduser() / folder.DEFAULT_LABELS).is_file():
+            raise ParameterError(f"unknown corpus name {name!r}; known: {', '.join(DATASETS)}, 'folder', "
+                                 f"'synth-<corpus>', or any name whose root holds {folder.DEFAULT_LABELS} "
+                                 f"(an own corpus; {Path(root).expanduser() / folder.DEFAULT_LABELS} is absent)")
+        if options.get("name", name) != name:
+            raise ParameterError(f"{name}: option name={options['name']!r} differs from the corpus name {name!r}")
+        options = {**options, "name": name}
+        name = FOLDER
     mod = module(name)
     accepted = [p.name for p in inspect.signature(mod.load).parameters.values()
                 if p.kind is inspect.Parameter.KEYWORD_ONLY]

@@ -14,6 +14,10 @@ at ``start_time`` (``start_s``/``end_s`` NaN); ``clip_s=10.0`` instead treats th
 sets ``start_s = start_time``, ``end_s = start_time + clip_s``. YouTube videos disappear, so many sets are
 incomplete: ``missing="skip"`` leaves those rows out and records them in ``df.attrs["skipped"]``; the default
 ``"error"`` raises.
+
+Partial trees: by default the csv files present are loaded and a :class:`~clapemo.datasets.PartialCorpusWarning`
+names the absent ones; ``parts=`` insists on the ones named. No csv file is a :class:`DataError` naming the folder
+and the layout.
 """
 
 from __future__ import annotations
@@ -29,16 +33,18 @@ PARTS: dict[str, str] = {"train": "train", "val": "dev", "test": "test"}
 DEFAULT_TEMPLATE = "audio/{split}/{youtube_id}.wav"
 REQUIRED_COLUMNS = ("audiocap_id", "youtube_id", "start_time", "caption")
 LABEL_MAP: dict[str, str] = {}  # caption set: no emotion labels
+LAYOUT = "train.csv, val.csv, test.csv (or dataset/*.csv) and the audio clips (audio/{split}/{youtube_id}.wav)"
 
 
-def load(root: str | os.PathLike, *, parts: tuple[str, ...] | list[str] = tuple(PARTS),
+def load(root: str | os.PathLike, *, parts: tuple[str, ...] | list[str] | None = None,
          audio_template: str = DEFAULT_TEMPLATE, clip_s: float | None = None, missing: str = "error"):
     """Manifest of AudioCaps audio-caption pairs.
 
     Parameters
     ----------
     root : folder holding the csv files (or ``dataset/`` with them) and the audio.
-    parts : which csv files to read (``train``, ``val``, ``test``).
+    parts : which csv files to read (``train``, ``val``, ``test``; each must be present); default: those present,
+        with a :class:`~clapemo.datasets.PartialCorpusWarning` naming the others.
     audio_template : audio path relative to root, with fields ``{split}`` (the csv name), ``{youtube_id}``,
         ``{audiocap_id}``, ``{start_time}``.
     clip_s : None (files are the cut clips) or the clip length in seconds cut from full-length files.
@@ -48,13 +54,23 @@ def load(root: str | os.PathLike, *, parts: tuple[str, ...] | list[str] = tuple(
     -------
     Manifest with ``caption`` and extras ``youtube_id``, ``start_time``.
     """
-    bad = [p for p in parts if p not in PARTS]
-    if not parts or bad:
+    from clapemo.datasets import nothing_usable, warn_partial
+
+    if parts is not None and (not parts or any(p not in PARTS for p in parts)):
         raise ParameterError(f"{NAME}: parts={parts!r} must be a non-empty subset of {list(PARTS)}")
     if clip_s is not None and not (isinstance(clip_s, (int, float)) and clip_s > 0):
         raise ParameterError(f"{NAME}: clip_s={clip_s!r} must be None or a positive number of seconds")
-    root = corpus_root(NAME, root, expect="train.csv, val.csv, test.csv and the audio clips")
-    csv_dir = root if (root / f"{parts[0]}.csv").is_file() else root / "dataset"
+    root = corpus_root(NAME, root, expect=LAYOUT)
+    csv_dir = root if any((root / f"{p}.csv").is_file() for p in PARTS) else root / "dataset"
+    absent = [p for p in (PARTS if parts is None else parts) if not (csv_dir / f"{p}.csv").is_file()]
+    if parts is not None and absent:
+        raise DataError(f"{NAME}: part {absent[0]!r} was asked for but {csv_dir / (absent[0] + '.csv')} is absent")
+    parts = [p for p in PARTS if p not in absent] if parts is None else list(parts)
+    if not parts:
+        raise nothing_usable(NAME, root, expect=LAYOUT,
+                             found=f"no train/val/test.csv in {root} or {root / 'dataset'}")
+    warn_partial(NAME, root, what="parts", missing=absent, present=parts,
+                 detail=f"csv files looked for in {csv_dir}")
     rows = []
     for part in parts:
         csv_path = csv_dir / f"{part}.csv"

@@ -9,8 +9,13 @@ File names are ``{actor}_{sentence}_{EMO}_{LEVEL}.wav``: actor 1001-1091, senten
 :data:`LABEL_MAP`, LEVEL in LO/MD/HI/XX (XX = unspecified). ``sex`` comes from ``VideoDemographics.csv`` when it
 is present (an actor missing from it is an error), else it is None.
 
-Splits: CREMA-D has no official split. We use a speaker-independent one: ``fold = (actor - 1001) % 5`` and
-``split = "test"`` for ``fold == test_fold`` (default 0), ``"train"`` otherwise.
+Splits: CREMA-D has no official split. We use a speaker-independent one: the integer column
+``fold = (actor - 1001) % 5`` (which ``data.test_fold`` re-splits by) and ``split = "test"`` for
+``fold == test_fold`` (default 0), ``"train"`` otherwise.
+
+Partial trees: the actors whose clips are present are loaded and a
+:class:`~clapemo.datasets.PartialCorpusWarning` names the absent ones (of 1001-1091); no ``AudioWAV/`` folder or
+no clip in it is a :class:`DataError` naming the folder and the layout.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ SEX_MAP: dict[str, str] = {"male": "male", "female": "female"}
 N_FOLDS = 5
 DEMOGRAPHICS = "VideoDemographics.csv"
 _NAME_RE = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav$")
+ACTORS = tuple(range(1001, 1092))
+LAYOUT = "AudioWAV/{actor}_{sentence}_{EMO}_{LEVEL}.wav (and optionally VideoDemographics.csv)"
 EXPECTED_NAME = ("{actor}_{sentence}_{EMO}_{LEVEL}.wav, e.g. 1001_DFA_ANG_XX.wav, with EMO in "
                  f"{list(LABEL_MAP)} and LEVEL in {list(LEVELS)}")
 
@@ -86,10 +93,12 @@ def load(root: str | os.PathLike, *, test_fold: int = 0):
     """
     if not isinstance(test_fold, int) or isinstance(test_fold, bool) or not 0 <= test_fold < N_FOLDS:
         raise ParameterError(f"{NAME}: test_fold={test_fold!r} must be an int in 0-{N_FOLDS - 1}")
-    root = corpus_root(NAME, root, expect="AudioWAV/{actor}_{sentence}_{EMO}_{LEVEL}.wav")
+    from clapemo.datasets import nothing_usable, warn_partial
+
+    root = corpus_root(NAME, root, expect=LAYOUT)
     audio_dir = root / "AudioWAV"
     if not audio_dir.is_dir():
-        raise DataError(f"{NAME}: no AudioWAV/ folder in {root}")
+        raise nothing_usable(NAME, root, expect=LAYOUT, found="no AudioWAV/ folder")
     demo_path = root / DEMOGRAPHICS
     sexes = read_demographics(demo_path) if demo_path.is_file() else None
     rows = []
@@ -106,4 +115,8 @@ def load(root: str | os.PathLike, *, test_fold: int = 0):
             "raw_label": f["emotion"], "text": SENTENCES[f["sentence"]], "start_s": None, "end_s": None,
             "split": "test" if fold == test_fold else "train", "fold": fold, "level": LEVELS[f["level"]],
         })
+    if not rows:
+        raise nothing_usable(NAME, root, expect=LAYOUT, found=f"no .wav files in {audio_dir}")
+    present = sorted({int(r["speaker"]) for r in rows})
+    warn_partial(NAME, root, what="actors", missing=[a for a in ACTORS if a not in present], present=present)
     return build_manifest(rows, name=NAME, extra=("fold", "level"), empty_hint=f"no .wav files in {audio_dir}")

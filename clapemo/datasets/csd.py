@@ -150,8 +150,19 @@ def segment_rows(name: str, labels: dict, audio_dir: Path, split_of, label_of) -
     return rows, skipped
 
 
-def report_missing(name: str, skipped: list, missing: str) -> None:
-    """Raise (``missing="error"``) or warn (``"skip"``) about segments whose full-length audio is absent."""
+def report_missing(name: str, skipped: list, missing: str, *, root: Path | None = None,
+                   audio_dir: Path | None = None, rows: list | None = None) -> None:
+    """Raise (``missing="error"``) or warn (``"skip"``, a :class:`~clapemo.datasets.PartialCorpusWarning` naming
+    the videos without audio) about segments whose full-length audio is absent."""
     files = list(dict.fromkeys(reason.removesuffix(": missing") for _, reason in skipped))
-    manifest.report_missing(name, skipped, files, missing, source="named in the label .csd", unit="segment",
-                            stacklevel=4)
+    if not skipped or missing == "error":
+        manifest.report_missing(name, skipped, files, missing, source="named in the label .csd", unit="segment",
+                                stacklevel=4)
+        return
+    from clapemo.datasets import warn_partial
+
+    warn_partial(name, root if root is not None else "the corpus folder", what="videos",
+                 missing=[Path(f).stem for f in files],
+                 present=list(dict.fromkeys(r["video_id"] for r in rows or [])),
+                 detail=f"no {{video_id}}.wav in {audio_dir}; left out {len(skipped)} segment(s), see "
+                        "df.attrs['skipped']", stacklevel=4)

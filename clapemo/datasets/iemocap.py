@@ -21,7 +21,13 @@ IEMOCAP; no IEMOCAP code means disappointment, so we map ``dis -> disgust`` and 
 happy, sad, angry and neutral kept (``raw_label`` still says ``exc``). Sex is the letter before the trailing digits
 of the utterance id (``Ses01F_impro01_M013`` is a male speaker: the session prefix letter only says who led the
 dialogue). ``speaker`` is ``Ses{nn}{letter}``; ``split`` is the session (``Session1`` .. ``Session5``) for
-leave-one-session-out evaluation.
+leave-one-session-out evaluation, and the integer column ``fold`` is the session number (1-5), which
+``data.test_fold`` re-splits by (``test_fold: 5`` = Session5 is the test set).
+
+Partial trees: by default every ``Session{n}`` folder with label files is loaded and a
+:class:`~clapemo.datasets.PartialCorpusWarning` names the absent sessions (and any session folder that lacks
+``dialog/EmoEvaluation/Ses*.txt``); ``sessions=`` insists on the ones named. No usable session is a
+:class:`DataError` naming the folder and the layout.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ UNLABELLED: tuple[str, ...] = ("oth", "xxx")
 #: raw code -> canonical label in the standard 4-class set (exc merged into hap)
 FOUR_CLASS_MAP: dict[str, str] = {"neu": "neutral", "hap": "happy", "exc": "happy", "sad": "sad", "ang": "angry"}
 SESSIONS = (1, 2, 3, 4, 5)
+LAYOUT = ("Session1/ ... Session5/ each with dialog/EmoEvaluation/Ses*.txt and sentences/wav/<dialog>/*.wav "
+          "(IEMOCAP_full_release)")
 
 _FLOAT = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
 _SUMMARY_RE = re.compile(rf"^\[\s*({_FLOAT})\s*-\s*({_FLOAT})\s*\]\t(\S+)\t(\S+)\t\[\s*({_FLOAT}),\s*({_FLOAT}),"
@@ -91,24 +99,34 @@ def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: 
     root : ``IEMOCAP_full_release`` folder (holding ``Session1`` ... ``Session5``).
     four_class : keep only neu/hap/exc/sad/ang with ``exc`` merged into ``happy`` (the EAR collection).
     keep_unlabelled : keep ``xxx``/``oth`` utterances with ``label`` None (ignored with ``four_class``).
-    sessions : which sessions to read (each must exist); default: every ``Session{n}`` folder present, with a
-        warning when fewer than five are.
+    sessions : which sessions to read (each must exist); default: every ``Session{n}`` folder with label files,
+        with a :class:`~clapemo.datasets.PartialCorpusWarning` naming the others.
 
     Returns
     -------
-    Manifest with extras ``session`` (int), ``dialog``, ``dialog_start_s``/``dialog_end_s`` (position in the
+    Manifest with extras ``fold`` (int: the session number 1-5), ``session`` (int, the same), ``dialog``,
+    ``dialog_start_s``/``dialog_end_s`` (position in the
     dialogue recording; the wav is already cut, so ``start_s``/``end_s`` are NaN), ``valence``, ``arousal``,
     ``dominance`` (evaluator means, 1-5).
     """
     if sessions is not None and (not sessions or any(s not in SESSIONS for s in sessions)):
         raise ParameterError(f"{NAME}: sessions={sessions!r} must be a non-empty subset of {list(SESSIONS)}")
-    root = corpus_root(NAME, root, expect="Session1/ ... Session5/ (IEMOCAP_full_release)")
+    from clapemo.datasets import nothing_usable, warn_partial
+
+    root = corpus_root(NAME, root, expect=LAYOUT)
     if sessions is None:
-        sessions = [s for s in SESSIONS if (root / f"Session{s}").is_dir()]
+        folders = [s for s in SESSIONS if (root / f"Session{s}").is_dir()]
+        sessions = [s for s in folders
+                    if any((root / f"Session{s}" / "dialog" / "EmoEvaluation").glob("Ses*.txt"))]
+        unlabelled = [s for s in folders if s not in sessions]
         if not sessions:
-            raise DataError(f"{NAME}: no Session1 ... Session5 folders in {root}")
-        if len(sessions) < len(SESSIONS):
-            warnings.warn(f"{NAME}: only sessions {sessions} are present in {root}", stacklevel=2)
+            found = (f"Session folders {folders} hold no dialog/EmoEvaluation/Ses*.txt" if folders
+                     else "no Session1 ... Session5 folders")
+            raise nothing_usable(NAME, root, expect=LAYOUT, found=found)
+        warn_partial(NAME, root, what="sessions", missing=[s for s in SESSIONS if s not in sessions],
+                     present=sessions,
+                     detail=f"Session{unlabelled[0]} has no dialog/EmoEvaluation/Ses*.txt" if len(unlabelled) == 1
+                     else f"sessions {unlabelled} have no label files" if unlabelled else "")
     rows = []
     for session in sessions:
         sdir = root / f"Session{session}"
@@ -147,11 +165,12 @@ def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: 
                     "speaker": f"Ses{session:02d}{rec['speaker_letter']}",
                     "sex": "female" if rec["speaker_letter"] == "F" else "male", "label": label, "raw_label": raw,
                     "text": texts.get(utt),  # transcript is optional metadata; the row is kept either way
-                    "start_s": None, "end_s": None, "split": f"Session{session}", "session": session,
+                    "start_s": None, "end_s": None, "split": f"Session{session}", "fold": session,
+                    "session": session,
                     "dialog": dialog, "dialog_start_s": rec["start"], "dialog_end_s": rec["end"],
                     "valence": rec["valence"], "arousal": rec["arousal"], "dominance": rec["dominance"],
                 })
     return build_manifest(
         rows, name=NAME, allow_unlabelled=keep_unlabelled and not four_class,
-        extra=("session", "dialog", "dialog_start_s", "dialog_end_s", "valence", "arousal", "dominance"),
+        extra=("fold", "session", "dialog", "dialog_start_s", "dialog_end_s", "valence", "arousal", "dominance"),
         empty_hint=f"no labelled summary lines in Session*/dialog/EmoEvaluation under {root}")

@@ -12,6 +12,10 @@ Sr No., StartTime, EndTime, which are kept out of the manifest). ``split`` is th
 ``path`` is the mp4 (audio is decoded from it by :func:`clapemo.audio.load` with PyAV); ``speaker`` is the
 character's name; ``sex`` is None (MELD ships no sex metadata).
 
+Partial trees: a split is present when its csv and its clip folder both are; the splits present are loaded and
+a :class:`~clapemo.datasets.PartialCorpusWarning` names the absent ones (and which half of each is missing).
+``splits=`` insists on the ones named. No split present is a :class:`DataError` naming the folder and the layout.
+
 Missing or empty clips: the release lacks a few clips that its csv lists. ``missing="error"`` (default) raises a
 :class:`DataError` listing them; ``missing="skip"`` leaves them out and records each ``(utterance_id, reason)``
 in ``df.attrs["skipped"]`` (and warns with the count). ``check_audio=True`` also opens every clip with PyAV and
@@ -24,7 +28,7 @@ import os
 import warnings
 
 from clapemo.datasets.manifest import build_manifest, check_missing_option, corpus_root, read_csv_rows
-from clapemo.errors import DataError
+from clapemo.errors import DataError, ParameterError
 
 NAME = "meld"
 
@@ -36,17 +40,32 @@ SPLITS: dict[str, str] = {"train": "train", "dev": "dev", "test": "test"}
 CLIP_DIRS: dict[str, tuple[str, ...]] = {
     "train": ("train_splits",), "dev": ("dev_splits_complete",), "test": ("output_repeated_splits_test",),
 }
+LAYOUT = ("{train,dev,test}_sent_emo.csv and the clip folders train_splits/, dev_splits_complete/, "
+          "output_repeated_splits_test/ (each also accepted under <split>/)")
 REQUIRED_COLUMNS = ("Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season",
                     "Episode")
 
 
 def _clip_dir(root, split):
+    """The clip folder of ``split``, or None; and the places looked at."""
     candidates = [root / d for d in CLIP_DIRS[split]] + [root / split / d for d in CLIP_DIRS[split]]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    raise DataError(f"{NAME}: no clip folder for split {split!r}; looked for "
-                    f"{', '.join(str(c) for c in candidates)}")
+    return next((c for c in candidates if c.is_dir()), None), candidates
+
+
+def _present_splits(root, splits):
+    """``{split: clip_dir}`` of the splits with a csv and a clip folder, and ``{split: why}`` of the others."""
+    present, absent = {}, {}
+    for split in splits:
+        clip_dir, candidates = _clip_dir(root, split)
+        csv_ok = (root / f"{split}_sent_emo.csv").is_file()
+        if csv_ok and clip_dir is not None:
+            present[split] = clip_dir
+        else:
+            why = [f"no {split}_sent_emo.csv"] if not csv_ok else []
+            why += [f"no clip folder ({' or '.join(c.relative_to(root).as_posix() for c in candidates)})"] \
+                if clip_dir is None else []
+            absent[split] = " and ".join(why)
+    return present, absent
 
 
 def _audio_problem(path) -> str | None:
@@ -61,7 +80,8 @@ def _audio_problem(path) -> str | None:
     return None
 
 
-def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool = False):
+def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool = False,
+         splits: tuple[str, ...] | list[str] | None = None):
     """Manifest of MELD utterances (path = the mp4 clip).
 
     Parameters
@@ -70,18 +90,31 @@ def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool =
     missing : ``"error"`` or ``"skip"`` — what to do with a csv row whose clip is absent, empty or (with
         ``check_audio``) has no audio; skipped rows are listed in ``df.attrs["skipped"]``.
     check_audio : open each clip with PyAV and check it has an audio stream.
+    splits : which of train/dev/test to read (each must be present); default: those present, with a
+        :class:`~clapemo.datasets.PartialCorpusWarning` naming the others.
 
     Returns
     -------
     Manifest with extras ``sentiment``, ``dialogue_id``, ``utterance_index``, ``season``, ``episode``.
     """
+    from clapemo.datasets import nothing_usable, warn_partial
+
     check_missing_option(NAME, missing)
-    root = corpus_root(NAME, root, expect="train_sent_emo.csv, dev_sent_emo.csv, test_sent_emo.csv and the "
-                                         "clip folders")
+    if splits is not None and (not splits or any(sp not in SPLITS for sp in splits)):
+        raise ParameterError(f"{NAME}: splits={splits!r} must be a non-empty subset of {list(SPLITS)}")
+    root = corpus_root(NAME, root, expect=LAYOUT)
+    present, absent = _present_splits(root, list(SPLITS) if splits is None else list(splits))
+    if splits is not None and absent:
+        split, why = next(iter(absent.items()))
+        raise DataError(f"{NAME}: split {split!r} was asked for but is absent under {root}: {why}")
+    if not present:
+        raise nothing_usable(NAME, root, expect=LAYOUT,
+                             found="; ".join(f"{sp}: {why}" for sp, why in absent.items()))
+    warn_partial(NAME, root, what="splits", missing=list(absent), present=list(present),
+                 detail="; ".join(f"{sp}: {why}" for sp, why in absent.items()))
     rows, skipped = [], []
-    for split in SPLITS:
+    for split, clip_dir in present.items():
         csv_path = root / f"{split}_sent_emo.csv"
-        clip_dir = _clip_dir(root, split)
         for lineno, rec in read_csv_rows(csv_path, name=NAME, required=REQUIRED_COLUMNS):
             emo = (rec["Emotion"] or "").strip()
             if emo not in LABEL_MAP:

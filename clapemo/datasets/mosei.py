@@ -18,6 +18,10 @@ scores are kept as extra columns.
 MOSEI is annotated with six emotions only; ``excited`` and ``frustrated`` do not exist in it (that list seems
 copied from IEMOCAP). This loader yields at most 7 classes: the six emotions plus ``neutral``.
 
+Partial trees: segments of videos whose audio file is absent are left out by default (``missing="skip"``),
+recorded in ``df.attrs["skipped"]`` and named (by video) in a :class:`~clapemo.datasets.PartialCorpusWarning`;
+``missing="error"`` raises instead. No video with audio is a :class:`DataError` naming the folder and layout.
+
 Each segment is one row over the full-length audio (``start_s``/``end_s`` from the ``.csd`` intervals); no sex
 metadata; ``speaker`` is the video id. Splits as in :mod:`clapemo.datasets.mosi` (hash rule, or ``split_map``).
 """
@@ -37,6 +41,8 @@ from clapemo.errors import ParameterError
 NAME = "mosei"
 LABELS_FILE = "CMU_MOSEI_Labels.csd"
 AUDIO_DIRS: tuple[str, ...] = ("Raw/Audio/Full/WAV_16000", "Audio/Full/WAV_16000", "audio")
+LAYOUT = (f"{LABELS_FILE} (anywhere under the root) and full-length audio {{video_id}}.wav in "
+          f"{AUDIO_DIRS[0]}/")
 #: the .csd feature columns, in order
 FEATURES: tuple[str, ...] = ("sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear")
 #: SDK emotion name -> canonical label ("none": no emotion present)
@@ -57,7 +63,7 @@ def emotion_label(scores: np.ndarray, *, min_presence: float = 0.0) -> tuple[str
 
 
 def load(root: str | os.PathLike, *, min_presence: float = 0.0, labels_file: str | None = None,
-         audio_dir: str | None = None, split_map: Mapping[str, str] | str | None = None, missing: str = "error"):
+         audio_dir: str | None = None, split_map: Mapping[str, str] | str | None = None, missing: str = "skip"):
     """Manifest of CMU-MOSEI segments (segments of full-length audio).
 
     Parameters
@@ -67,7 +73,8 @@ def load(root: str | os.PathLike, *, min_presence: float = 0.0, labels_file: str
     labels_file : the label ``.csd`` (default: ``CMU_MOSEI_Labels.csd`` found under root).
     audio_dir : folder of ``{video_id}.wav`` (default: the first of :data:`AUDIO_DIRS` that exists).
     split_map : video_id -> split (mapping or JSON file); default: the hash rule of :mod:`clapemo.datasets.csd`.
-    missing : ``"error"`` or ``"skip"`` for videos whose audio is absent (skips listed in ``df.attrs``).
+    missing : ``"skip"`` (default: segments of videos whose audio is absent are left out, recorded in
+        ``df.attrs["skipped"]`` and named in a :class:`~clapemo.datasets.PartialCorpusWarning`) or ``"error"``.
 
     Returns
     -------
@@ -77,7 +84,7 @@ def load(root: str | os.PathLike, *, min_presence: float = 0.0, labels_file: str
     check_missing_option(NAME, missing)
     if not isinstance(min_presence, (int, float)) or min_presence < 0:
         raise ParameterError(f"{NAME}: min_presence={min_presence!r} must be a number >= 0")
-    root = corpus_root(NAME, root, expect=f"{LABELS_FILE} and full-length audio (e.g. {AUDIO_DIRS[0]}/)")
+    root = corpus_root(NAME, root, expect=LAYOUT)
     _, labels = read_csd(find_labels(NAME, root, labels_file, LABELS_FILE), name=NAME, n_features=len(FEATURES))
     adir = find_audio_dir(NAME, root, audio_dir, AUDIO_DIRS)
 
@@ -86,6 +93,11 @@ def load(root: str | os.PathLike, *, min_presence: float = 0.0, labels_file: str
         return label, raw, {"n_top": n_top, **{k: float(v) for k, v in zip(FEATURES, feat)}}
 
     rows, skipped = segment_rows(NAME, labels, adir, resolve_splits(NAME, split_map), label_of)
-    report_missing(NAME, skipped, missing)
+    if not rows:
+        from clapemo.datasets import nothing_usable
+
+        raise nothing_usable(NAME, root, expect=LAYOUT, found=f"none of the {len(labels)} videos of the label "
+                             f".csd has its {{video_id}}.wav in {adir}")
+    report_missing(NAME, skipped, missing, root=root, audio_dir=adir, rows=rows)
     return build_manifest(rows, name=NAME, extra=("video_id", "segment", "n_top") + FEATURES, skipped=skipped,
                           empty_hint=f"no segments with audio in {adir}")

@@ -5,6 +5,10 @@ Layout (CMU-MultimodalSDK labels + the raw full-length audio)::
     <root>/CMU_MOSI_Opinion_Labels.csd                   (anywhere under root; or labels_file=)
     <root>/Raw/Audio/WAV_16000/Full/{video_id}.wav        (or Audio/WAV_16000/Full/, audio/; or audio_dir=)
 
+Partial trees: segments of videos whose audio file is absent are left out by default (``missing="skip"``),
+recorded in ``df.attrs["skipped"]`` and named (by video) in a :class:`~clapemo.datasets.PartialCorpusWarning`;
+``missing="error"`` raises instead. No video with audio is a :class:`DataError` naming the folder and layout.
+
 Each segment is one row: ``path`` is the full-length video audio and ``start_s``/``end_s`` are the segment's
 interval from the ``.csd``. Sentiment -> label (:func:`sentiment_label`): ``negative`` if s < -band,
 ``positive`` if s > band, else ``neutral`` (default band 0, i.e. exactly 0 is neutral, as in DESIGN.md);
@@ -29,6 +33,8 @@ from clapemo.errors import ParameterError
 NAME = "mosi"
 LABELS_FILE = "CMU_MOSI_Opinion_Labels.csd"
 AUDIO_DIRS: tuple[str, ...] = ("Raw/Audio/WAV_16000/Full", "Audio/WAV_16000/Full", "audio")
+LAYOUT = (f"{LABELS_FILE} (anywhere under the root) and full-length audio {{video_id}}.wav in "
+          f"{AUDIO_DIRS[0]}/")
 #: sentiment sign -> canonical label
 LABEL_MAP: dict[str, str] = {"negative": "negative", "neutral": "neutral", "positive": "positive"}
 
@@ -43,7 +49,7 @@ def sentiment_label(score: float, *, neutral_band: float = 0.0) -> str:
 
 
 def load(root: str | os.PathLike, *, neutral_band: float = 0.0, labels_file: str | None = None,
-         audio_dir: str | None = None, split_map: Mapping[str, str] | str | None = None, missing: str = "error"):
+         audio_dir: str | None = None, split_map: Mapping[str, str] | str | None = None, missing: str = "skip"):
     """Manifest of CMU-MOSI opinion segments (segments of full-length audio).
 
     Parameters
@@ -53,7 +59,8 @@ def load(root: str | os.PathLike, *, neutral_band: float = 0.0, labels_file: str
     labels_file : the label ``.csd`` (default: ``CMU_MOSI_Opinion_Labels.csd`` found under root).
     audio_dir : folder of ``{video_id}.wav`` (default: the first of :data:`AUDIO_DIRS` that exists).
     split_map : video_id -> split (mapping or JSON file); default: the hash rule.
-    missing : ``"error"`` or ``"skip"`` for videos whose audio is absent (skips listed in ``df.attrs``).
+    missing : ``"skip"`` (default: segments of videos whose audio is absent are left out, recorded in
+        ``df.attrs["skipped"]`` and named in a :class:`~clapemo.datasets.PartialCorpusWarning`) or ``"error"``.
 
     Returns
     -------
@@ -62,7 +69,7 @@ def load(root: str | os.PathLike, *, neutral_band: float = 0.0, labels_file: str
     check_missing_option(NAME, missing)
     if not isinstance(neutral_band, (int, float)) or neutral_band < 0:
         raise ParameterError(f"{NAME}: neutral_band={neutral_band!r} must be a number >= 0")
-    root = corpus_root(NAME, root, expect=f"{LABELS_FILE} and full-length audio (e.g. {AUDIO_DIRS[0]}/)")
+    root = corpus_root(NAME, root, expect=LAYOUT)
     _, labels = read_csd(find_labels(NAME, root, labels_file, LABELS_FILE), name=NAME, n_features=1)
     adir = find_audio_dir(NAME, root, audio_dir, AUDIO_DIRS)
 
@@ -71,6 +78,11 @@ def load(root: str | os.PathLike, *, neutral_band: float = 0.0, labels_file: str
         return sentiment_label(score, neutral_band=neutral_band), f"{score:g}", {"sentiment": score}
 
     rows, skipped = segment_rows(NAME, labels, adir, resolve_splits(NAME, split_map), label_of)
-    report_missing(NAME, skipped, missing)
+    if not rows:
+        from clapemo.datasets import nothing_usable
+
+        raise nothing_usable(NAME, root, expect=LAYOUT, found=f"none of the {len(labels)} videos of the label "
+                             f".csd has its {{video_id}}.wav in {adir}")
+    report_missing(NAME, skipped, missing, root=root, audio_dir=adir, rows=rows)
     return build_manifest(rows, name=NAME, extra=("video_id", "segment", "sentiment"), skipped=skipped,
                           empty_hint=f"no segments with audio in {adir}")

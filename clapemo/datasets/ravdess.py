@@ -10,8 +10,12 @@ repetition (01/02), actor (01-24; odd = male, even = female). Only audio-only sp
 song files (vocal channel 02) and video files (``.mp4``, modality 01/02) are ignored by rule, not by accident.
 
 Splits: the speaker-independent 5 folds of :data:`FOLDS` (the split of the SoTA result the paper quotes). Every
-row carries its ``fold`` (0-4); ``split`` is ``"test"`` for the actors of ``test_fold`` (default 0) and
-``"train"`` for the others.
+row carries its integer ``fold`` (0-4), which ``data.test_fold`` re-splits by; ``split`` is ``"test"`` for the
+actors of ``test_fold`` (default 0) and ``"train"`` for the others.
+
+Partial trees: the ``Actor_XX`` folders present are loaded and a
+:class:`~clapemo.datasets.PartialCorpusWarning` names the absent actors; no ``Actor_XX`` folder at all is a
+:class:`DataError` naming the folder and the layout.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ _FIELD_VALUES = {
     "intensity": tuple(INTENSITIES), "statement": tuple(STATEMENTS), "repetition": ("01", "02"),
 }
 EXPECTED_NAME = "MM-VV-EE-II-SS-RR-AA.wav with two-digit fields, e.g. 03-01-05-01-02-01-12.wav"
+LAYOUT = "Actor_01/ ... Actor_24/ with MM-VV-EE-II-SS-RR-AA.wav files (or one folder holding them)"
+ACTORS = tuple(range(1, 25))
 
 
 def actor_fold(actor: int) -> int:
@@ -92,9 +98,16 @@ def load(root: str | os.PathLike, *, test_fold: int = DEFAULT_TEST_FOLD):
     """
     if not isinstance(test_fold, int) or isinstance(test_fold, bool) or not 0 <= test_fold < len(FOLDS):
         raise ParameterError(f"{NAME}: test_fold={test_fold!r} must be an int in 0-{len(FOLDS) - 1}")
-    root = corpus_root(NAME, root, expect="Actor_01/ ... Actor_24/ with MM-VV-EE-II-SS-RR-AA.wav files")
+    from clapemo.datasets import nothing_usable, warn_partial
+
+    root = corpus_root(NAME, root, expect=LAYOUT)
+    actor_dirs = _actor_dirs(root)
+    if not actor_dirs:
+        raise nothing_usable(NAME, root, expect=LAYOUT, found="no Actor_XX folder")
+    present = sorted({int(_ACTOR_DIR_RE.match(d.name).group(1)) for d in actor_dirs})
+    warn_partial(NAME, root, what="actors", missing=[a for a in ACTORS if a not in present], present=present)
     rows = []
-    for actor_dir in _actor_dirs(root):
+    for actor_dir in actor_dirs:
         folder_actor = _ACTOR_DIR_RE.match(actor_dir.name).group(1)
         for path in sorted(actor_dir.iterdir()):
             if path.suffix.lower() != ".wav":  # video (.mp4) files of the AV release; not audio
@@ -116,4 +129,5 @@ def load(root: str | os.PathLike, *, test_fold: int = DEFAULT_TEST_FOLD):
                 "repetition": f["repetition"],
             })
     return build_manifest(rows, name=NAME, extra=("fold", "intensity", "statement", "repetition"),
-                          empty_hint=f"no 03-01-*.wav speech files in Actor_XX folders under {root}")
+                          empty_hint=f"no 03-01-*.wav speech files in Actor_XX folders under {root}; "
+                                     f"expected {LAYOUT}")
