@@ -52,7 +52,8 @@ __all__ = [
 ]
 
 _HOME = {
-    "notebook_config": "config", "emotion_corpora": "config", "needs_synth": "config", "notebook_configs": "config",
+    "notebook_config": "config", "emotion_corpora": "config", "needs_synth": "config",
+    "notebook_configs": "config",
     "PROPERTIES": "views", "PROMPT_KINDS": "views", "corpus_table": "views", "corpus_summary": "views",
     "thresholds": "views", "cuts_table": "views", "plot_properties_by_emotion": "views", "prompt_bin": "views",
     "bin_occupancy": "views", "style_occupancy": "views", "plot_bin_occupancy": "views",

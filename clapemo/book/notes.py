@@ -50,7 +50,7 @@ class Note:
         return hash(self.text)
 
     def _repr_html_(self) -> str:
-        return f'<div class="clapemo-note admonition note"><p>{html.escape(self.text)}</p></div>'
+        return f'<div class="clapemo-note"><p>{html.escape(self.text)}</p></div>'
 
     def _repr_markdown_(self) -> str:
         return f"> **Note:** {self.text}"
@@ -102,8 +102,9 @@ def tolerates_not_run(fn: Callable) -> Callable:
 
 def run_artefact(experiment: Callable[..., "pd.DataFrame"], config: "Config", **kwargs: Any) -> "pd.DataFrame":
     """``experiment(config, progress=True, **kwargs)`` (``clapemo.experiments.ear_table``, ``ser_table`` or
-    ``prompt_analysis``), its bars and printed lines sent to the terminal, never the page; when it raises :class:`clapemo.experiments.NotRun`, the reason is shown as a note and an
-    empty result frame carrying it is returned (:func:`not_run_frame`), so the chapter goes on."""
+    ``prompt_analysis``), its bars and printed lines sent to the terminal, never the page. When it raises
+    :class:`clapemo.experiments.NotRun`, the reason is shown as a note and an empty result frame carrying it is
+    returned (:func:`not_run_frame`), so the chapter goes on."""
     from clapemo.book.progress import messages_to_terminal
     from clapemo.experiments import NotRun
 

@@ -42,7 +42,7 @@ def not_run_notes(results: Any, *, by: str = "row") -> list[str]:
 
 def _caption(text: str, results: Any, by: str) -> str:
     notes = not_run_notes(results, by=by)
-    return text + (" Not run: " + "; ".join(notes) + "." if notes else "")
+    return text + (" " + "; ".join(notes) + "." if notes else "")  # each note starts "not run: ..."
 
 
 def format_spread(mean: float, std: float, *, digits: int = 2, percent: bool = False) -> str:
@@ -157,7 +157,8 @@ def format_table3(side: "pd.DataFrame", *, results: Any = None):
     text = table3_side_by_side(side)
     return (_bold_best(text, text.attrs["means"])
             .set_caption(_caption("Table 3: emotion audio retrieval on the IEMOCAP twin, precision@K. Bold: the "
-                                  "best model of each line, separately for the paper and for us.", results, "row")))
+                                  "best model of each line, separately for the paper and for us.",
+                                  results, "row")))
 
 
 def table4_side_by_side(side: "pd.DataFrame") -> "pd.DataFrame":
