@@ -202,7 +202,7 @@ def fake_pipeline(monkeypatch, tmp_path):
                         articulation_rate=level + " articulation rate " + word)
 
     def fit(config, *, progress=True):
-        run = tmp_path / "runs" / train.run_id(config)
+        run = tmp_path / "runs" / train.run_id(config, data_digest="fake")
         if not (run / "done").exists():
             fits.append(config.train)
             run.mkdir(parents=True)
@@ -301,7 +301,8 @@ def test_cli_plan_and_run_with_faked_pipeline(fake_pipeline, capsys):
     out = capsys.readouterr().out
     assert "# 22 trainings (4 finetunes)" in out and fits == []
     args = ["table4", "--quiet", "--config", str(REPO / "configs" / "base.yaml"),
-            "--set", f"evaluate.results_dir={config.evaluate.results_dir}", "--set", "evaluate.seeds=[0]"]
+            "--set", f"evaluate.results_dir={config.evaluate.results_dir}", "--set", "evaluate.seeds=[0]",
+            "--set", "train.n_workers=1"]
     assert cli(args) == 0
     out = capsys.readouterr().out
     assert "4D + [5ED - PA]" in out and "t4_pa_best_finetune" in out and "SoTA" in out
@@ -315,7 +316,9 @@ def test_evaluate_cli_with_faked_pipeline(fake_pipeline, capsys, monkeypatch):
     run = train.fit(config)
     fake = train.load_run(run)
     fake.config = config
-    monkeypatch.setattr(train, "load_run", lambda run_dir: fake)
+    from clapemo import model
+
+    monkeypatch.setattr(model, "load_run", lambda run_dir: fake)
     assert cli([str(run), "--corpus", "synth-ravdess", "--corpus", "synth-iemocap"]) == 0
     out = capsys.readouterr().out
     assert "synth-ravdess" in out and "0.125" in out and "0.250" in out
