@@ -197,3 +197,24 @@ def test_screenshot_of_the_report_page(book, tmp_path):
     png = book.screenshot(book / "executed" / "05_report.html", tmp_path / "report.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a rendered page, not a blank one
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_skips_the_synthetic_benchmark_for_a_real_data_overlay(tmp_path):
+    """`make reproduce SET=real.yaml` runs every notebook but generates no synthetic benchmark; SET's files and
+    items reach the notebooks as the separate overlays and overrides parameters."""
+    real = tmp_path / "real.yaml"
+    real.write_text("data: {source: real}\n")
+
+    def dry_run(*args: str) -> str:
+        proc = subprocess.run(["make", "-n", "-B", "book/executed/02_ear_table.ipynb", "PROFILE=tiny",
+                               f"PYTHON={sys.executable}", *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    synthetic = dry_run()
+    assert "clapemo synth --profile tiny" in synthetic and "clapemo book run" in synthetic
+    plan = dry_run(f"SET={real} train.epochs=3")
+    assert "clapemo synth" not in plan and "clapemo book run" in plan
+    assert f'-r overlays "{real}"' in plan and '-r overrides "data.synth_root=data/synth train.epochs=3"' in plan
