@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["write_wav", "write_mp4", "write_csd", "make_ravdess", "make_cremad", "make_iemocap", "make_meld",
            "make_mosi", "make_mosei", "make_clotho", "make_audiocaps", "make_macs", "make_fsd50k",
-           "RAVDESS_ACTORS", "IEMOCAP_LINES", "MELD_ROWS"]
+           "make_folder", "RAVDESS_ACTORS", "IEMOCAP_LINES", "MELD_ROWS", "FOLDER_ROWS"]
 
 
 def tone(duration_s: float, rate_hz: int, *, f0_hz: float = 220.0) -> np.ndarray:
@@ -139,9 +139,11 @@ MELD_ROWS = (
 _MELD_DIRS = {"train": "train/train_splits", "dev": "dev_splits_complete", "test": "output_repeated_splits_test"}
 
 
-def make_meld(root: Path, *, rows=MELD_ROWS) -> Path:
+def make_meld(root: Path, *, rows=MELD_ROWS, splits=("train", "dev", "test")) -> Path:
+    """The csv files and clip folders of ``splits`` only (a partial tree when fewer than three)."""
+    rows = [r for r in rows if r[0] in splits]
     header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime"
-    lines: dict = {s: [header] for s in _MELD_DIRS}
+    lines: dict = {s: [header] for s in _MELD_DIRS if s in splits}
     for i, (split, dia, utt, emo) in enumerate(rows, start=1):
         lines[split].append(f'{i},"Oh, hi {i}!",Chandler,{emo},neutral,{dia},{utt},3,7,'
                             '"00:14:38,127","00:14:40,378"')
@@ -174,10 +176,12 @@ def make_mosei(root: Path) -> Path:
 
 # ---- caption sets -----------------------------------------------------------------------------------------------
 
-def make_clotho(root: Path) -> Path:
-    """development: 2 files, validation: 1, evaluation: 1 -> 20 pairs."""
+def make_clotho(root: Path, *, parts=("development", "validation", "evaluation")) -> Path:
+    """development: 2 files, validation: 1, evaluation: 1 -> 20 pairs (of ``parts`` only)."""
     for part, names in (("development", ["a dog, barking.wav", "rain.wav"]), ("validation", ["birds.wav"]),
                         ("evaluation", ["car.wav"])):
+        if part not in parts:
+            continue
         lines = ["file_name,caption_1,caption_2,caption_3,caption_4,caption_5"]
         for n in names:
             caps = ",".join(f'"{n[:-4]} caption {k}, with comma"' for k in range(1, 6))
@@ -219,14 +223,56 @@ def make_macs(root: Path) -> Path:
     return root
 
 
-def make_fsd50k(root: Path) -> Path:
-    """dev: 2 clips (train, val), eval: 1 clip -> 3 rows."""
+def make_fsd50k(root: Path, *, parts=("dev", "eval")) -> Path:
+    """dev: 2 clips (train, val), eval: 1 clip -> 3 rows (of ``parts`` only)."""
     gt = root / "FSD50K.ground_truth"
     gt.mkdir(parents=True, exist_ok=True)
-    (gt / "dev.csv").write_text('fname,labels,mids,split\n64760,"Electric_guitar,Guitar,Music","/m/02sgy,/m/0342h,'
+    if "dev" in parts:
+        (gt / "dev.csv").write_text('fname,labels,mids,split\n64760,"Electric_guitar,Guitar,Music","/m/02sgy,/m/0342h,'
                                 '/m/04rlf",train\n16399,"Drill,Tools",/m/01d380,val\n')
-    (gt / "eval.csv").write_text('fname,labels,mids\n'
-                                 '37199,"Speech,Male_speech_and_man_speaking","/m/09x0r,/m/05zppz"\n')
+    if "eval" in parts:
+        (gt / "eval.csv").write_text('fname,labels,mids\n'
+                                     '37199,"Speech,Male_speech_and_man_speaking","/m/09x0r,/m/05zppz"\n')
     for part, f in (("dev", "64760"), ("dev", "16399"), ("eval", "37199")):
+        if part not in parts:
+            continue
         write_wav(root / f"FSD50K.{part}_audio" / f"{f}.wav", rate_hz=44100)
+    return root
+
+
+# ---- own corpus (folder + labels.csv) ---------------------------------------------------------------------------
+
+#: (path, label, speaker, sex, fold, start_s, end_s) written by make_folder; "joy" needs the mapping joy -> happy
+FOLDER_ROWS = (
+    ("spk1/a.wav", "angry", "s1", "F", 0, "", ""),
+    ("spk1/b.wav", "joy", "s1", "female", 0, "", ""),
+    ("spk2/c.flac", "neutral", "s2", "Male", 1, "", ""),
+    ("spk2/long.wav", "sad", "s2", "m", 2, "0.1", "0.5"),
+    ("spk2/long.wav", "Sad", "s2", "", 2, "0.5", "0.9"),
+)
+
+
+def make_folder(root: Path, *, rows=FOLDER_ROWS, labels: str = "labels.csv", extra_header: str = "",
+                extra_cells: tuple = ()) -> Path:
+    """Audio files + a labels CSV (columns path,label,speaker,sex,fold,start_s,end_s[,extra])."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["path", "label", "speaker", "sex", "fold", "start_s", "end_s"]
+                    + ([extra_header] if extra_header else []))
+    for i, row in enumerate(rows):
+        writer.writerow(list(row) + ([extra_cells[i]] if extra_header else []))
+        path = root / row[0]
+        if not path.exists() and ".." not in row[0]:
+            if path.suffix == ".flac":
+                import soundfile as sf
+
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(str(path), tone(0.1, 16000), 16000, format="FLAC")
+            else:
+                write_wav(path, duration_s=1.0)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / labels).write_text(buf.getvalue())
     return root

@@ -457,3 +457,185 @@ def test_label_maps_against_the_papers_table_1():
         "iemocap": (["disgust"], ["disappointed"]),  # IEMOCAP's 'dis' is Disgust; Table 1 says "disappoint"
         "mosei": ([], ["excited", "frustrated"]),  # MOSEI is not annotated with these two
     }
+
+
+# ---- partial trees (issue 12) ----------------------------------------------------------------------------------
+
+def test_ravdess_partial_tree_warns_naming_absent_actors(tmp_path):
+    fc.make_ravdess(tmp_path, actors=(1, 2, 3))
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"ravdess: partial tree under .*: missing actors 4-24; "
+                      r"loaded actors 1-3$"):
+        df = datasets.load("ravdess", tmp_path)
+    assert len(df) == 24 and sorted(df["speaker"].unique()) == ["Actor_01", "Actor_02", "Actor_03"]
+
+
+def test_cremad_partial_tree_and_nothing_usable(tmp_path):
+    fc.make_cremad(tmp_path)
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"cremad: .*missing actors 1003-1091; loaded actors "
+                      r"1001-1002"):
+        assert len(datasets.load("cremad", tmp_path)) == 12
+    with pytest.raises(DataError, match=r"cremad: nothing usable under .*: no AudioWAV/ folder; expected AudioWAV/"):
+        datasets.load("cremad", tmp_path / "AudioWAV")
+
+
+def test_iemocap_session_without_labels_is_named_and_nothing_usable_raises(tmp_path):
+    fc.make_iemocap(tmp_path)
+    (tmp_path / "Session3" / "sentences").mkdir(parents=True)  # a session folder with no label files
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"missing sessions 3-5 \(Session3 has no "
+                      r"dialog/EmoEvaluation/Ses\*.txt\); loaded sessions 1-2"):
+        df = datasets.load("iemocap", tmp_path)
+    assert df.groupby("split")["fold"].unique().map(list).to_dict() == {"Session1": [1], "Session2": [2]}
+    bare = tmp_path / "bare"
+    (bare / "Session3" / "sentences").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"iemocap: nothing usable under .*bare: Session folders \[3\] hold no "
+                       r"dialog/EmoEvaluation/Ses\*.txt; expected Session1/"):
+        datasets.load("iemocap", bare)
+
+
+def test_meld_with_only_the_train_split_loads_and_names_the_others(tmp_path):
+    fc.make_meld(tmp_path, splits=("train",))
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"meld: partial tree under .*: missing splits dev, test "
+                      r"\(dev: no dev_sent_emo.csv and no clip folder \(dev_splits_complete or "
+                      r"dev/dev_splits_complete\); test: .*\); loaded splits train$"):
+        df = datasets.load("meld", tmp_path)
+    assert df["utterance_id"].tolist() == ["meld/train/dia0_utt0", "meld/train/dia0_utt1", "meld/train/dia1_utt0"]
+    with pytest.raises(DataError, match=r"meld: split 'dev' was asked for but is absent under .*: no dev_sent_emo"):
+        datasets.load("meld", tmp_path, splits=["train", "dev"])
+    assert len(datasets.load("meld", tmp_path, splits=["train"])) == 3  # asked for what is there: no warning
+
+
+def test_meld_csv_without_clip_folder_and_empty_tree(tmp_path):
+    fc.make_meld(tmp_path)
+    for clip in (tmp_path / "output_repeated_splits_test").iterdir():
+        clip.unlink()
+    (tmp_path / "output_repeated_splits_test").rmdir()
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"missing splits test \(test: no clip folder "
+                      r"\(output_repeated_splits_test or test/output_repeated_splits_test\)\); loaded splits "
+                      r"train, dev"):
+        assert datasets.load("meld", tmp_path)["split"].value_counts().to_dict() == {"train": 3, "dev": 2}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match=r"meld: nothing usable under .*empty: train: no train_sent_emo.csv .*; "
+                       r"expected \{train,dev,test\}_sent_emo.csv"):
+        datasets.load("meld", empty)
+
+
+def test_clotho_parts_present_load(tmp_path):
+    fc.make_clotho(tmp_path, parts=("evaluation",))
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"missing parts development, validation \(development: "
+                      r"no clotho_captions_development.csv and no development/ audio folder; .*\); loaded parts "
+                      r"evaluation"):
+        df = datasets.load("clotho", tmp_path)
+    assert len(df) == 5 and set(df["split"]) == {"test"}
+    with pytest.raises(DataError, match="part 'development' was asked for but is absent"):
+        datasets.load("clotho", tmp_path, parts=["development"])
+    with pytest.raises(DataError, match="clotho: nothing usable under .*: no clotho_captions_development.csv"):
+        datasets.load("clotho", tmp_path / "evaluation")
+
+
+def test_fsd50k_and_audiocaps_parts_present_load(tmp_path):
+    fc.make_fsd50k(tmp_path / "fsd", parts=("dev",))
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"missing parts eval \(eval: no "
+                      r"FSD50K.ground_truth/eval.csv and no FSD50K.eval_audio/ folder\); loaded parts dev"):
+        assert set(datasets.load("fsd50k", tmp_path / "fsd")["split"]) == {"train", "dev"}
+    fc.make_audiocaps(tmp_path / "ac")
+    (tmp_path / "ac" / "dataset" / "test.csv").unlink()
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"audiocaps: .*missing parts test \(csv files looked "
+                      r"for in .*dataset\); loaded parts train, val"):
+        assert len(datasets.load("audiocaps", tmp_path / "ac")) == 4
+    with pytest.raises(DataError, match="audiocaps: part 'test' was asked for"):
+        datasets.load("audiocaps", tmp_path / "ac", parts=["test"])
+
+
+def test_mosei_without_any_audio_is_nothing_usable(tmp_path):
+    fc.make_mosei(tmp_path)
+    (tmp_path / "Raw" / "Audio" / "Full" / "WAV_16000" / "v-01_x.wav").unlink()
+    with pytest.raises(DataError, match=r"mosei: nothing usable under .*: none of the 1 videos of the label .csd "
+                       r"has its \{video_id\}.wav in .*WAV_16000; expected CMU_MOSEI_Labels.csd"):
+        datasets.load("mosei", tmp_path)
+
+
+@pytest.mark.parametrize("name, folds", [("ravdess", [0, 1, 4]), ("cremad", [0, 1]), ("iemocap", [1, 2])])
+def test_corpora_with_folds_have_an_integer_fold_column(trees, name, folds):
+    df = datasets.load(name, trees[name])
+    assert df["fold"].dtype.kind == "i" and sorted(df["fold"].unique()) == folds
+
+
+# ---- own corpus: folder + labels.csv ---------------------------------------------------------------------------
+
+def test_folder_corpus_rows_labels_folds_and_segments(tmp_path):
+    fc.make_folder(tmp_path, extra_header="arousal", extra_cells=("high", "mid", "low", "low", "mid"))
+    df = datasets.load("folder", tmp_path, mapping={"joy": "happy"})
+    assert df["utterance_id"].tolist() == ["folder/spk1/a.wav", "folder/spk1/b.wav", "folder/spk2/c.flac",
+                                           "folder/spk2/long.wav[0.1-0.5]", "folder/spk2/long.wav[0.5-0.9]"]
+    assert df["label"].tolist() == ["angry", "happy", "neutral", "sad", "sad"]
+    assert df["raw_label"].tolist() == ["angry", "joy", "neutral", "sad", "Sad"]
+    assert df["sex"].tolist() == ["female", "female", "male", "male", None]
+    assert df["fold"].dtype.kind == "i" and df["fold"].tolist() == [0, 0, 1, 2, 2]
+    assert df["split"].tolist() == ["test", "test", "train", "train", "train"]  # no split column: fold 0 is test
+    assert df["arousal"].tolist() == ["high", "mid", "low", "low", "mid"] and list(df.columns[-2:]) == [
+        "fold", "arousal"]
+    assert df["start_s"].iloc[3] == pytest.approx(0.1) and math.isnan(df["start_s"].iloc[0])
+    assert set(df["dataset"]) == {"folder"} and df["path"].iloc[2] == str((tmp_path / "spk2" / "c.flac").resolve())
+    assert datasets.module("folder").label_set(df) == ("neutral", "happy", "sad", "angry")
+    other = datasets.load("folder", tmp_path, mapping={"joy": "happy"}, test_fold=2)
+    assert other["split"].tolist() == ["train", "train", "train", "test", "test"]
+    with pytest.raises(DataError, match=r"labels.csv line 3: label 'joy' is neither a canonical emotion"):
+        datasets.load("folder", tmp_path)
+
+
+def test_folder_corpus_names_and_addressing(tmp_path):
+    mine = fc.make_folder(tmp_path / "mycorpus", rows=fc.FOLDER_ROWS[:1])
+    fc.make_folder(tmp_path / "other", rows=fc.FOLDER_ROWS[2:3], labels="meta.csv")
+    a = datasets.load("mycorpus", mine)  # unknown name + root with labels.csv -> folder corpus of that name
+    b = datasets.load("folder:second", tmp_path / "other", labels="meta.csv")
+    c = datasets.load("folder", mine, name="third")
+    assert (a["utterance_id"].tolist(), b["utterance_id"].tolist(), c["utterance_id"].tolist()) == (
+        ["mycorpus/spk1/a.wav"], ["second/spk2/c.flac"], ["third/spk1/a.wav"])
+    assert "fold" in a.columns and a["split"].tolist() == ["test"]
+    with pytest.raises(ParameterError, match=r"unknown corpus name 'nocorpus'.*labels.csv is absent"):
+        datasets.load("nocorpus", tmp_path / "other")
+    with pytest.raises(ParameterError, match="folder corpus name='ravdess' must be"):
+        datasets.load("folder", mine, name="ravdess")
+    with pytest.raises(ParameterError, match="option name='x' differs"):
+        datasets.load("mycorpus", mine, name="x")
+    with pytest.raises(DataError, match=r"mine: nothing usable under .*: no labels file .*labels.csv; expected "
+                       r"labels.csv \(columns path,label"):
+        datasets.load("folder", tmp_path, name="mine")
+
+
+@pytest.mark.parametrize("row, expected", [
+    (("spk1/a.wav", "angry", "s1", "x", 0, "", ""), r"line 3: sex 'x' must be male/female"),
+    (("spk1/a.wav", "rage", "s1", "", 0, "", ""), r"line 3: label 'rage' is neither a canonical emotion"),
+    (("./spk1/a.wav", "sad", "s1", "", 0, "", ""), r"line 3: path './spk1/a.wav' .*repeats line 2"),
+    (("../outside.wav", "sad", "s1", "", 0, "", ""), r"line 3: path '../outside.wav' must be relative to the "
+                                                     r"root and stay inside it"),
+    (("spk1/../../x.wav", "sad", "s1", "", 0, "", ""), r"line 3: path 'spk1/../../x.wav' must be relative"),
+    (("/etc/passwd", "sad", "s1", "", 0, "", ""), r"line 3: path '/etc/passwd' must be relative"),
+    (("spk1/b.wav", "sad", "s1", "", "one", "", ""), r"line 3: fold 'one' must be an integer >= 0"),
+    (("spk1/b.wav", "sad", "s1", "", 0, "0.5", ""), r"line 3: start_s/end_s = 0.5/None: both empty"),
+    (("spk1/b.wav", "sad", "s1", "", 0, "0.5", "0.2"), r"line 3: start_s/end_s = 0.5/0.2"),
+])
+def test_folder_corpus_rules_name_the_row(tmp_path, row, expected):
+    fc.make_folder(tmp_path, rows=(fc.FOLDER_ROWS[0], row))
+    with pytest.raises(DataError, match=expected):
+        datasets.load("folder", tmp_path)
+
+
+def test_folder_corpus_missing_audio_and_split_column(tmp_path):
+    fc.make_folder(tmp_path, rows=fc.FOLDER_ROWS[:3])
+    (tmp_path / "spk1" / "a.wav").unlink()
+    with pytest.raises(DataError, match=r"labels.csv line 2: audio file .*a.wav does not exist"):
+        datasets.load("folder", tmp_path, mapping={"joy": "happy"})
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("joy: happy\n")
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"missing 1 audio file\(s\) listed in labels.csv "
+                      r"\(.*a.wav\); loaded 2 rows"):
+        df = datasets.load("folder", tmp_path, mapping="map.yaml", missing="skip")
+    assert df.attrs["skipped"] == [("folder/spk1/a.wav", f"{(tmp_path / 'spk1' / 'a.wav').resolve()}: missing")]
+    (tmp_path / "labels.csv").write_text("path,label,split\nspk1/b.wav,happy,dev\nspk2/c.flac,calm,\n")
+    with pytest.raises(DataError, match=r"line 3: split is empty"):
+        datasets.load("folder", tmp_path)
+    (tmp_path / "labels.csv").write_text("path,label,split\nspk1/b.wav,happy,dev\nspk2/c.flac,calm,test\n")
+    df = datasets.load("folder", tmp_path)
+    assert df["split"].tolist() == ["dev", "test"] and "fold" not in df.columns and df["speaker"].isna().all()

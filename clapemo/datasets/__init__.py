@@ -119,7 +119,7 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(DATASETS[name])
 
 
-def load(name: str, root: str | os.PathLike, **options: Any) -> pd.DataFrame:
+def load(name: str, root: str | os.PathLike, /, **options: Any) -> pd.DataFrame:
     """Load corpus ``name`` from folder ``root`` as a validated manifest.
 
     Parameters
@@ -131,7 +131,9 @@ def load(name: str, root: str | os.PathLike, **options: Any) -> pd.DataFrame:
         (dataset name = that name).
     root : the corpus folder, laid out as the corpus is distributed (see ``data/README.md``).
     **options : keyword options of that corpus's ``load`` (e.g. ``four_class=True`` for IEMOCAP,
-        ``test_fold=2`` for RAVDESS); an unknown option is a :class:`ParameterError` listing the accepted ones.
+        ``test_fold=2`` for RAVDESS, ``name="mine"`` or ``labels="meta.csv"`` for a folder corpus); an unknown
+        option is a :class:`ParameterError` listing the accepted ones. ``name`` and ``root`` are positional-only
+        so that ``name=`` reaches the folder loader.
 
     Returns
     -------
