@@ -160,7 +160,8 @@ def test_ravdess_malformed_names_raise_naming_the_file(tmp_path, bad_name, expec
 def test_ravdess_bad_fold_and_empty_tree(tmp_path):
     with pytest.raises(ParameterError, match="test_fold=5"):
         datasets.load("ravdess", tmp_path, test_fold=5)
-    with pytest.raises(DataError, match=r"ravdess: nothing usable under .*: no Actor_XX folder; expected Actor_01/"):
+    with pytest.raises(DataError, match=r"ravdess: nothing usable under .*: no Actor_XX folder; "
+                       r"expected Actor_01/"):
         datasets.load("ravdess", tmp_path)
 
 
@@ -194,8 +195,8 @@ def test_cremad_malformed_inputs(tmp_path):
 # ---- IEMOCAP ---------------------------------------------------------------------------------------------------
 
 def test_iemocap_default_excludes_xxx_oth_and_maps_labels(trees):
-    with pytest.warns(datasets.PartialCorpusWarning, match=r"iemocap: partial tree under .*: missing sessions 3-5; "
-                      r"loaded sessions 1-2"):
+    with pytest.warns(datasets.PartialCorpusWarning,
+                      match=r"iemocap: partial tree under .*: missing sessions 3-5; loaded sessions 1-2"):
         df = datasets.load("iemocap", trees["iemocap"]).set_index("utterance_id")
     assert len(df) == 7 and not set(df["raw_label"]) & {"xxx", "oth"}
     assert df.loc["iemocap/Ses01F_impro01_M000", ["label", "raw_label", "sex", "speaker", "split"]].tolist() == [
@@ -267,7 +268,8 @@ def test_meld_missing_clip_error_or_recorded_skip(tmp_path):
     (tmp_path / "dev_splits_complete" / "dia0_utt1.mp4").unlink()
     with pytest.raises(DataError, match=r"meld: 1 clip\(s\) .*dia0_utt1.mp4: missing.*missing='skip'"):
         datasets.load("meld", tmp_path)
-    with pytest.warns(UserWarning, match="left out 1 unusable clip"):
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"left out 1 unusable clip\(s\) \(.*dia0_utt1.mp4: "
+                      r"missing\)"):
         df = datasets.load("meld", tmp_path, missing="skip")
     assert len(df) == 6 and [s[0] for s in df.attrs["skipped"]] == ["meld/dev/dia0_utt1"]
     csv_path = tmp_path / "test_sent_emo.csv"
@@ -474,7 +476,8 @@ def test_cremad_partial_tree_and_nothing_usable(tmp_path):
     with pytest.warns(datasets.PartialCorpusWarning, match=r"cremad: .*missing actors 1003-1091; loaded actors "
                       r"1001-1002"):
         assert len(datasets.load("cremad", tmp_path)) == 12
-    with pytest.raises(DataError, match=r"cremad: nothing usable under .*: no AudioWAV/ folder; expected AudioWAV/"):
+    with pytest.raises(DataError, match=r"cremad: nothing usable under .*: no AudioWAV/ folder; "
+                       r"expected AudioWAV/"):
         datasets.load("cremad", tmp_path / "AudioWAV")
 
 
@@ -494,12 +497,13 @@ def test_iemocap_session_without_labels_is_named_and_nothing_usable_raises(tmp_p
 
 def test_meld_with_only_the_train_split_loads_and_names_the_others(tmp_path):
     fc.make_meld(tmp_path, splits=("train",))
-    with pytest.warns(datasets.PartialCorpusWarning, match=r"meld: partial tree under .*: missing splits dev, test "
-                      r"\(dev: no dev_sent_emo.csv and no clip folder \(dev_splits_complete or "
+    with pytest.warns(datasets.PartialCorpusWarning, match=r"meld: partial tree under .*: missing splits dev, "
+                      r"test \(dev: no dev_sent_emo.csv and no clip folder \(dev_splits_complete or "
                       r"dev/dev_splits_complete\); test: .*\); loaded splits train$"):
         df = datasets.load("meld", tmp_path)
     assert df["utterance_id"].tolist() == ["meld/train/dia0_utt0", "meld/train/dia0_utt1", "meld/train/dia1_utt0"]
-    with pytest.raises(DataError, match=r"meld: split 'dev' was asked for but is absent under .*: no dev_sent_emo"):
+    with pytest.raises(DataError, match=r"meld: split 'dev' was asked for but is absent under .*: "
+                       r"no dev_sent_emo"):
         datasets.load("meld", tmp_path, splits=["train", "dev"])
     assert len(datasets.load("meld", tmp_path, splits=["train"])) == 3  # asked for what is there: no warning
 

@@ -214,7 +214,8 @@ def cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="clapemo manifest",
         description="Build the manifest of a real corpus from its folder (see data/README.md for layouts).")
-    parser.add_argument("name", help=f"corpus: {', '.join(DATASETS)}, or synth-<corpus>")
+    parser.add_argument("name", help=f"corpus: {', '.join(DATASETS)}, synth-<corpus>, or an own corpus: folder, "
+                        "folder:<name>, or any name whose root holds labels.csv")
     parser.add_argument("root", help="the corpus folder")
     parser.add_argument("-o", "--output", required=True, help="output file: .parquet or .csv")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",

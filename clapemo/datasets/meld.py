@@ -144,7 +144,11 @@ def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool =
         raise DataError(f"{NAME}: {len(skipped)} clip(s) listed in the csv files are unusable ({shown}"
                         f"{' ...' if len(skipped) > 3 else ''}); pass missing='skip' to leave them out")
     if skipped:
-        warnings.warn(f"{NAME}: left out {len(skipped)} unusable clip(s); see df.attrs['skipped']", stacklevel=2)
+        from clapemo.datasets import PartialCorpusWarning
+
+        shown = "; ".join(reason for _, reason in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        warnings.warn(f"{NAME}: left out {len(skipped)} unusable clip(s) ({shown}); see df.attrs['skipped']",
+                      PartialCorpusWarning, stacklevel=2)
     return build_manifest(rows, name=NAME, skipped=skipped,
                           extra=("sentiment", "dialogue_id", "utterance_index", "season", "episode"),
                           empty_hint=f"the *_sent_emo.csv files under {root} list no usable clips")
