@@ -599,6 +599,7 @@ def test_folder_corpus_names_and_addressing(tmp_path):
     assert "fold" in a.columns and a["split"].tolist() == ["test"]
     with pytest.raises(ParameterError, match=r"unknown corpus name 'nocorpus'.*labels.csv is absent"):
         datasets.load("nocorpus", tmp_path / "other")
+    assert datasets.load("fourth", tmp_path / "other", labels="meta.csv")["dataset"].tolist() == ["fourth"]
     with pytest.raises(ParameterError, match="folder corpus name='ravdess' must be"):
         datasets.load("folder", mine, name="ravdess")
     with pytest.raises(ParameterError, match="option name='x' differs"):

@@ -161,10 +161,11 @@ def load(name: str, root: str | os.PathLike, /, **options: Any) -> pd.DataFrame:
     elif name not in DATASETS and name != FOLDER:
         from clapemo.datasets import folder
 
-        if not (Path(root).expanduser() / folder.DEFAULT_LABELS).is_file():
+        labels = Path(root).expanduser() / options.get("labels", folder.DEFAULT_LABELS)
+        if not labels.is_file():
             raise ParameterError(f"unknown corpus name {name!r}; known: {', '.join(DATASETS)}, 'folder', "
                                  f"'synth-<corpus>', or any name whose root holds {folder.DEFAULT_LABELS} "
-                                 f"(an own corpus; {Path(root).expanduser() / folder.DEFAULT_LABELS} is absent)")
+                                 f"(an own corpus; {labels} is absent)")
         if options.get("name", name) != name:
             raise ParameterError(f"{name}: option name={options['name']!r} differs from the corpus name {name!r}")
         options = {**options, "name": name}
