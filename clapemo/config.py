@@ -122,19 +122,26 @@ class DataConfig(_Section):
     synth_root: str = _f("data/synth", path=True, doc="folder of the generated benchmark")
     roots: dict = _f({}, path=True, doc="corpus name -> folder, for source = real")
     iemocap_four_class: bool = _f(True, doc="merge exc into hap and keep hap/sad/ang/neu (EAR collection)")
-    test_fold: int | list | None = _f(None, doc="corpora with folds (RAVDESS folds 0-4, IEMOCAP sessions 1-5, "
-                                               "CREMA-D and folder corpora with fold splits): the fold(s) used as "
-                                               "'test', the others are 'train'; None = each corpus's default")
+    test_fold: int | list | dict | None = _f(None, doc="corpora with folds (RAVDESS folds 0-4, CREMA-D 0-4, IEMOCAP "
+                                                      "sessions 1-5, folder corpora with a fold column): the "
+                                                      "fold(s) used as 'test', the others 'train'; a number, a "
+                                                      "list, or a mapping corpus -> number/list; None = each "
+                                                      "corpus's default")
     n_jobs: int = _f(-1, min=-1, hashed=False,
                      doc="worker processes for feature extraction in clapemo.corpora; -1: all cores")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        folds = self.test_fold if isinstance(self.test_fold, list) else [self.test_fold]
-        if self.test_fold is not None and (not folds or not all(
-                isinstance(f, int) and not isinstance(f, bool) for f in folds)):
-            raise ConfigError(f"config key 'data.test_fold' = {self.test_fold!r} must be a fold number, a list of "
-                              "fold numbers, or null")
+
+        def folds_ok(value: Any) -> bool:
+            folds = value if isinstance(value, list) else [value]
+            return bool(folds) and all(isinstance(f, int) and not isinstance(f, bool) for f in folds)
+
+        value = self.test_fold
+        if value is not None and not (folds_ok(value) or (isinstance(value, dict) and all(
+                isinstance(k, str) and folds_ok(v) for k, v in value.items()))):
+            raise ConfigError(f"config key 'data.test_fold' = {value!r} must be a fold number, a list of fold "
+                              "numbers, a mapping corpus -> fold number(s), or null")
         if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in self.roots.items()):
             raise ConfigError(f"config key 'data.roots' = {self.roots!r} must map corpus names to folder paths")
 

@@ -49,8 +49,8 @@ def resolve_name(name: str, config: Config) -> str:
     """A corpus name as loaded: with ``data.source = "synth"`` a bare name gets the ``synth-`` prefix."""
     if not isinstance(name, str) or not name:
         raise ParameterError(f"corpus name must be a non-empty string, got {name!r}")
-    if config.data.source == "synth" and not name.startswith("synth-"):
-        return f"synth-{name}"
+    if config.data.source == "synth" and not name.startswith("synth-") and name not in config.data.roots:
+        return f"synth-{name}"  # a name under data.roots (e.g. a user's own folder corpus) is loaded as it is
     return name
 
 
@@ -98,8 +98,10 @@ def _four_class(m: Any) -> Any:
     return m.assign(label=label).loc[label.notna()]
 
 
-def _test_folds(config: Config) -> list[int] | None:
+def _test_folds(config: Config, name: str) -> list[int] | None:
     fold = config.data.test_fold
+    if isinstance(fold, dict):  # per corpus, by loaded or bare name
+        fold = fold.get(name, fold.get(name[len("synth-"):] if name.startswith("synth-") else name))
     return None if fold is None else (list(fold) if isinstance(fold, list) else [fold])
 
 
@@ -112,7 +114,7 @@ def _fold_of(value: Any) -> int | None:
 
 def _apply_test_fold(m: Any, config: Config, name: str) -> Any:
     """Re-split a corpus with a ``fold`` column by ``data.test_fold``: its folds are 'test', the rest 'train'."""
-    folds = _test_folds(config)
+    folds = _test_folds(config, name)
     if folds is None or "fold" not in m.columns:
         return m
     present = sorted({int(f) for f in m["fold"].dropna()})
@@ -135,7 +137,7 @@ def _select_split(m: Any, split: str | None, config: Config, name: str) -> Any:
     present = set(values)
     if split in ("train", "test") and not (present & STANDARD_SPLITS):
         folds = sorted(present)
-        wanted = _test_folds(config)
+        wanted = _test_folds(config, name)
         if wanted is None:
             test = {folds[0]}
         else:

@@ -152,3 +152,10 @@ def test_pairs_augment_class_label_and_captions(cfg):
     index1, _ = train.pairs(replace(c, **{"train.prompt_kind": "pitch", "train.include_4d": False}))
     assert index1["utterance_id"].tolist() == ["synth-ravdess/0", "synth-ravdess/2", "synth-ravdess/4"]
     assert train.training_corpora(c) == ["synth-ravdess", "synth-4d"]
+
+
+def test_test_fold_per_corpus_mapping(cfg):
+    c = replace(cfg, **{"data.test_fold": {"folds": 1}})  # bare name of synth-folds
+    assert corpora.manifest("synth-folds", c, split="test")["utterance_id"].tolist() == ["synth-folds/1"]
+    with pytest.raises(ConfigError, match="data.test_fold"):
+        replace(cfg, **{"data.test_fold": {"folds": "one"}})
