@@ -151,50 +151,51 @@ def test_book_run_shows_the_steps_on_the_terminal(executed):
 
 
 @pytest.fixture(scope="module")
-def book(executed, tmp_path_factory):
+def site(executed, tmp_path_factory):
     """All notebooks executed on tiny and the book built from them into a temporary copy of book/."""
     folder, results = executed[0], executed[1]
     for name in NAMES[1:]:
         run_notebook(name, folder, results)
-    site = tmp_path_factory.mktemp("site") / "book"
-    shutil.copytree(REPO / "book", site, ignore=shutil.ignore_patterns("_build", "executed", "screenshot*.png"))
-    shutil.copytree(folder, site / "executed")
+    folder_site = tmp_path_factory.mktemp("site") / "book"
+    shutil.copytree(REPO / "book", folder_site,
+                    ignore=shutil.ignore_patterns("_build", "executed", "screenshot*.png"))
+    shutil.copytree(folder, folder_site / "executed")
     jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(site), "--warningiserror", "--keep-going"],
+    proc = subprocess.run([str(jb), "build", str(folder_site), "--warningiserror", "--keep-going"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return site / "_build" / "html"
+    return folder_site / "_build" / "html"
 
 
 @pytest.mark.slow
-def test_every_notebook_runs_on_tiny_without_errors(book, executed):
+def test_every_notebook_runs_on_tiny_without_errors(site, executed):
     for name in NAMES:
         outputs = _outputs(executed[0] / f"{name}.ipynb")
         assert not [o for o in outputs if o.output_type == "error"], name
 
 
 @pytest.mark.slow
-def test_built_book_has_the_pages_tables_and_figures(book):
+def test_built_book_has_the_pages_tables_and_figures(site):
     from clapemo import book
 
-    pages = book.check_book(book)  # raises naming any page that falls short
+    pages = book.check_book(site)  # raises naming any page that falls short
     assert pages["ok"].all()
-    report_page = (book / "executed" / "05_report.html").read_text()
+    report_page = (site / "executed" / "05_report.html").read_text()
     for needle in ("Table 3", "Table 4", "Figure 2", "4D + [5ED - PA]", "paper", "ours", "holds"):
         assert needle in report_page, needle
-    intro = (book / "intro.html").read_text()
+    intro = (site / "intro.html").read_text()
     assert "synthetic benchmark" in intro and "reconstructed" in intro.lower()
     assert 'class="cell tag_injected-parameters' in report_page  # present, hidden by clapemo.css
-    assert "tag_injected-parameters" in (book / "_static" / "clapemo.css").read_text()
+    assert "tag_injected-parameters" in (site / "_static" / "clapemo.css").read_text()
 
 
 @pytest.mark.slow
-def test_screenshot_of_the_report_page(book, tmp_path):
+def test_screenshot_of_the_report_page(site, tmp_path):
     from clapemo import book
 
     if book.find_chromium() is None:
         pytest.skip("no Chromium installed (apt-get install chromium)")
-    png = book.screenshot(book / "executed" / "05_report.html", tmp_path / "report.png")
+    png = book.screenshot(site / "executed" / "05_report.html", tmp_path / "report.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a rendered page, not a blank one
 
