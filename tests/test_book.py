@@ -450,6 +450,7 @@ def test_not_run_artefact_becomes_a_note_and_the_chapter_goes_on():
     assert isinstance(note, book.Note) and "needs corpus 'iemocap'" in note.text
     assert book.format_claims(note) == note and "needs corpus" in note._repr_html_()
     assert book.not_run_notes(frame) == [frame.attrs["not_run"]]
+    assert isinstance(book.plot_prompt_analysis(frame), book.Note)
 
 
 def test_views_show_a_note_when_the_config_has_no_corpora():

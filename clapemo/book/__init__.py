@@ -43,7 +43,7 @@ __all__ = [
     "compare_pitch_backends",
     # tables
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
-    "format_table3", "format_table4", "format_figure2", "format_claims",
+    "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis",
     # notes
     "Note", "run_artefact", "claims", "not_run_frame",
     # provenance, progress, execute, check
@@ -62,6 +62,7 @@ _HOME = {
     "format_spread": "tables", "not_run_notes": "tables", "table3_side_by_side": "tables",
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
+    "plot_prompt_analysis": "tables",
     "Note": "notes", "run_artefact": "notes", "claims": "notes", "not_run_frame": "notes",
     "provenance": "provenance", "quiet_progress": "progress", "run_notebook": "execute",
     "BOOK_PAGES": "check", "check_book": "check", "screenshot": "check", "find_chromium": "check",

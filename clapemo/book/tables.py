@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
-           "format_table3", "format_table4", "format_figure2", "format_claims"]
+           "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis"]
 
 
 def _require(table: "pd.DataFrame", columns: Iterable[str], what: str) -> None:
@@ -269,3 +269,12 @@ def format_claims(verdicts: "pd.DataFrame"):
     return (shown.style.format({"smallest difference": "{:+.3f}", "smallest z": "{:+.1f}"}, na_rep="–")
             .map(lambda v: f"background-color: {colors.get(v, '')}", subset=["verdict"])
             .hide(axis="index"))
+
+
+@tolerates_not_run
+def plot_prompt_analysis(results: "pd.DataFrame", *, metric: str = "accuracy"):
+    """``clapemo.experiments.plot_prompt_analysis(results, metric=...)``; a note in its place when the experiment
+    did not run (an empty figure would only carry a legend warning onto the page)."""
+    from clapemo import experiments
+
+    return experiments.plot_prompt_analysis(results, metric=metric)
