@@ -932,8 +932,8 @@ def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None, n_boo
     if figure2 is not None:
         items = items_of(figure2, "figure2")
         corpora_ = list(dict.fromkeys(figure2["corpus"]))
-        first = corpora_[0]
-        kinds = set(figure2["prompt_kind"])
+        first = corpora_[0] if corpora_ else None
+        kinds = set(figure2["prompt_kind"]) if corpora_ else set()
 
         def c2(corpus: str, a: str, b: str) -> Any:
             return _compare(items, {"corpus": corpus, "prompt_kind": a}, {"corpus": corpus, "prompt_kind": b},
