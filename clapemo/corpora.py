@@ -207,7 +207,10 @@ def with_features(table: Any, config: Config) -> Any:
         out[col] = float("nan")
     out["error"] = None
     if labelled.any():
-        feats = features.extract_table(table.loc[labelled], config=config.features, n_jobs=config.data.n_jobs)
+        from clapemo.executor import in_worker
+
+        n_jobs = 1 if in_worker() else config.data.n_jobs  # inside a plan's worker process: no nested pool
+        feats = features.extract_table(table.loc[labelled], config=config.features, n_jobs=n_jobs)
         if len(feats) != int(labelled.sum()):
             raise DataError(f"features.extract_table returned {len(feats)} rows for {int(labelled.sum())} clips")
         feats = feats.set_index(pd.Index(table.index[labelled]))

@@ -73,7 +73,17 @@ def _cuda_devices() -> list[str]:
     return [str(i) for i in range(count)]
 
 
+#: set in every worker process: nested steps (feature extraction) then run serially inside it, no pool in a pool
+WORKER_ENV = "CLAPEMO_WORKER"
+
+
+def in_worker() -> bool:
+    """True inside a worker process of :func:`map_tasks` (its steps must not start pools of their own)."""
+    return os.environ.get(WORKER_ENV) == "1"
+
+
 def _one_thread() -> None:
+    os.environ[WORKER_ENV] = "1"
     for name in _THREAD_ENV:
         os.environ[name] = "1"
     import torch
