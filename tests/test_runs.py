@@ -1,0 +1,146 @@
+"""clapemo.runs: the run table, the names of the last reproduction's Table 3 models, and --run resolution."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+
+from clapemo import experiments, runs, train
+from clapemo.config import EvaluateConfig, config_hash, load_config, replace
+from clapemo.errors import ParameterError
+
+
+def _embeddings(n=12, d_audio=8, d_text=6, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    return (rng.normal(size=(n, d_audio)).astype(np.float32), rng.normal(size=(3, d_text)).astype(np.float32),
+            np.arange(n), labels)
+
+
+def base_config(tmp_path, **changes):
+    settings = {"train.epochs": 1, "train.batch_size": 4, "train.projection_dim": 8, "train.device": "cpu",
+                "train.num_threads": 1, "train.runs_dir": str(tmp_path / "runs"), "name": "run"}
+    settings.update(changes)
+    return replace(load_config(None), **settings)
+
+
+def table3_config(base, row, seed):
+    """The training config of a Table 3 row, as clapemo.experiments.training_config builds it."""
+    eds = sorted(experiments.emotion_corpora(base, target="synth-iemocap"))
+    corpora, kind = {"4D": ([], "class_label"), "4D + [5ED - CL]": (eds, "class_label"),
+                     "4D + [5ED - PA]": (eds, "augment")}[row]
+    cfg = replace(base, **{"train.corpora": corpora, "train.include_4d": True, "train.prompt_kind": kind,
+                           "train.seed": seed})
+    return dataclasses.replace(cfg, evaluate=EvaluateConfig())
+
+
+def make_run(cfg, *, suffix="-dfeedbeef00", finished_at=None):
+    folder = cfg.train.runs_dir + "/" + config_hash(cfg) + suffix
+    run = train.fit_embeddings(*_embeddings(), config=cfg, run_dir=folder, progress=False)
+    if finished_at is not None:
+        os.utime(run / "done", (finished_at, finished_at))
+    return run
+
+
+@pytest.fixture(scope="module")
+def reproduction(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("repro")
+    base = base_config(tmp)
+    older = base_config(tmp, **{"train.learning_rate": 5e-4})  # an earlier reproduction with another recipe
+    made = {}
+    for row in ("4D", "4D + [5ED - CL]", "4D + [5ED - PA]"):
+        made[("old", row)] = make_run(table3_config(older, row, 0), finished_at=1_000_000)
+        made[(row, 0)] = make_run(table3_config(base, row, 0), finished_at=2_000_000)
+    made[("4D + [5ED - PA]", 1)] = make_run(table3_config(base, "4D + [5ED - PA]", 1), finished_at=2_000_001)
+    made["other"] = make_run(replace(base, **{"train.corpora": ["synth-ravdess"], "train.include_4d": False}),
+                             finished_at=3_000_000)
+    made["seed9"] = make_run(table3_config(base, "4D + [5ED - PA]", 9), finished_at=3_000_001)
+    return tmp / "runs", made
+
+
+def test_the_plan_of_a_run_config_names_its_own_folder(tmp_path):
+    base = base_config(tmp_path)
+    cfg = table3_config(base, "4D + [5ED - PA]", 0)
+    plan = experiments.training_plan(cfg, artefacts=("table3",))
+    assert config_hash(cfg) in set(plan["run_id"])  # the rule runs.py relies on
+
+
+def test_names_point_at_the_newest_reproduction(reproduction):
+    runs_dir, made = reproduction
+    names = runs.reproduction_names(runs_dir=runs_dir)
+    assert names == {"4d": made[("4D", 0)], "cl": made[("4D + [5ED - CL]", 0)], "pa": made[("4D + [5ED - PA]", 0)],
+                     "pa-s1": made[("4D + [5ED - PA]", 1)]}
+
+
+def test_list_runs_describes_each_run(reproduction):
+    runs_dir, made = reproduction
+    full = runs.list_runs(runs_dir=runs_dir)
+    assert len(full) == 9 and tuple(full.columns) == runs.RUN_COLUMNS
+    assert list(full["run_id"]) == sorted(full["run_id"])
+    table = full.set_index("run_id")
+    pa = table.loc[made[("4D + [5ED - PA]", 0)].name]
+    assert pa["name"] == "pa" and pa["row"] == "4D + [5ED - PA]" and pa["prompt_kind"] == "augment"
+    assert pa["include_4d"] and pa["seed"] == 0 and pa["epochs"] == 1 and pa["epochs_done"] == 1
+    assert "synth-iemocap" not in pa["corpora"] and "synth-ravdess" in pa["corpora"]
+    assert np.isfinite(pa["train_loss"]) and 0 <= pa["train_accuracy"] <= 1 and pa["profile"] == "default"
+    old = table.loc[made[("old", "4D + [5ED - PA]")].name]
+    assert old["row"] == "4D + [5ED - PA]" and not isinstance(old["name"], str)  # a row, but not the last one
+    other = table.loc[made["other"].name]
+    assert other["row"] is None and other["corpora"] == "synth-ravdess" and not other["include_4d"]
+    assert table.loc[made["seed9"].name]["row"] is None  # seed 9 is not an evaluation seed
+
+
+def test_unfinished_run_is_listed_but_never_named(tmp_path):
+    base = base_config(tmp_path)
+    run = make_run(table3_config(base, "4D", 0))
+    (run / "done").unlink()
+    table = runs.list_runs(runs_dir=tmp_path / "runs")
+    assert list(table["finished"]) == [False] and runs.reproduction_names(runs_dir=tmp_path / "runs") == {}
+
+
+def test_resolve_by_name_id_prefix_and_path(reproduction):
+    runs_dir, made = reproduction
+    pa = made[("4D + [5ED - PA]", 0)]
+    assert runs.resolve_run("pa", runs_dir=runs_dir) == pa
+    assert runs.resolve_run(pa.name, runs_dir=runs_dir) == runs_dir / pa.name
+    assert runs.resolve_run(pa.name[:10], runs_dir=runs_dir) == runs_dir / pa.name
+    assert runs.resolve_run(str(pa), runs_dir="/nonexistent") == pa
+    assert runs.load("cl", runs_dir=runs_dir).run_dir == made[("4D + [5ED - CL]", 0)]
+
+
+def test_resolve_errors_name_the_rule(reproduction, tmp_path):
+    runs_dir, made = reproduction
+    with pytest.raises(ParameterError, match="known names: 4d, cl, pa"):
+        runs.resolve_run("nope", runs_dir=runs_dir)
+    ids = sorted(p.name for p in runs_dir.iterdir())
+    shared = os.path.commonprefix(ids[:2])
+    if shared:  # two run ids sharing a first character: the prefix is ambiguous
+        with pytest.raises(ParameterError, match="is a prefix of"):
+            runs.resolve_run(shared, runs_dir=runs_dir)
+    # an ambiguous prefix built on purpose
+    (tmp_path / "r" / "abc1").mkdir(parents=True)
+    (tmp_path / "r" / "abc2").mkdir()
+    for name in ("abc1", "abc2"):
+        (tmp_path / "r" / name / "config.yaml").write_text("name: run\n")
+    with pytest.raises(ParameterError, match="prefix of 2 runs"):
+        runs.resolve_run("abc", runs_dir=tmp_path / "r")
+    assert runs.resolve_run("abc2", runs_dir=tmp_path / "r") == tmp_path / "r" / "abc2"
+    with pytest.raises(ParameterError):
+        runs.resolve_run("  ", runs_dir=runs_dir)
+
+
+def test_cli_table_and_json(reproduction, capsys):
+    runs_dir, made = reproduction
+    assert runs.cli(["--runs-dir", str(runs_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"pa={made[('4D + [5ED - PA]', 0)].name}" in out and "9 runs" in out
+    assert runs.cli(["--runs-dir", str(runs_dir), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in records} >= {"pa", "cl", "4d", "pa-s1"}
+
+
+def test_cli_on_an_empty_folder(tmp_path, capsys):
+    assert runs.cli(["--runs-dir", str(tmp_path / "none")]) == 0
+    assert "no runs" in capsys.readouterr().out
