@@ -200,7 +200,10 @@ def list_runs(*, runs_dir: str | Path | None = None) -> "pd.DataFrame":  # noqa:
         records[i]["name"] = name
     for record, table3 in zip(records, rows):
         record["row"] = table3[0][0] if table3 else None
-    return pd.DataFrame(records, columns=list(RUN_COLUMNS))
+    table = pd.DataFrame(records, columns=list(RUN_COLUMNS))
+    for col in ("name", "row"):
+        table[col] = table[col].astype(object).where(table[col].notna(), None)
+    return table
 
 
 def reproduction_names(*, runs_dir: str | Path | None = None) -> dict[str, Path]:

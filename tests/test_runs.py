@@ -86,7 +86,7 @@ def test_list_runs_describes_each_run(reproduction):
     assert "synth-iemocap" not in pa["corpora"] and "synth-ravdess" in pa["corpora"]
     assert np.isfinite(pa["train_loss"]) and 0 <= pa["train_accuracy"] <= 1 and pa["profile"] == "default"
     old = table.loc[made[("old", "4D + [5ED - PA]")].name]
-    assert old["row"] == "4D + [5ED - PA]" and not isinstance(old["name"], str)  # a row, but not the last one
+    assert old["row"] == "4D + [5ED - PA]" and old["name"] is None  # a row, but not the last one
     other = table.loc[made["other"].name]
     assert other["row"] is None and other["corpora"] == "synth-ravdess" and not other["include_4d"]
     assert table.loc[made["seed9"].name]["row"] is None  # seed 9 is not an evaluation seed
