@@ -1,0 +1,274 @@
+"""Your own audio in the words of the acoustic prompts: measured properties and the bin of every prompt kind.
+
+:func:`describe` measures each file (``clapemo.features.extract_table``: pitch, intensity, speech and
+articulation rate; cached per file) and names the bin of each acoustic prompt kind, e.g. ``pitch`` = ``"high
+male pitch"``, ``intensity`` = ``"low intensity"``, and all four together in ``description`` (the phrase part of
+the ``combined`` prompt). Given a ``label`` it adds the full prompt of every kind (``"high male pitch anger"``).
+
+The cuts between bins are those of a trained run (``run=``: its fitted quantile thresholds, or the fixed cuts of
+its config) or the fixed cuts of ``config`` (default: the reconstructed literature values); the measurement
+settings are those of the run's config when a run is given, so a clip is described the way the run saw its
+training clips. A file that cannot be measured keeps its row, with the message in ``error``; a batch never
+fails on one bad file.
+
+``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from clapemo.errors import DataError, ParameterError
+from clapemo.schema import ACOUSTIC_KINDS, PROMPT_KINDS, PROPERTY_COLUMNS
+
+__all__ = ["WORD_KINDS", "audio_files", "run_thresholds", "bin_words", "describe", "write_table", "cli"]
+
+#: the acoustic kinds whose bin words are reported (the combined prompt is their union: ``description``)
+WORD_KINDS: tuple[str, ...] = tuple(k for k in ACOUSTIC_KINDS if k != "combined")
+
+
+def audio_files(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """Files and folders -> audio files: a folder gives its audio files recursively (sorted, by the suffixes of
+    ``clapemo.features.AUDIO_SUFFIXES``); a file is kept as given, whatever its suffix (so a bad file is reported,
+    not skipped). A path that does not exist is kept too (its row records the error)."""
+    from clapemo.features import AUDIO_SUFFIXES
+
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    out: list[Path] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        else:
+            out.append(path)
+    if not out:
+        raise DataError(f"no audio files in {[str(i) for i in inputs]} (looked for {', '.join(AUDIO_SUFFIXES)})")
+    return list(dict.fromkeys(out))
+
+
+def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None = None) -> Any:
+    """The cuts to describe audio with: the run's, else the fixed cuts of ``config``.
+
+    Parameters
+    ----------
+    model : TrainedCLAP, optional
+        A loaded run (:func:`clapemo.runs.load`): its fitted quantile thresholds when it has them, else the fixed
+        cuts of its config's ``prompts`` section.
+    config : Config or PromptsConfig, optional
+        Used without a run (default: the reconstructed fixed cuts).
+    corpus : str, optional
+        For a run with per-corpus quantile thresholds: whose cuts to use (required when there are several).
+
+    Returns
+    -------
+    clapemo.prompts.Thresholds
+    """
+    from clapemo.prompts import Thresholds
+
+    if model is None:
+        prompts_cfg = getattr(config, "prompts", config)
+        return Thresholds.from_config(prompts_cfg)
+    th = model.thresholds
+    if th is None:
+        return Thresholds.from_config(model.config.prompts)
+    if isinstance(th, dict):
+        if corpus is None and len(th) == 1:
+            return next(iter(th.values()))
+        if corpus not in th:
+            raise ParameterError(f"run {model.run_dir} has per-corpus thresholds ({', '.join(sorted(th))}); pass "
+                                 f"corpus= (--corpus) to choose one (got {corpus!r})")
+        return th[corpus]
+    return th
+
+
+def _phrase(kind: str, bin_: str) -> str:
+    from clapemo.prompts import TEMPLATES
+
+    return TEMPLATES[kind][bin_].replace("{emotion}", "").strip()
+
+
+def bin_words(props: Any, *, thresholds: Any) -> dict[str, str | None]:
+    """The bin phrase of each kind of :data:`WORD_KINDS` (``"high male pitch"``) and ``description`` (all four
+    properties, in the combined prompt's order and separator); None where the property is missing.
+
+    Parameters
+    ----------
+    props : AcousticProperties, mapping or table row with the property fields
+    thresholds : clapemo.prompts.Thresholds
+    """
+    from clapemo.prompts import COMBINED_KINDS, COMBINED_SEPARATOR, PROPERTY_OF_KIND, bin_name
+
+    out: dict[str, str | None] = {}
+    for kind in WORD_KINDS:
+        value = props[PROPERTY_OF_KIND[kind]] if hasattr(props, "__getitem__") else getattr(
+            props, PROPERTY_OF_KIND[kind])
+        b = bin_name(None if _missing(value) else float(value), kind, thresholds=thresholds)
+        out[kind] = None if b is None else _phrase(kind, b)
+    parts = [out[k] for k in COMBINED_KINDS if out.get(k)]
+    out["description"] = COMBINED_SEPARATOR.join(parts) if parts else None
+    return out
+
+
+def _missing(value: Any) -> bool:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _words_frame(features: Any, thresholds: Any, *, label: str | None, prompts_config: Any) -> Any:
+    """Bin words (and, with a label, prompts) per row of a features table."""
+    import pandas as pd
+
+    from clapemo.prompts import prompt
+
+    rows = []
+    for _, row in features.iterrows():
+        ok = row["error"] is None
+        words = bin_words(row, thresholds=thresholds) if ok else {k: None for k in (*WORD_KINDS, "description")}
+        if label is not None:
+            for kind in PROMPT_KINDS:
+                words[f"prompt_{kind}"] = prompt(row, label, kind, prompts_config, thresholds=thresholds) \
+                    if ok or kind == "class_label" else None
+        rows.append(words)
+    return pd.DataFrame(rows, index=features.index)
+
+
+def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: str | None = None,
+             run: Any = None, runs_dir: str | os.PathLike | None = None, config: Any = None,
+             corpus: str | None = None, n_jobs: int = 1, progress: bool = True) -> "pd.DataFrame":  # noqa: F821
+    """Acoustic properties and prompt words of audio files.
+
+    Parameters
+    ----------
+    inputs : path or sequence of paths
+        Audio files and/or folders (searched recursively, see :func:`audio_files`).
+    label : str, optional
+        A canonical emotion (``clapemo.emotions.EMOTIONS``, e.g. ``"angry"``): adds the full prompt of every kind
+        (``prompt_class_label`` ... ``prompt_combined``).
+    run : str, Path or TrainedCLAP, optional
+        A trained run (name, id, prefix or folder; :func:`clapemo.runs.resolve_run`) whose cuts and measurement
+        settings are used.
+    runs_dir : path, optional
+        Where run names are looked up (default ``runs``).
+    config : Config, optional
+        Without a run: the features settings and fixed cuts (default: the built-in defaults).
+    corpus : str, optional
+        Run with per-corpus quantile thresholds: whose cuts (see :func:`run_thresholds`).
+    n_jobs : int
+        Feature-extraction worker processes (1: in this process; -1: all cores).
+    progress : bool
+        Progress bar over the files being measured.
+
+    Returns
+    -------
+    DataFrame, one row per file in input order: ``path``, ``name`` (file name), the property columns
+    (:data:`clapemo.schema.PROPERTY_COLUMNS`), the bin words ``pitch``, ``pitch2``, ``intensity``,
+    ``speech_rate``, ``articulation_rate`` and ``description``; with a label ``label`` and ``prompt_<kind>`` for
+    every prompt kind; then ``thresholds`` (their origin: ``fixed`` or ``quantile:...``) and ``error`` (None, or
+    the message of a file that could not be measured; its other columns are then empty).
+    """
+    import pandas as pd
+
+    from clapemo import features as F
+    from clapemo.config import Config
+    from clapemo.prompts import emotion_word
+
+    model = _load_model(run, runs_dir=runs_dir)
+    settings = model.config if model is not None else (config if config is not None else Config())
+    prompts_cfg = settings.prompts if isinstance(settings, Config) else getattr(settings, "prompts", None)
+    if label is not None:
+        emotion_word(label, prompts_cfg)  # a ParameterError naming the known labels, before any work
+    thresholds = run_thresholds(model, config=settings, corpus=corpus)
+    files = audio_files(inputs)
+    table = F.extract_table([str(p) for p in files], config=getattr(settings, "features", settings), n_jobs=n_jobs,
+                            progress=progress)
+    words = _words_frame(table, thresholds, label=label, prompts_config=prompts_cfg)
+    out = pd.DataFrame({"path": table["path"], "name": [Path(p).name for p in table["path"]]})
+    out = pd.concat([out, table[list(PROPERTY_COLUMNS)], words], axis=1)
+    if label is not None:
+        out.insert(len(PROPERTY_COLUMNS) + 2, "label", label)
+    out["thresholds"] = thresholds.origin
+    out["error"] = table["error"]
+    return out
+
+
+def _load_model(run: Any, *, runs_dir: Any) -> Any:
+    if run is None or hasattr(run, "head"):
+        return run
+    from clapemo import runs
+
+    return runs.load(run, runs_dir=runs_dir)
+
+
+def write_table(table: Any, path: str | os.PathLike) -> Path:
+    """Write a table atomically as ``.csv`` or ``.json`` (records; NaN -> null), by the suffix of ``path``."""
+    from clapemo.files import atomic_write_text
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return atomic_write_text(path, table.to_csv(index=False))
+    if suffix == ".json":
+        return atomic_write_text(path, json.dumps(json.loads(table.to_json(orient="records")), indent=1) + "\n")
+    raise ParameterError(f"output {str(path)!r} must end with .csv or .json")
+
+
+def _print_table(table: Any, columns: Sequence[str]) -> None:
+    import pandas as pd
+
+    shown = table[[c for c in columns if c in table.columns]].copy()
+    for col in shown.columns:
+        if shown[col].dtype.kind == "f":
+            shown[col] = shown[col].round(2)
+        elif shown[col].dtype == object:
+            shown[col] = shown[col].where(shown[col].notna(), "")
+    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250,
+                           "display.max_colwidth", 80):
+        print(shown.to_string(index=False))
+
+
+def cli(argv: Sequence[str]) -> int:
+    """``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|.json]``."""
+    from clapemo.runs import _runs_dir_from_args
+
+    parser = argparse.ArgumentParser(prog="clapemo describe", description="Measure your own audio (pitch, "
+                                     "intensity, speech and articulation rate) and print the bin words of every "
+                                     "acoustic prompt kind; with --label, the full prompts too.")
+    parser.add_argument("inputs", nargs="+", help="audio files or folders (searched recursively)")
+    parser.add_argument("--label", default=None, help="canonical emotion (angry, happy, sad, neutral, ...): adds "
+                        "the full prompts")
+    parser.add_argument("--run", default=None, help="use this trained run's cuts and settings (name, id or folder)")
+    parser.add_argument("--runs-dir", default=None, help="folder of the runs (default: train.runs_dir, runs)")
+    parser.add_argument("--corpus", default=None, help="run with per-corpus quantile cuts: whose cuts to use")
+    parser.add_argument("-o", "--output", default=None, help="write the table to .csv or .json instead of printing")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="feature worker processes (-1: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from clapemo.config import add_config_arguments, config_from_args
+
+    add_config_arguments(parser)
+    ns = parser.parse_args(list(argv))
+    if ns.output and Path(ns.output).suffix.lower() not in (".csv", ".json"):
+        raise ParameterError(f"-o {ns.output!r} must end with .csv or .json")
+    config = config_from_args(ns) if (ns.config or ns.overlay or ns.set) else None
+    table = describe(ns.inputs, label=ns.label, run=ns.run, runs_dir=_runs_dir_from_args(ns), config=config,
+                     corpus=ns.corpus, n_jobs=ns.jobs, progress=not ns.quiet)
+    if ns.output:
+        print(write_table(table, ns.output))
+    else:
+        _print_table(table, ["name", "duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
+                             "articulation_rate_syl_per_s", "description"]
+                     + ([f"prompt_{k}" for k in ("pitch", "intensity")] if ns.label else []) + ["error"])
+    n_bad = int(table["error"].notna().sum())
+    if n_bad:
+        print(f"{n_bad} of {len(table)} files could not be measured (see the error column)", file=sys.stderr)
+    return 0

@@ -1,0 +1,149 @@
+"""clapemo.describe on clips of known pitch and level: bin words, prompts, run cuts, per-file errors, CLI."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from clapemo import describe as D
+from clapemo import train
+from clapemo.config import load_config, replace
+from clapemo.errors import DataError, ParameterError
+from clapemo.prompts import Thresholds
+
+
+def voiced_clip(f0_hz, *, duration_s=1.5, rate_hz=16000, rms=0.05, syllables_per_s=4.0, seed=0):
+    """A vowel-like harmonic complex (8 harmonics) at ``f0_hz`` in syllable-like bursts, at an RMS level (0.05 is
+    68 dB on Praat's scale; 0.005 is 48 dB). Its measured mean F0 is ``f0_hz`` (checked below)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * rate_hz)) / rate_hz
+    x = sum(np.sin(2 * np.pi * f0_hz * h * t + rng.uniform(0, 2 * np.pi)) / h for h in range(1, 9))
+    x = x * np.clip(np.sin(np.pi * syllables_per_s * t), 0, None) ** 2
+    return (x / np.sqrt(np.mean(x ** 2)) * rms).astype(np.float32)
+
+
+def write_clip(path, f0_hz, **kwargs):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), voiced_clip(f0_hz, **kwargs), 16000, subtype="PCM_16")
+    return path
+
+
+def clip_config(tmp_path, **changes):
+    settings = {"features.cache_dir": str(tmp_path / "cache" / "features"),
+                "encoders.cache_dir": str(tmp_path / "cache" / "embeddings"), "train.runs_dir": str(tmp_path / "runs")}
+    settings.update(changes)
+    return replace(load_config(None), **settings)
+
+
+@pytest.fixture
+def clips(tmp_path):
+    folder = tmp_path / "audio"
+    paths = {
+        "low_male": write_clip(folder / "a" / "low_male.wav", 110.0),
+        "high_male": write_clip(folder / "a" / "high_male.wav", 150.0),
+        "low_female": write_clip(folder / "b" / "low_female.wav", 195.0, rms=0.005),
+        "high_female": write_clip(folder / "b" / "high_female.wav", 250.0),
+    }
+    (folder / "notes.txt").write_text("not audio, not picked up from a folder")
+    return folder, paths
+
+
+def test_bin_words_of_known_pitch_and_level(tmp_path, clips):
+    folder, paths = clips
+    table = D.describe(folder, config=clip_config(tmp_path), progress=False).set_index("name")
+    assert list(table.index) == ["high_male.wav", "low_male.wav", "high_female.wav", "low_female.wav"]  # sorted
+    assert table["error"].isna().all() and (table["thresholds"] == "fixed").all()
+    for name, f0 in (("low_male", 110), ("high_male", 150), ("low_female", 195), ("high_female", 250)):
+        row = table.loc[f"{name}.wav"]
+        assert row["f0_mean_hz"] == pytest.approx(f0, rel=0.01)
+        assert row["pitch"] == name.replace("_", " ") + " pitch"
+        assert row["pitch2"] == ("high pitch" if f0 >= 170 else "low pitch")
+    assert table.loc["low_female.wav", "intensity"] == "low intensity"  # 48 dB < 60 dB
+    assert table.loc["high_female.wav", "intensity"] == "high intensity"  # 68 dB
+    assert table.loc["high_female.wav", "description"].startswith("high female pitch, high intensity, ")
+    assert "prompt_pitch" not in table.columns and "label" not in table.columns
+
+
+def test_label_adds_every_prompt(tmp_path, clips):
+    _, paths = clips
+    table = D.describe([paths["high_female"]], label="angry", config=clip_config(tmp_path), progress=False)
+    row = table.iloc[0]
+    assert row["label"] == "angry" and row["prompt_class_label"] == "anger"
+    assert row["prompt_pitch"] == "high female pitch anger" and row["prompt_pitch2"] == "high pitch anger"
+    assert row["prompt_intensity"] == "high intensity anger"
+    assert row["prompt_combined"] == row["description"] + " anger"
+    with pytest.raises(ParameterError, match="not a canonical emotion"):
+        D.describe([paths["high_female"]], label="furious", config=clip_config(tmp_path), progress=False)
+
+
+def test_bad_files_are_rows_with_errors(tmp_path, clips):
+    _, paths = clips
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really")
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(16000, np.float32), 16000)
+    table = D.describe([paths["low_male"], bad, tmp_path / "missing.wav", silent], config=clip_config(tmp_path),
+                       progress=False)
+    assert list(table["name"]) == ["low_male.wav", "bad.wav", "missing.wav", "silent.wav"]
+    assert table["error"].iloc[0] is None
+    assert all(isinstance(e, str) and e.startswith("DataError") for e in table["error"].iloc[1:])
+    assert "not found" in table["error"].iloc[2]
+    assert table["pitch"].iloc[1:].isna().all() and table["f0_mean_hz"].iloc[1:].isna().all()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no audio files"):
+        D.describe(tmp_path / "empty", progress=False)
+
+
+def test_a_run_supplies_its_cuts(tmp_path, clips):
+    _, paths = clips
+    cfg = clip_config(tmp_path, **{"train.epochs": 0, "train.projection_dim": 8, "train.device": "cpu"})
+    cuts = Thresholds(pitch_cuts_hz=(100.0, 105.0, 120.0), pitch2_cut_hz=260.0, intensity_cut_db=40.0,
+                      speech_rate_cut_syl_per_s=3.0, articulation_rate_cut_syl_per_s=4.0, origin="quantile:pooled")
+    rng = np.random.default_rng(0)
+    run = train.fit_embeddings(rng.normal(size=(6, 4)), rng.normal(size=(2, 3)), np.arange(6), np.arange(6) % 2,
+                               config=cfg, run_dir=tmp_path / "runs" / "r1", thresholds=cuts, progress=False)
+    table = D.describe([paths["high_male"], paths["low_female"]], run=str(run), progress=False)
+    assert list(table["pitch"]) == ["high female pitch"] * 2  # 150 and 195 Hz are above the run's 120 Hz cut
+    assert list(table["pitch2"]) == ["low pitch"] * 2 and list(table["intensity"]) == ["high intensity"] * 2
+    assert (table["thresholds"] == "quantile:pooled").all()
+    by_name = D.describe([paths["high_male"]], run="r1", runs_dir=tmp_path / "runs", progress=False)
+    assert by_name["pitch"].iloc[0] == "high female pitch"
+
+    per = train.fit_embeddings(rng.normal(size=(6, 4)), rng.normal(size=(2, 3)), np.arange(6), np.arange(6) % 2,
+                               config=cfg, run_dir=tmp_path / "runs" / "r2", progress=False,
+                               thresholds={"synth-a": cuts, "synth-b": Thresholds.from_config(None)})
+    with pytest.raises(ParameterError, match="per-corpus thresholds"):
+        D.describe([paths["high_male"]], run=str(per), progress=False)
+    assert D.describe([paths["high_male"]], run=str(per), corpus="synth-b", progress=False)["pitch"].iloc[0] \
+        == "high male pitch"
+
+
+def test_write_table_csv_and_json(tmp_path, clips):
+    _, paths = clips
+    table = D.describe([paths["low_male"], tmp_path / "missing.wav"], config=clip_config(tmp_path), progress=False)
+    csv_path = D.write_table(table, tmp_path / "out.csv")
+    back = pd.read_csv(csv_path)
+    assert list(back.columns) == list(table.columns) and back["pitch"].iloc[0] == "low male pitch"
+    records = json.loads(D.write_table(table, tmp_path / "out.json").read_text())
+    assert records[0]["pitch"] == "low male pitch" and records[1]["f0_mean_hz"] is None
+    with pytest.raises(ParameterError, match=".csv or .json"):
+        D.write_table(table, tmp_path / "out.xlsx")
+
+
+def test_cli_prints_and_writes(tmp_path, clips, capsys):
+    folder, _ = clips
+    bad = folder / "broken.wav"
+    bad.write_bytes(b"junk")
+    settings = ["--set", f"features.cache_dir={tmp_path / 'fc'}"]
+    assert D.cli([str(folder), "--quiet", "--label", "sad", *settings]) == 0
+    captured = capsys.readouterr()
+    assert "low male pitch" in captured.out and "low male pitch sad" in captured.out
+    assert "1 of 5 files could not be measured" in captured.err
+    assert D.cli([str(folder), "--quiet", "-o", str(tmp_path / "d.json"), *settings]) == 0
+    assert len(json.loads((tmp_path / "d.json").read_text())) == 5
+    from clapemo.cli import main
+
+    assert main(["describe", str(folder), "-o", str(tmp_path / "d.txt")]) == 2  # a ParameterError, named
+    assert ".csv or .json" in capsys.readouterr().err
