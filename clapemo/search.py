@@ -482,18 +482,12 @@ def search(index: Index | str | os.PathLike, queries: str | Sequence[str], *, k:
     mask = idx.searchable
     scores = np.where(mask[None, :], scores, -np.inf)
     top, vals = top_k(scores, min(int(k), int(mask.sum())))
-    table = idx.table
-    rows = []
-    for qi, text in enumerate(texts):
-        for rank, (i, s) in enumerate(zip(top[qi], vals[qi]), start=1):
-            entry = table.iloc[int(i)]
-            rows.append({"query": text, "rank": rank, "score": float(s), "path": entry["path"],
-                         "duration_s": entry["duration_s"], "description": entry["description"],
-                         "f0_mean_hz": entry["f0_mean_hz"], "intensity_db": entry["intensity_db"],
-                         "speech_rate_syl_per_s": entry["speech_rate_syl_per_s"],
-                         "articulation_rate_syl_per_s": entry["articulation_rate_syl_per_s"],
-                         "utterance_id": entry["utterance_id"]})
-    return pd.DataFrame(rows, columns=list(HIT_COLUMNS))
+    picked = idx.table.iloc[top.ravel()].reset_index(drop=True)
+    hits = pd.DataFrame({"query": np.repeat(np.array(texts, dtype=object), top.shape[1]),
+                         "rank": np.tile(np.arange(1, top.shape[1] + 1), len(texts)),
+                         "score": vals.ravel().astype(np.float64)})
+    hits = pd.concat([hits, picked[[c for c in HIT_COLUMNS if c not in hits.columns]]], axis=1)
+    return hits[list(HIT_COLUMNS)]
 
 
 # --------------------------------------------------------------------------------------------------------------
