@@ -40,7 +40,7 @@ from clapemo.errors import ClapEmoError, DataError, ParameterError
 from clapemo.schema import PROPERTY_COLUMNS
 
 __all__ = ["INDEX_FORMAT", "ENTRY_COLUMNS", "HIT_COLUMNS", "Index", "index", "load_index", "search", "top_k",
-           "default_folder", "show_hits", "index_cli", "search_cli"]
+           "default_folder", "project_folder", "show_hits", "index_cli", "search_cli"]
 
 log = logging.getLogger(__name__)
 
@@ -506,6 +506,16 @@ def default_folder(config: Any, folder: str | os.PathLike = "") -> Path:
         raise DataError(f"{path}: no such folder to index" + ("" if folder else
                         " (generate the synthetic benchmark first: clapemo synth, or make synth)"))
     return path
+
+
+def project_folder(path: str | os.PathLike) -> Path:
+    """``path`` as the notebooks read paths: absolute as given (``~`` expanded), relative under the project root
+    (:func:`clapemo.config.project_root`; the working directory when the package has no project folder)."""
+    from clapemo.config import project_root
+
+    path = Path(path).expanduser()
+    root = project_root()
+    return path if path.is_absolute() or root is None else root / path
 
 
 class HitsView:
