@@ -95,13 +95,13 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
     class_emb = model.embed_texts(prompts)
     scale = float(model.head.scale().detach())
     files = audio_files(inputs)
-    from clapemo.search import _embed_chunk  # per-file errors, the same rule as the index
+    from clapemo.search import embed_files  # per-file errors, the same rule as the index
 
     rows = []
     bar = tqdm(total=len(files), desc="classify", unit="clip", disable=not progress)
     for start in range(0, len(files), 64):
         chunk = [str(p) for p in files[start:start + 64]]
-        emb, errors = _embed_chunk(model, chunk)
+        emb, errors = embed_files(model, chunk)
         ok = [i for i, e in enumerate(errors) if e is None]
         probs = class_probabilities(emb[ok], class_emb, logit_scale=scale) if ok else np.zeros((0, len(labels)))
         by_row = dict(zip(ok, probs))
@@ -122,7 +122,7 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
 
 def cli(argv: Sequence[str]) -> int:
     """``clapemo classify FILES|DIR ... --run NAME [--labels ...] [-o out.csv|.json]``."""
-    from clapemo.describe import _print_table, write_table
+    from clapemo.describe import print_table, write_table
     from clapemo.runs import add_run_arguments, run_from_args
 
     parser = argparse.ArgumentParser(prog="clapemo classify", description="Zero-shot emotion recognition of your "
@@ -140,7 +140,7 @@ def cli(argv: Sequence[str]) -> int:
     if ns.output:
         print(write_table(table, ns.output))
     else:
-        _print_table(table, ["name", "prediction", *[f"p_{l}" for l in ns.labels], "error"])
+        print_table(table, ["name", "prediction", *[f"p_{l}" for l in ns.labels], "error"])
     n_bad = int(table["error"].notna().sum())
     if n_bad:
         print(f"{n_bad} of {len(table)} files could not be embedded (see the error column)", file=sys.stderr)

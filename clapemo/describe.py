@@ -27,7 +27,8 @@ from typing import Any, Sequence
 from clapemo.errors import DataError, ParameterError
 from clapemo.schema import ACOUSTIC_KINDS, PROMPT_KINDS, PROPERTY_COLUMNS
 
-__all__ = ["WORD_KINDS", "audio_files", "run_thresholds", "bin_words", "describe", "write_table", "cli"]
+__all__ = ["WORD_KINDS", "audio_files", "run_thresholds", "bin_words", "describe", "write_table", "print_table",
+           "cli"]
 
 #: the acoustic kinds whose bin words are reported (the combined prompt is their union: ``description``)
 WORD_KINDS: tuple[str, ...] = tuple(k for k in ACOUSTIC_KINDS if k != "combined")
@@ -223,7 +224,8 @@ def write_table(table: Any, path: str | os.PathLike) -> Path:
     raise ParameterError(f"output {str(path)!r} must end with .csv or .json")
 
 
-def _print_table(table: Any, columns: Sequence[str]) -> None:
+def print_table(table: Any, columns: Sequence[str]) -> None:
+    """Print the given columns of a table to stdout (floats rounded to 2 decimals, missing values blank)."""
     import pandas as pd
 
     shown = table[[c for c in columns if c in table.columns]].copy()
@@ -239,7 +241,7 @@ def _print_table(table: Any, columns: Sequence[str]) -> None:
 
 def cli(argv: Sequence[str]) -> int:
     """``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|.json]``."""
-    from clapemo.runs import _runs_dir_from_args
+    from clapemo.runs import runs_dir_from_args
 
     parser = argparse.ArgumentParser(prog="clapemo describe", description="Measure your own audio (pitch, "
                                      "intensity, speech and articulation rate) and print the bin words of every "
@@ -260,12 +262,12 @@ def cli(argv: Sequence[str]) -> int:
     if ns.output and Path(ns.output).suffix.lower() not in (".csv", ".json"):
         raise ParameterError(f"-o {ns.output!r} must end with .csv or .json")
     config = config_from_args(ns) if (ns.config or ns.overlay or ns.set) else None
-    table = describe(ns.inputs, label=ns.label, run=ns.run, runs_dir=_runs_dir_from_args(ns), config=config,
+    table = describe(ns.inputs, label=ns.label, run=ns.run, runs_dir=runs_dir_from_args(ns), config=config,
                      corpus=ns.corpus, n_jobs=ns.jobs, progress=not ns.quiet)
     if ns.output:
         print(write_table(table, ns.output))
     else:
-        _print_table(table, ["name", "duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
+        print_table(table, ["name", "duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
                              "articulation_rate_syl_per_s", "description"]
                      + ([f"prompt_{k}" for k in ("pitch", "intensity")] if ns.label else []) + ["error"])
     n_bad = int(table["error"].notna().sum())

@@ -39,7 +39,8 @@ from typing import Any, Sequence
 
 from clapemo.errors import ClapEmoError, ConfigError, DataError, ParameterError
 
-__all__ = ["ROW_NAMES", "RUN_COLUMNS", "list_runs", "reproduction_names", "resolve_run", "load", "cli"]
+__all__ = ["ROW_NAMES", "RUN_COLUMNS", "list_runs", "reproduction_names", "resolve_run", "load",
+           "add_run_arguments", "run_from_args", "runs_dir_from_args", "cli"]
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,9 @@ def load(run: str | Path, *, runs_dir: str | Path | None = None) -> Any:
     return load_run(resolve_run(run, runs_dir=runs_dir))
 
 
-def _runs_dir_from_args(ns: argparse.Namespace) -> Path:
+def runs_dir_from_args(ns: argparse.Namespace) -> Path:
+    """The runs folder of parsed options: ``--runs-dir``, else ``train.runs_dir`` of ``--config/--overlay/--set``,
+    else ``runs``."""
     if ns.runs_dir:
         return Path(ns.runs_dir)
     if ns.config or ns.overlay or ns.set:
@@ -288,7 +291,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, required: bool = True)
 
 def run_from_args(ns: argparse.Namespace) -> Path:
     """The run folder of parsed :func:`add_run_arguments` options."""
-    return resolve_run(ns.run, runs_dir=_runs_dir_from_args(ns))
+    return resolve_run(ns.run, runs_dir=runs_dir_from_args(ns))
 
 
 def cli(argv: Sequence[str]) -> int:
@@ -302,7 +305,7 @@ def cli(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     add_config_arguments(parser)
     ns = parser.parse_args(list(argv))
-    runs_dir = _runs_dir_from_args(ns)
+    runs_dir = runs_dir_from_args(ns)
     table = list_runs(runs_dir=runs_dir)
     if ns.json:
         records = json.loads(table.to_json(orient="records"))

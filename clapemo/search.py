@@ -40,7 +40,7 @@ from clapemo.errors import ClapEmoError, DataError, ParameterError
 from clapemo.schema import PROPERTY_COLUMNS
 
 __all__ = ["INDEX_FORMAT", "ENTRY_COLUMNS", "HIT_COLUMNS", "Index", "index", "load_index", "search", "top_k",
-           "default_folder", "project_folder", "show_hits", "index_cli", "search_cli"]
+           "embed_files", "default_folder", "project_folder", "show_hits", "index_cli", "search_cli"]
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def load_index(path: str | os.PathLike) -> Index:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _embed_files(model: Any, paths: list[str]) -> np.ndarray:
+def _project_files(model: Any, paths: list[str]) -> np.ndarray:
     """``model.embed_manifest`` without the encoders' own progress bar (the index has one over all files)."""
     import pandas as pd
 
@@ -233,21 +233,33 @@ def _embed_files(model: Any, paths: list[str]) -> np.ndarray:
                                                     progress=False))
 
 
-def _embed_chunk(model: Any, paths: list[str]) -> tuple[np.ndarray, list[str | None]]:
-    """Joint embeddings of files (zero rows for failures) and the per-file error messages."""
+def embed_files(model: Any, paths: Sequence[str]) -> tuple[np.ndarray, list[str | None]]:
+    """Joint embeddings of audio files with a run, and the per-file errors (never a failed batch).
+
+    Parameters
+    ----------
+    model : TrainedCLAP
+    paths : sequence of str, length n
+
+    Returns
+    -------
+    embeddings : ndarray, float32, shape (n, projection_dim); L2-normalised, zero rows where a file failed
+    errors : list of (str or None), length n; ``"<ErrorType>: <message>"`` for a file that could not be embedded
+    """
+    paths = [str(p) for p in paths]
     dim = model.head.projection_dim
     out = np.zeros((len(paths), dim), np.float32)
     errors: list[str | None] = [None] * len(paths)
     if not paths:
         return out, errors
     try:
-        out[:] = _embed_files(model, paths)
+        out[:] = _project_files(model, paths)
         return out, errors
     except Exception:  # noqa: BLE001 - one bad file fails the batch; find it by embedding one at a time
         pass
     for i, p in enumerate(paths):
         try:
-            out[i] = _embed_files(model, [p])[0]
+            out[i] = _project_files(model, [p])[0]
         except Exception as err:  # noqa: BLE001 - recorded per file, never a crashed batch
             errors[i] = f"{type(err).__name__}: {err}"
     return out, errors
@@ -262,7 +274,7 @@ def _records(model: Any, thresholds: Any, paths: list[Path], digests: list[str |
     emb = np.zeros((len(paths), model.head.projection_dim), np.float32)
     errors = list(digest_errors)
     if ok:
-        chunk_emb, chunk_err = _embed_chunk(model, [str(paths[i]) for i in ok])
+        chunk_emb, chunk_err = embed_files(model, [str(paths[i]) for i in ok])
         for j, i in enumerate(ok):
             emb[i], errors[i] = chunk_emb[j], chunk_err[j]
     measured = [i for i in ok if errors[i] is None]

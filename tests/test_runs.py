@@ -144,3 +144,12 @@ def test_cli_table_and_json(reproduction, capsys):
 def test_cli_on_an_empty_folder(tmp_path, capsys):
     assert runs.cli(["--runs-dir", str(tmp_path / "none")]) == 0
     assert "no runs" in capsys.readouterr().out
+
+
+def test_registry_runs_subcommand(reproduction, capsys):
+    from clapemo.cli import main
+
+    runs_dir, _ = reproduction
+    assert main(["runs", "--runs-dir", str(runs_dir)]) == 0 and "pa=" in capsys.readouterr().out
+    assert main(["runs", "--set", f"train.runs_dir={runs_dir}", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 9

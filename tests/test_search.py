@@ -184,3 +184,23 @@ def test_default_folder(tmp_path):
     (tmp_path / "synth" / "tiny" / "synth-iemocap").mkdir(parents=True)
     assert search.default_folder(cfg) == tmp_path / "synth" / "tiny" / "synth-iemocap"
     assert search.default_folder(cfg, str(tmp_path)) == tmp_path
+
+
+def test_project_folder_is_under_the_project_root(tmp_path):
+    from clapemo.config import project_root
+
+    assert search.project_folder(tmp_path) == tmp_path
+    root = project_root()
+    assert search.project_folder("runs/indexes/x") == (root / "runs/indexes/x" if root else type(tmp_path)("runs/indexes/x"))
+
+
+def test_registry_runs_index_and_search(pitch_run, folder, tmp_path, capsys):
+    from clapemo.cli import main
+
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    assert main(["index", str(folder), "--run", str(run), "-o", str(out), "--quiet"]) == 0
+    assert main(["search", str(out), "low pitch", "-k", "1", "--json"]) == 0
+    assert main(["search", str(tmp_path / "none"), "low pitch"]) == 2  # a DataError, named on stderr
+    assert "no audio index" in capsys.readouterr().err
+    assert main(["index", str(folder), "--run", "no-such-run", "--runs-dir", str(tmp_path), "-o", str(out)]) == 2
