@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import speech_like  # noqa: E402  (the shared speech-like clip)
+from bench_features import speech_like
 
 
 def _config(tmp: Path, projection_dim: int):
@@ -71,7 +71,8 @@ def bench_index(tmp: Path, *, clips: int, seconds: float) -> None:
         print(f"index {label:>11}: {clips} clips in {times[label]:.2f} s = {clips / times[label]:.1f} clips/s "
               f"(embedded {idx.meta['last_run']['embedded']}, errors {idx.meta['n_errors']})")
     audio_s = clips * seconds
-    print(f"index cold: {audio_s / times['cold']:.1f} s of audio per wall second; a re-run of an unchanged folder is "
+    print(f"index cold: {audio_s / times['cold']:.1f} s of audio per wall second; a re-run of an unchanged folder "
+          "is "
           f"{times['cold'] / times['unchanged']:.0f}x faster than the first")
 
 
@@ -120,7 +121,8 @@ def bench_query(tmp: Path, *, items: int, repeats: int) -> None:
     print(f"query, {items} clips x 1024: load_index {load_s * 1e3:.0f} ms; first search (loads the run; the text "
           f"encoder is already loaded by the index part) {first_s:.2f} s")
     print(f"query warm (median of {repeats}): 1 query {search_1 * 1e3:.1f} ms, 5 queries {search_5 * 1e3:.1f} ms "
-          f"({search_1 * 5 / search_5:.1f}x cheaper per query together); of which query embedding {embed * 1e3:.1f} "
+          f"({search_1 * 5 / search_5:.1f}x cheaper per query together); of which query embedding "
+          f"{embed * 1e3:.1f} "
           f"ms, matmul + top-k {topk * 1e3:.2f} ms vs matmul + full argsort {argsort * 1e3:.2f} ms "
           f"({argsort / topk:.1f}x)")
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def class_probabilities(audio_emb: np.ndarray, class_emb: np.ndarray, *, logit_s
 
 def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: Any,
              labels: Sequence[str] = DEFAULT_LABELS, runs_dir: str | os.PathLike | None = None,
-             progress: bool = True) -> "pd.DataFrame":  # noqa: F821
+             progress: bool = True) -> pd.DataFrame:  # noqa: F821
     """Zero-shot emotion probabilities of audio files.
 
     Parameters
@@ -109,12 +110,14 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
             p = by_row.get(i)
             row = {"path": path, "name": Path(path).name,
                    "prediction": labels[int(np.argmax(p))] if p is not None else None}
-            row.update({f"p_{label}": (float(p[j]) if p is not None else np.nan) for j, label in enumerate(labels)})
+            row.update({f"p_{label}": (float(p[j]) if p is not None else np.nan)
+                        for j, label in enumerate(labels)})
             row["error"] = errors[i]
             rows.append(row)
         bar.update(len(chunk))
     bar.close()
-    table = pd.DataFrame(rows, columns=["path", "name", "prediction", *[f"p_{l}" for l in labels], "error"])
+    columns = ["path", "name", "prediction", *[f"p_{label}" for label in labels], "error"]
+    table = pd.DataFrame(rows, columns=columns)
     for col in ("prediction", "error"):
         table[col] = table[col].astype(object).where(table[col].notna(), None)
     return table
@@ -130,7 +133,8 @@ def cli(argv: Sequence[str]) -> int:
     parser.add_argument("inputs", nargs="+", help="audio files or folders (searched recursively)")
     parser.add_argument("--labels", nargs="+", default=list(DEFAULT_LABELS),
                         help="canonical emotions to choose from (default: angry happy sad neutral)")
-    parser.add_argument("-o", "--output", default=None, help="write the table to .csv or .json instead of printing")
+    parser.add_argument("-o", "--output", default=None,
+                        help="write the table to .csv or .json instead of printing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_run_arguments(parser)
     ns = parser.parse_args(list(argv))
@@ -140,7 +144,7 @@ def cli(argv: Sequence[str]) -> int:
     if ns.output:
         print(write_table(table, ns.output))
     else:
-        print_table(table, ["name", "prediction", *[f"p_{l}" for l in ns.labels], "error"])
+        print_table(table, ["name", "prediction", *[f"p_{label}" for label in ns.labels], "error"])
     n_bad = int(table["error"].notna().sum())
     if n_bad:
         print(f"{n_bad} of {len(table)} files could not be embedded (see the error column)", file=sys.stderr)

@@ -21,14 +21,23 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from clapemo.errors import DataError, ParameterError
 from clapemo.schema import ACOUSTIC_KINDS, PROMPT_KINDS, PROPERTY_COLUMNS
 
-__all__ = ["WORD_KINDS", "audio_files", "run_thresholds", "bin_words", "describe", "write_table", "print_table",
-           "cli"]
+__all__ = [
+    "WORD_KINDS",
+    "audio_files",
+    "bin_words",
+    "cli",
+    "describe",
+    "print_table",
+    "run_thresholds",
+    "write_table",
+]
 
 #: the acoustic kinds whose bin words are reported (the combined prompt is their union: ``description``)
 WORD_KINDS: tuple[str, ...] = tuple(k for k in ACOUSTIC_KINDS if k != "combined")
@@ -146,7 +155,7 @@ def _words_frame(features: Any, thresholds: Any, *, label: str | None, prompts_c
 
 def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: str | None = None,
              run: Any = None, runs_dir: str | os.PathLike | None = None, config: Any = None,
-             corpus: str | None = None, n_jobs: int = 1, progress: bool = True) -> "pd.DataFrame":  # noqa: F821
+             corpus: str | None = None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:  # noqa: F821
     """Acoustic properties and prompt words of audio files.
 
     Parameters
@@ -249,10 +258,12 @@ def cli(argv: Sequence[str]) -> int:
     parser.add_argument("inputs", nargs="+", help="audio files or folders (searched recursively)")
     parser.add_argument("--label", default=None, help="canonical emotion (angry, happy, sad, neutral, ...): adds "
                         "the full prompts")
-    parser.add_argument("--run", default=None, help="use this trained run's cuts and settings (name, id or folder)")
+    parser.add_argument("--run", default=None,
+                        help="use this trained run's cuts and settings (name, id or folder)")
     parser.add_argument("--runs-dir", default=None, help="folder of the runs (default: train.runs_dir, runs)")
     parser.add_argument("--corpus", default=None, help="run with per-corpus quantile cuts: whose cuts to use")
-    parser.add_argument("-o", "--output", default=None, help="write the table to .csv or .json instead of printing")
+    parser.add_argument("-o", "--output", default=None,
+                        help="write the table to .csv or .json instead of printing")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="feature worker processes (-1: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     from clapemo.config import add_config_arguments, config_from_args

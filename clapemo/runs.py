@@ -34,13 +34,24 @@ import csv
 import json
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from clapemo.errors import ClapEmoError, ConfigError, DataError, ParameterError
+from clapemo.errors import ClapEmoError, ParameterError
 
-__all__ = ["ROW_NAMES", "RUN_COLUMNS", "list_runs", "reproduction_names", "resolve_run", "load",
-           "add_run_arguments", "run_from_args", "runs_dir_from_args", "cli"]
+__all__ = [
+    "ROW_NAMES",
+    "RUN_COLUMNS",
+    "add_run_arguments",
+    "cli",
+    "list_runs",
+    "load",
+    "reproduction_names",
+    "resolve_run",
+    "run_from_args",
+    "runs_dir_from_args",
+]
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +187,7 @@ def _names(records: list[dict], rows: list[list]) -> dict[str, int]:
     return out
 
 
-def list_runs(*, runs_dir: str | Path | None = None) -> "pd.DataFrame":  # noqa: F821
+def list_runs(*, runs_dir: str | Path | None = None) -> pd.DataFrame:  # noqa: F821
     """Every run folder under ``runs_dir``, one row each (weights are not read).
 
     Parameters
@@ -254,7 +265,8 @@ def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
         return folder / matches[0]
     if len(matches) > 1:
         raise ParameterError(f"run = {text!r} is a prefix of {len(matches)} runs in {folder} "
-                             f"({', '.join(matches[:8])}{' ...' if len(matches) > 8 else ''}); give more of the id")
+                             f"({', '.join(matches[:8])}{' ...' if len(matches) > 8 else ''}); give more of "
+                             "the id")
     known = ", ".join(names) or "none (no finished Table 3 run)"
     raise ParameterError(f"run = {text!r} is neither a run folder, a run name (known names: {known}) nor a run id "
                          f"in {folder} ({len(ids)} runs; 'clapemo runs' lists them)")

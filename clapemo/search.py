@@ -30,17 +30,32 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from clapemo.errors import ClapEmoError, DataError, ParameterError
+from clapemo.errors import DataError, ParameterError
 from clapemo.schema import PROPERTY_COLUMNS
 
-__all__ = ["INDEX_FORMAT", "ENTRY_COLUMNS", "HIT_COLUMNS", "Index", "index", "load_index", "search", "top_k",
-           "embed_files", "default_folder", "project_folder", "show_hits", "index_cli", "search_cli"]
+__all__ = [
+    "ENTRY_COLUMNS",
+    "HIT_COLUMNS",
+    "INDEX_FORMAT",
+    "Index",
+    "default_folder",
+    "embed_files",
+    "index",
+    "index_cli",
+    "load_index",
+    "project_folder",
+    "search",
+    "search_cli",
+    "show_hits",
+    "top_k",
+]
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +115,7 @@ class Index:
         """Text queries -> joint embeddings (len(queries), projection_dim) with the index's run."""
         return np.asarray(self.model().embed_texts(list(queries)), dtype=np.float32)
 
-    def search(self, queries: str | Sequence[str], *, k: int = 10) -> "pd.DataFrame":  # noqa: F821
+    def search(self, queries: str | Sequence[str], *, k: int = 10) -> pd.DataFrame:  # noqa: F821
         """:func:`search` on this index."""
         return search(self, queries, k=k)
 
@@ -121,9 +136,11 @@ def _read_meta(folder: Path) -> dict | None:
     try:
         meta = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise DataError(f"{path} cannot be read ({err}); delete the index folder {folder} and index again") from None
+        raise DataError(f"{path} cannot be read ({err}); delete the index folder {folder} and index "
+                        "again") from None
     if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
-        raise DataError(f"{path} is not a clapemo audio index (format {meta.get('format') if isinstance(meta, dict) else None!r}, "
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise DataError(f"{path} is not a clapemo audio index (format {found!r}, "
                         f"expected {INDEX_FORMAT!r})")
     return meta
 
@@ -202,7 +219,7 @@ def _table(records: list[dict]) -> Any:
 
 
 def load_index(path: str | os.PathLike) -> Index:
-    """Read an index folder written by :func:`index` (table and embedding matrix; the run is loaded on first query).
+    """Read an index folder written by :func:`index` (table and embedding matrix; the run loads on first query).
 
     Raises
     ------
@@ -255,8 +272,8 @@ def embed_files(model: Any, paths: Sequence[str]) -> tuple[np.ndarray, list[str 
     try:
         out[:] = _project_files(model, paths)
         return out, errors
-    except Exception:  # noqa: BLE001 - one bad file fails the batch; find it by embedding one at a time
-        pass
+    except Exception as err:  # noqa: BLE001 - one bad file fails the batch; find it by embedding one at a time
+        log.debug("batch of %d files failed (%s); embedding them one at a time", len(paths), err)
     for i, p in enumerate(paths):
         try:
             out[i] = _project_files(model, [p])[0]
@@ -268,7 +285,7 @@ def embed_files(model: Any, paths: Sequence[str]) -> tuple[np.ndarray, list[str 
 def _records(model: Any, thresholds: Any, paths: list[Path], digests: list[str | None], rel_ids: list[str],
              n_jobs: int, digest_errors: list[str | None]) -> tuple[np.ndarray, list[dict]]:
     from clapemo import features as F
-    from clapemo.describe import bin_words, WORD_KINDS
+    from clapemo.describe import WORD_KINDS, bin_words
 
     ok = [i for i, e in enumerate(digest_errors) if e is None]
     emb = np.zeros((len(paths), model.head.projection_dim), np.float32)
@@ -466,7 +483,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.take_along_axis(scores, idx, axis=1)
 
 
-def search(index: Index | str | os.PathLike, queries: str | Sequence[str], *, k: int = 10) -> "pd.DataFrame":  # noqa: F821
+def search(index: Index | str | os.PathLike, queries: str | Sequence[str], *, k: int = 10) -> pd.DataFrame:  # noqa: F821
     """Rank the indexed clips for each text query.
 
     Parameters

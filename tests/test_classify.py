@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_describe import clip_config, write_clip
 
 from clapemo import classify as C
 from clapemo import encoders, train
 from clapemo.errors import ParameterError
-from test_describe import clip_config, write_clip  # noqa: E402  (tests/ is on sys.path)
 
 
 def test_class_probabilities_by_hand():

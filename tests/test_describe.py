@@ -32,7 +32,8 @@ def write_clip(path, f0_hz, **kwargs):
 
 def clip_config(tmp_path, **changes):
     settings = {"features.cache_dir": str(tmp_path / "cache" / "features"),
-                "encoders.cache_dir": str(tmp_path / "cache" / "embeddings"), "train.runs_dir": str(tmp_path / "runs")}
+                "encoders.cache_dir": str(tmp_path / "cache" / "embeddings"),
+                "train.runs_dir": str(tmp_path / "runs")}
     settings.update(changes)
     return replace(load_config(None), **settings)
 
@@ -51,7 +52,7 @@ def clips(tmp_path):
 
 
 def test_bin_words_of_known_pitch_and_level(tmp_path, clips):
-    folder, paths = clips
+    folder, _ = clips
     table = D.describe(folder, config=clip_config(tmp_path), progress=False).set_index("name")
     assert list(table.index) == ["high_male.wav", "low_male.wav", "high_female.wav", "low_female.wav"]  # sorted
     assert table["error"].isna().all() and (table["thresholds"] == "fixed").all()

