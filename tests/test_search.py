@@ -204,3 +204,38 @@ def test_registry_runs_index_and_search(pitch_run, folder, tmp_path, capsys):
     assert main(["search", str(tmp_path / "none"), "low pitch"]) == 2  # a DataError, named on stderr
     assert "no audio index" in capsys.readouterr().err
     assert main(["index", str(folder), "--run", "no-such-run", "--runs-dir", str(tmp_path), "-o", str(out)]) == 2
+
+
+@pytest.mark.slow
+def test_index_survives_sigkill_of_the_process(pitch_run, tmp_path):
+    """A real ``clapemo index`` process killed (SIGKILL) after its first chunk: the index holds that chunk."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, run = pitch_run
+    folder = tmp_path / "many"
+    n = search._CHUNK + 40
+    for i in range(n):
+        write_clip(folder / f"m{i:03d}.wav", 100.0 + 2 * i, duration_s=0.6, seed=i)
+    out = tmp_path / "idx"
+    proc = subprocess.Popen([sys.executable, "-m", "clapemo", "index", str(folder), "--run", str(run), "-o",
+                             str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            meta = out / "index.json"
+            if meta.is_file() and json.loads(meta.read_text())["parts"]:
+                break
+            time.sleep(0.05)
+        finished_first = proc.poll() is not None
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    partial = search.load_index(out)
+    if not finished_first:  # killed mid-run: whole chunks are there (the first at least)
+        assert len(partial.table) in range(search._CHUNK, n, search._CHUNK)
+    assert partial.embeddings.shape == (len(partial.table), 32)
+    done = search.index(folder, run=run, output=out, progress=False)
+    assert len(done.table) == n and done.meta["last_run"]["embedded"] == n - len(partial.table)
