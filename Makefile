@@ -108,6 +108,9 @@ book/executed/%.ipynb: notebooks/%.ipynb $(SYNTH_DEP) $(PARAMS) $(LIBRARY) | $(S
 	@echo "== $< -> $@$(if $(SYNTH_DEP),, (no synthetic benchmark: the configs read data.source real))"
 	@start=$$(date +%s); $(BOOK_RUN) $< $@ && echo "   $@: $$(( $$(date +%s) - start )) s"
 
+# searching your own audio needs the Table 3 runs (pa, cl, 4d)
+book/executed/07_search_your_audio.ipynb: book/executed/02_ear_table.ipynb
+
 # the report reads the results the three experiment chapters computed: run it after them
 book/executed/05_report.ipynb: book/executed/02_ear_table.ipynb book/executed/03_ser_table.ipynb \
                                book/executed/04_prompt_analysis.ipynb

@@ -51,7 +51,8 @@ def _package_calls(source: str) -> int:
 
 
 def test_the_five_chapters_exist_and_are_in_the_toc():
-    assert NAMES == ["01_prompt_generation", "02_ear_table", "03_ser_table", "04_prompt_analysis", "05_report"]
+    assert NAMES == ["01_prompt_generation", "02_ear_table", "03_ser_table", "04_prompt_analysis", "05_report",
+                     "07_search_your_audio"]
     toc = (REPO / "book" / "_toc.yml").read_text()
     for name in NAMES:
         assert f"executed/{name}" in toc
