@@ -3,7 +3,9 @@
 A manifest is a :class:`pandas.DataFrame` with one row per utterance (or per audio-caption pair) and the columns
 of :data:`COLUMNS`, in that order; caption sets add ``caption``; loaders may add extra ground-truth columns after
 these. Every loader ends with :func:`build_manifest`, which runs :func:`validate_manifest`, so a manifest that
-leaves a loader has unique ids, existing files and labels in :data:`clapemo.emotions.EMOTIONS`.
+leaves a loader has unique ids, existing files and labels in :data:`clapemo.emotions.EMOTIONS`. Manifests stored
+as csv with paths relative to their corpus folder (the synthetic benchmark) are read by :func:`read_manifest_csv`,
+which runs the same :func:`validate_manifest` with the corpus root, so a path may not leave that folder.
 """
 
 from __future__ import annotations
@@ -18,17 +20,14 @@ import pandas as pd
 
 from clapemo.emotions import EMOTIONS
 from clapemo.errors import DataError, ParameterError
+from clapemo.schema import CAPTION_COLUMN, MANIFEST_COLUMNS, SEXES, STRING_COLUMNS
 
 __all__ = ["COLUMNS", "CAPTION_COLUMN", "SEXES", "build_manifest", "validate_manifest", "corpus_root",
-           "check_missing_option", "split_missing", "read_csv_rows"]
+           "check_missing_option", "split_missing", "read_csv_rows", "read_manifest_csv"]
 
-#: the manifest columns, in order (CONTRIBUTING.md, "The manifest")
-COLUMNS: tuple[str, ...] = ("utterance_id", "path", "dataset", "speaker", "sex", "label", "raw_label", "text",
-                            "start_s", "end_s", "split")
-#: the extra column of caption sets, right after :data:`COLUMNS`
-CAPTION_COLUMN = "caption"
-SEXES: tuple[str, ...] = ("male", "female")
-_OBJECT_COLUMNS = ("utterance_id", "path", "dataset", "speaker", "sex", "label", "raw_label", "text", "split")
+#: the manifest columns, in order (CONTRIBUTING.md, "The manifest"); :data:`clapemo.schema.MANIFEST_COLUMNS`
+COLUMNS: tuple[str, ...] = MANIFEST_COLUMNS
+_OBJECT_COLUMNS = STRING_COLUMNS
 MISSING_CHOICES = ("error", "skip")
 
 
@@ -59,7 +58,8 @@ def _isna(value: object) -> bool:
 
 
 def build_manifest(rows: Sequence[Mapping], *, name: str, caption: bool = False, extra: Iterable[str] = (),
-                   allow_unlabelled: bool = False, empty_hint: str = "", skipped: Sequence = ()) -> pd.DataFrame:
+                   allow_unlabelled: bool = False, empty_hint: str = "", skipped: Sequence = (),
+                   root: str | os.PathLike | None = None) -> pd.DataFrame:
     """Turn loader rows into a validated manifest.
 
     Parameters
@@ -72,6 +72,7 @@ def build_manifest(rows: Sequence[Mapping], *, name: str, caption: bool = False,
     empty_hint : what the loader looked for; an empty manifest raises a :class:`DataError` naming it.
     skipped : ``(utterance_id, reason)`` pairs the caller left out on request (``missing="skip"``); stored in
         ``df.attrs["skipped"]`` so nothing disappears unrecorded.
+    root : the corpus folder; when given, every ``path`` must lie inside it (see :func:`validate_manifest`).
 
     Returns
     -------
@@ -91,7 +92,7 @@ def build_manifest(rows: Sequence[Mapping], *, name: str, caption: bool = False,
             data[col] = values
     df = pd.DataFrame(data, columns=columns)
     df.attrs["skipped"] = [tuple(s) for s in skipped]
-    validate_manifest(df, name=name, caption=caption, allow_unlabelled=allow_unlabelled)
+    validate_manifest(df, name=name, caption=caption, allow_unlabelled=allow_unlabelled, root=root)
     return df
 
 
@@ -101,15 +102,26 @@ def _first(items: Iterable, n: int = 3) -> str:
     return ", ".join(repr(i) for i in items[:n]) + more
 
 
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([root, path]) == root
+    except ValueError:  # different drives (Windows)
+        return False
+
+
 def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: bool | None = None,
-                      allow_unlabelled: bool = False, check_files: bool = True) -> pd.DataFrame:
+                      allow_unlabelled: bool = False, check_files: bool = True,
+                      root: str | os.PathLike | None = None, source: str | os.PathLike | None = None,
+                      expect_splits: Sequence[str] = ()) -> pd.DataFrame:
     """Check a manifest against the schema; raise :class:`DataError` naming the first rows that break a rule.
 
-    Rules: the columns of :data:`COLUMNS` come first and in order; ``utterance_id`` is unique and starts with
-    ``"<dataset>/"``; ``path`` is absolute (and the file exists when ``check_files``); ``label`` is in
-    :data:`~clapemo.emotions.EMOTIONS` (None only for caption sets or when ``allow_unlabelled``); ``sex`` is
-    ``"male"``, ``"female"`` or missing; ``start_s``/``end_s`` are both NaN (whole file) or
-    ``0 <= start_s < end_s``; ``split`` is a non-empty string; caption sets have a non-empty ``caption``.
+    Rules: at least one row; the columns of :data:`COLUMNS` are all present and come first, in order;
+    ``utterance_id`` is present, unique and starts with ``"<dataset>/"``; ``path`` is a non-empty absolute path,
+    inside ``root`` when given (no ``..`` escape; compared after :func:`os.path.normpath`) and an existing file
+    when ``check_files``; ``label`` is in :data:`~clapemo.emotions.EMOTIONS` (None only for caption sets or when
+    ``allow_unlabelled``); ``sex`` is ``"male"``, ``"female"`` or missing; ``start_s``/``end_s`` are numbers (or
+    missing) and either both NaN (whole file) or ``0 <= start_s < end_s``; ``split`` is a non-empty string and
+    every value of ``expect_splits`` has at least one row; caption sets have a non-empty ``caption``.
 
     Parameters
     ----------
@@ -118,21 +130,34 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
     caption : whether this is a caption set (default: whether a ``caption`` column is present).
     allow_unlabelled : accept missing labels in an emotion corpus.
     check_files : check that every ``path`` exists (one ``stat`` per distinct file).
+    root : the corpus folder every ``path`` must lie in (``None``: not checked).
+    source : the manifest file the rows were read from, named in every message.
+    expect_splits : split values that must each have at least one row (e.g. ``("train", "test")``).
 
     Returns
     -------
     The same DataFrame, for chaining.
     """
     where = name or "manifest"
+    if source is not None:
+        where = f"{where}: {source}"
     cols = list(df.columns)
+    absent = [c for c in COLUMNS if c not in cols]
+    if absent:
+        raise DataError(f"{where}: the manifest lacks the schema column(s) {absent}; a manifest has "
+                        f"{list(COLUMNS)} first")
     if cols[: len(COLUMNS)] != list(COLUMNS):
         raise DataError(f"{where}: manifest columns must start with {list(COLUMNS)}, got {cols[:len(COLUMNS)]}")
+    if len(df) == 0:
+        raise DataError(f"{where}: the manifest has no rows (a corpus needs at least one utterance)")
     caption = CAPTION_COLUMN in df.columns if caption is None else caption
     if caption and CAPTION_COLUMN not in df.columns:
         raise DataError(f"{where}: a caption-set manifest needs a '{CAPTION_COLUMN}' column")
     ids = df["utterance_id"]
-    if ids.map(_isna).any():
-        raise DataError(f"{where}: utterance_id is missing in {int(ids.map(_isna).sum())} rows")
+    no_id = [i for i, u in enumerate(ids) if _isna(u) or not str(u)]
+    if no_id:
+        raise DataError(f"{where}: utterance_id is missing in {len(no_id)} rows (row numbers from 0: "
+                        f"{_first(no_id)})")
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         raise DataError(f"{where}: utterance_id must be unique; repeated: {_first(dict.fromkeys(dup))}")
@@ -145,13 +170,24 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
         raise DataError(f"{where}: utterance_id must start with '<dataset>/'; rows "
                         f"{_first(ids[[not ok for ok in prefix_ok]])} do not")
     paths = df["path"]
-    not_abs = [p for p in paths if _isna(p) or not os.path.isabs(str(p))]
+    empty = [u for u, p in zip(ids, paths) if _isna(p) or not str(p).strip()]
+    if empty:
+        raise DataError(f"{where}: path is empty in rows {_first(empty)}")
+    not_abs = [f"{u} ({p})" for u, p in zip(ids, paths) if not os.path.isabs(str(p))]
     if not_abs:
-        raise DataError(f"{where}: path must be an absolute path; got {_first(not_abs)}")
+        raise DataError(f"{where}: path must be an absolute path; rows {_first(not_abs)}")
+    if root is not None:
+        base = os.path.normpath(os.path.abspath(root))
+        outside = [f"{u} ({p})" for u, p in zip(ids, paths) if not _inside(os.path.normpath(str(p)), base)]
+        if outside:
+            raise DataError(f"{where}: path must stay inside the corpus folder {base}; rows {_first(outside)} "
+                            f"lie outside it")
     if check_files:
-        missing = [p for p in dict.fromkeys(paths) if not os.path.isfile(p)]
+        exists = {p: os.path.isfile(p) for p in dict.fromkeys(paths)}
+        missing = [f"{u} ({p})" for u, p in zip(ids, paths) if not exists[p]]
         if missing:
-            raise DataError(f"{where}: {len(missing)} audio file(s) listed in the manifest do not exist: "
+            n_files = sum(not ok for ok in exists.values())
+            raise DataError(f"{where}: {n_files} audio file(s) listed in the manifest do not exist: rows "
                             f"{_first(missing)}")
     labels = df["label"]
     if caption:
@@ -170,19 +206,82 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
     bad = [v for v in dict.fromkeys(df["sex"]) if not _isna(v) and v not in SEXES]
     if bad:
         raise DataError(f"{where}: sex must be 'male', 'female' or None; got {_first(bad)}")
-    start = pd.to_numeric(df["start_s"], errors="coerce").to_numpy(dtype=float)
-    end = pd.to_numeric(df["end_s"], errors="coerce").to_numpy(dtype=float)
+    _check_segments(df, ids, where)
+    bad = df.loc[[_isna(s) or not str(s) for s in df["split"]], "utterance_id"]
+    if len(bad):
+        raise DataError(f"{where}: split is empty in rows {_first(bad)}")
+    present = set(df["split"])
+    empty_splits = [s for s in expect_splits if s not in present]
+    if empty_splits:
+        raise DataError(f"{where}: split(s) {empty_splits} have no rows; expected rows in each of "
+                        f"{list(expect_splits)}, found {sorted(map(str, present))}")
+    return df
+
+
+def _check_segments(df: pd.DataFrame, ids: pd.Series, where: str) -> None:
+    """``start_s``/``end_s``: numbers or missing; both NaN (whole file) or ``0 <= start_s < end_s``."""
+    raw = {c: df[c].tolist() for c in ("start_s", "end_s")}
+    num = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in raw}
+    not_numbers = [f"{u} ({c}={v!r})" for c in raw for u, v, x in zip(ids, raw[c], num[c])
+                   if np.isnan(x) and not _isna(v) and not (isinstance(v, str) and not v.strip())]
+    if not_numbers:
+        raise DataError(f"{where}: start_s/end_s must be numbers of seconds (or empty for the whole file); rows "
+                        f"{_first(not_numbers)}")
+    start, end = num["start_s"], num["end_s"]
     whole = np.isnan(start) & np.isnan(end)
     seg_ok = ~np.isnan(start) & ~np.isnan(end) & (start >= 0) & (end > start)
     bad_seg = ~(whole | seg_ok)
     if bad_seg.any():
-        rows = [f"{u} [{s}, {e}]" for u, s, e in zip(ids[bad_seg], start[bad_seg], end[bad_seg])]
+        def why(s: float, e: float) -> str:
+            if np.isnan(s) or np.isnan(e):
+                return "only one bound"
+            return "negative" if s < 0 or e < 0 else "start_s >= end_s"
+        rows = [f"{u} [{s}, {e}]: {why(s, e)}" for u, s, e in zip(ids[bad_seg], start[bad_seg], end[bad_seg])]
         raise DataError(f"{where}: start_s/end_s must both be NaN (whole file) or satisfy 0 <= start_s < end_s; "
                         f"rows {_first(rows)}")
-    bad = df.loc[[_isna(s) or not str(s) for s in df["split"]], "utterance_id"]
-    if len(bad):
-        raise DataError(f"{where}: split is empty in rows {_first(bad)}")
-    return df
+
+
+def read_manifest_csv(path: str | os.PathLike, *, name: str, root: str | os.PathLike | None = None,
+                      string_columns: Iterable[str] = (), caption: bool | None = None,
+                      allow_unlabelled: bool = False, expect_splits: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a manifest stored as csv with paths relative to its corpus folder, and validate it.
+
+    Paths are joined to ``root`` and normalised; :func:`validate_manifest` then runs with ``root`` (a path such as
+    ``../../etc/hostname`` is rejected) and ``source=path``, so every message names the file.
+
+    Parameters
+    ----------
+    path : the csv file (columns :data:`COLUMNS` first, then extras).
+    name : the corpus name (the expected ``dataset``).
+    root : the corpus folder (default: the csv's folder).
+    string_columns : extra columns read as str-or-None (the schema's :data:`~clapemo.schema.STRING_COLUMNS`
+        always are).
+    caption, allow_unlabelled, expect_splits : as in :func:`validate_manifest`.
+
+    Returns
+    -------
+    DataFrame, one row per utterance, ``path`` absolute, ``start_s``/``end_s`` float (NaN = whole file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{name}: manifest file not found: {path}")
+    base = Path(root).resolve() if root is not None else path.resolve().parent
+    strings = list(dict.fromkeys([*STRING_COLUMNS, *string_columns]))
+    try:
+        frame = pd.read_csv(path, dtype={c: "string" for c in strings}, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{name}: {path}: not a readable csv manifest ({err})") from err
+    for col in frame.columns:
+        if col in strings:
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    if "path" in frame.columns:
+        frame["path"] = [p if _isna(p) or not str(p).strip() else os.path.normpath(os.path.join(base, str(p)))
+                         for p in frame["path"]]
+    validate_manifest(frame, name=name, caption=caption, allow_unlabelled=allow_unlabelled, root=base,
+                      source=path, expect_splits=expect_splits)
+    for col in ("start_s", "end_s"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(np.float64)
+    return frame
 
 
 def split_missing(rows: Sequence[Mapping], *, name: str, missing: str) -> tuple[list, list]:
