@@ -33,13 +33,22 @@ help: ## list the targets
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(if $(filter $(VENV)/bin/python,$(strip $(PYTHON))),$(VENV)/bin/python)
-	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet '$(strip $(TORCH_SPEC))'
-	$(PYTHON) -m pip install --quiet -e '.[all]'
+# the pinned versions of every package (the book's environment); LOCK= installs pyproject's unpinned ranges
+LOCK        ?= requirements.lock
+PIN         := $(if $(strip $(LOCK)),-c $(strip $(LOCK)))
+
+$(STAMP): pyproject.toml $(strip $(LOCK)) | $(if $(filter $(VENV)/bin/python,$(strip $(PYTHON))),$(VENV)/bin/python)
+	$(PYTHON) -m pip install --quiet --upgrade pip $(PIN)
+	$(PYTHON) -m pip install --quiet '$(strip $(TORCH_SPEC))' $(PIN)
+	$(PYTHON) -m pip install --quiet -e '.[all]' $(PIN)
 	touch $@
 
-setup: $(STAMP) ## create .venv (torch first, then `pip install -e .[all]`); PYTHON=... uses an existing env
+setup: $(STAMP) ## create .venv: torch first, then `pip install -e .[all]`, pinned by requirements.lock (LOCK= unpinned); PYTHON=... uses an existing env
+
+.PHONY: lock
+lock: $(STAMP) ## pin this env's package versions into requirements.lock (after changing pyproject's extras)
+	$(RUN_ENV) $(PYTHON) -m clapemo doctor --write-lock $(or $(strip $(LOCK)),requirements.lock)
+	@touch $(STAMP)
 
 test: setup ## run the tests (slow ones excluded)
 	$(RUN_ENV) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
