@@ -224,7 +224,16 @@ class PromptsConfig(_Section):
 class EncodersConfig(_Section):
     """Frozen audio and text encoders (``clapemo.encoders``)."""
 
-    audio: str = _f("whisper-tiny", choices=("whisper-tiny", "resemblyzer", "cnn14"))
+    audio: str = _f("whisper-tiny", choices=("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14"),
+                    doc="whisper-tiny: CTranslate2, mean of the last layer; whisper-tiny-layers: PyTorch, "
+                        "statistics of the hidden layers (whisper_layers, whisper_layer_mix, whisper_pooling)")
+    whisper_layers: list = _f([], doc="whisper-tiny-layers: layers 0-4 (0 = block input, 4 = last); [] = all")
+    whisper_layer_mix: str = _f("concat", choices=("concat", "average"),
+                                doc="whisper-tiny-layers: concatenate the layers' statistics or average them")
+    whisper_pooling: str = _f("mean_std", choices=("mean", "mean_std"),
+                              doc="whisper-tiny-layers: mean over frames, or mean then standard deviation")
+    speaker_centring: bool = _f(False, doc="subtract each speaker's mean audio embedding over the clips of that "
+                                           "speaker present in the manifest (clapemo.encoders.centre_per_speaker)")
     audio_checkpoint: str = _f("", path=True, doc="local weights file (cnn14: PANNs Cnn14_mAP=0.431.pth)")
     allow_random_weights: bool = _f(False, doc="let cnn14 run without a checkpoint (tests only)")
     cnn14_sample_rate_hz: int = _f(44100, choices=(32000, 44100),
