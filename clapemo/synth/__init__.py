@@ -42,9 +42,14 @@ How a clip is made
   ``flutter 0``, ``echo 0 0`` and ``roughness 0`` (our own room replaces the echo) and reseeds espeak's generator
   before each clip. Same seed and config give byte-identical WAVs and manifests.
 
-Layout: ``<root>/<profile>/<corpus>/manifest.csv`` (paths relative to the corpus folder) and the WAVs (RAVDESS and
-CREMA-D twins use their real corpora's file naming); a ``.complete`` marker is written last. espeak-ng is
-GPL-3.0-or-later; so is this project.
+Layout: ``<root>/<profile>/<corpus>/manifest.csv`` (paths relative to the corpus folder) and the WAVs; a
+``.complete`` marker is written last. :func:`load` reads the manifest through the real loaders' validation
+(:func:`clapemo.datasets.manifest.read_manifest_csv`). The RAVDESS and CREMA-D twins are laid out like the real
+corpora, so ``clapemo.datasets.load("ravdess", <root>/<profile>/synth-ravdess)`` (and ``"cremad"``) load them too,
+with the same clips, labels and splits: ``Actor_XX/03-01-EE-II-SS-RR-AA.wav`` saying RAVDESS's two statements
+(odd actors male), and ``AudioWAV/{actor}_{sentence}_{EMO}_{LEVEL}.wav`` saying CREMA-D's twelve sentences (actors
+from 1001, ``VideoDemographics.csv`` with ActorID, Sex); both split by their real loaders' speaker folds (fold 0 is
+``test``). espeak-ng is GPL-3.0-or-later; so is this project.
 
 Modules: :mod:`~clapemo.synth.voices` (voice and prosody tables), :mod:`~clapemo.synth.engine` (espeak-ng through
 ctypes), :mod:`~clapemo.synth.signal` (levels, noise, room, channel, sound events), :mod:`~clapemo.synth.plan`
@@ -73,7 +78,8 @@ from clapemo.synth.voices import EMOTION_PROSODY, FEMALE_VOICES, MALE_VOICES, Pr
 
 __all__ = [
     "CORPORA", "SPEECH_CORPORA", "VOICE_ORDER", "EMOTION_PROSODY", "PROFILES", "CORPUS_SPECS", "RAW_LABELS",
-    "MALE_VOICES", "FEMALE_VOICES", "ProsodyDist", "CorpusSpec", "GENERATOR_VERSION", "MARKER", "MANIFEST", "SCHEMA",
+    "MALE_VOICES", "FEMALE_VOICES", "ProsodyDist", "CorpusSpec", "GENERATOR_VERSION", "MARKER", "MANIFEST",
+    "SCHEMA",
     "generate", "load", "render", "plan_corpus", "count_syllables", "espeak_pitch", "cli",
 ]
 
