@@ -16,7 +16,8 @@ from clapemo.schema import MANIFEST_COLUMNS
 
 
 def _row(uid: str, **changes) -> dict:
-    row = {"utterance_id": f"toy/{uid}", "path": f"wav/{uid}.wav", "dataset": "toy", "speaker": "s1", "sex": "male",
+    row = {"utterance_id": f"toy/{uid}", "path": f"wav/{uid}.wav", "dataset": "toy", "speaker": "s1",
+           "sex": "male",
            "label": "happy", "raw_label": "hap", "text": "hello there", "start_s": None, "end_s": None,
            "split": "train"}
     row.update(changes)

@@ -1,4 +1,4 @@
-"""espeak-ng through ctypes: one deterministic engine per process (state-free voice variants, reseeded per clip)."""
+"""espeak-ng through ctypes: one deterministic engine per process (state-free voices, reseeded per clip)."""
 
 from __future__ import annotations
 

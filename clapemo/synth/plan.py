@@ -410,7 +410,8 @@ def _corpus_speakers(corpus: str, profile: str, seed: int, used: dict) -> tuple[
     elif corpus == "synth-iemocap":  # one female and one male actor per session
         sexes = ["female" if i % 2 == 0 else "male" for i in range(n)]
     else:
-        sexes = [str(s) for s in rng_of(seed, corpus, "sexes").permutation(["female", "male"] * ((n + 1) // 2))[:n]]
+        both = ["female", "male"] * ((n + 1) // 2)
+        sexes = [str(s) for s in rng_of(seed, corpus, "sexes").permutation(both)[:n]]
     speakers = _speakers(corpus, sexes, seed, used)
     rng = rng_of(seed, corpus, "names")
     if corpus == "synth-ravdess":
