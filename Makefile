@@ -106,7 +106,7 @@ $(PARAMS): FORCE
 
 data: $(SYNTH_STAMP) ## generate the synthetic benchmark (data/synth/PROFILE; skips finished corpora)
 
-$(SYNTH_STAMP): clapemo/synth.py $(PARAMS) | $(STAMP)
+$(SYNTH_STAMP): $(wildcard clapemo/synth/*.py) $(PARAMS) | $(STAMP)
 	$(RUN_ENV) $(PYTHON) -m clapemo synth --profile $(strip $(PROFILE)) --seed $(SEED) -o $(DATA)/synth --quiet
 	@echo "seed $(SEED)" > $@
 

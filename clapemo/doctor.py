@@ -32,7 +32,7 @@ from clapemo.errors import DataError
 
 __all__ = ["LOCK_NAME", "Finding", "canonical_name", "check_against", "check_git", "check_threads", "cli",
            "compare_lock", "data_folders", "default_lock_path", "diagnose", "freeze_lines", "installed_versions",
-           "public_version", "read_lock", "write_lock"]
+           "public_version", "read_lock", "required_distributions", "write_lock"]
 
 LOCK_NAME = "requirements.lock"
 _LOCK_HEADER = """\
@@ -78,12 +78,53 @@ def default_lock_path() -> Path:
     return (root if root is not None else Path.cwd()) / LOCK_NAME
 
 
-def freeze_lines(*, exclude: Sequence[str] = ("clapemo",)) -> list[str]:
-    """``name==version`` of every package of this interpreter, from ``pip freeze --all --exclude-editable``.
+#: installers kept in the lock although nothing requires them (make setup upgrades pip under the lock)
+_INSTALLERS = ("pip", "setuptools", "wheel")
 
-    A package installed from a file or URL (``name @ file:///...``) is written as ``name==<its version>``, so
-    the lock never holds a path of this machine; local build labels are dropped (see :func:`public_version`).
+
+def required_distributions(root: str = "clapemo", *, extras: Sequence[str] = ("all",)) -> set[str]:
+    """Canonical names of the installed distributions ``root[extras]`` needs, transitively (markers evaluated
+    here, extras followed), plus :data:`_INSTALLERS`.
+
+    Written here because pip has no "freeze only what this project needs"; the requirement and marker
+    parsing is ``packaging``'s.
     """
+    from packaging.requirements import Requirement
+
+    needed: set[str] = set(_INSTALLERS)
+    seen: set[tuple[str, str]] = set()
+    todo = [(canonical_name(root), extra) for extra in ("", *extras)]
+    while todo:
+        name, extra = todo.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue  # required but not installed: compare_lock reports it from the lock's side
+        needed.add(name)
+        for line in requirements:
+            req = Requirement(line)
+            if req.marker is not None and not req.marker.evaluate({"extra": extra}):
+                continue
+            if req.marker is None and extra:
+                continue  # unconditional requirements were followed with extra ""
+            child = canonical_name(req.name)
+            todo += [(child, e) for e in ("", *sorted(req.extras))]
+    return needed
+
+
+def freeze_lines(*, exclude: Sequence[str] = ("clapemo",), only_required: bool = True) -> list[str]:
+    """``name==version`` of the packages of this interpreter, from ``pip freeze --all --exclude-editable``.
+
+    With ``only_required`` (the default), only what ``clapemo[all]`` needs (:func:`required_distributions`):
+    tools installed by hand beside it (a profiler, a linter) stay out of the lock, so that ``make setup`` on a
+    fresh machine installs exactly the lock. A package installed from a file or URL (``name @ file:///...``) is
+    written as ``name==<its version>``, so the lock never holds a path of this machine; local build labels are
+    dropped (see :func:`public_version`).
+    """
+    keep = required_distributions() if only_required else None
     try:
         out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
                              capture_output=True, text=True, check=True, timeout=300).stdout
@@ -104,8 +145,9 @@ def freeze_lines(*, exclude: Sequence[str] = ("clapemo",)) -> list[str]:
             if match is None:
                 raise DataError(f"pip freeze printed a line the lock cannot hold: {raw!r}")
             name, version = match.groups()
-        if canonical_name(name) not in skip:
-            lines[canonical_name(name)] = f"{name}=={public_version(version)}"
+        key = canonical_name(name)
+        if key not in skip and (keep is None or key in keep):
+            lines[key] = f"{name}=={public_version(version)}"
     return [lines[key] for key in sorted(lines)]
 
 

