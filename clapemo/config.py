@@ -174,6 +174,8 @@ class FeaturesConfig(_Section):
     max_clipped_fraction: float = _f(0.01, min=0.0, max=1.0,
                                      doc="clips with more samples stuck at their peak (runs >= 3) are errors")
     analysis_rate_hz: int = _f(16000, min=0, doc="clips above this rate are downsampled first; 0 = never")
+    voice_quality: bool = _f(False, doc="also measure clapemo.schema.EXTRA_PROPERTY_COLUMNS (F0 sd, jitter, "
+                                        "shimmer, HNR, pause rate; chapter 6)")
     cache_dir: str = _f("data/cache/features", path=True)
 
     def __post_init__(self) -> None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "MANIFEST_COLUMNS", "STRING_COLUMNS", "CAPTION_COLUMN", "PROPERTY_COLUMNS", "PROMPT_KINDS", "ACOUSTIC_KINDS",
+    "MANIFEST_COLUMNS", "STRING_COLUMNS", "CAPTION_COLUMN", "PROPERTY_COLUMNS", "EXTRA_PROPERTY_COLUMNS",
+    "PROMPT_KINDS", "ACOUSTIC_KINDS",
     "AUGMENT_KINDS", "TRAIN_PROMPT_KINDS", "FOUR_CLASSES", "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
     "merge_four_class", "split_values",
 ]
@@ -41,6 +42,11 @@ SEXES: tuple[str, ...] = ("male", "female")
 PROPERTY_COLUMNS: tuple[str, ...] = ("duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
                                      "articulation_rate_syl_per_s", "n_syllables", "phonation_time_s",
                                      "voiced_fraction")
+#: the voice-quality and variability columns ``extract_table`` adds with ``features.voice_quality = true``
+#: (chapter 6, "more properties"): F0 standard deviation in semitones, local jitter and shimmer in percent,
+#: harmonics-to-noise ratio in dB, pauses per second of speech
+EXTRA_PROPERTY_COLUMNS: tuple[str, ...] = ("f0_sd_st", "jitter_local_pct", "shimmer_local_pct", "hnr_db",
+                                           "pause_rate_per_s")
 
 #: the prompt columns of ``clapemo.prompts.prompts_table`` (paper Table 2, plus the 2-bin pitch and the combined
 #: prompt the paper mentions)
