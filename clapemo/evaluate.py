@@ -3,8 +3,8 @@ Recognition (SER, Table 4 and Figure 2).
 
 Both protocols only need a model object that embeds audio and text into one space
 (:class:`clapemo.model.TrainedCLAP`: ``embed_manifest(manifest) -> (n, D)`` and ``embed_texts(texts) -> (m, D)``,
-both L2-normalised); this module never imports the training code. The protocol steps are small pure functions on arrays and tables, so they are tested
-without training anything.
+both L2-normalised); this module never imports the training code. The protocol steps are small pure functions
+on arrays and tables, so they are tested without training anything.
 
 EAR
 ---
@@ -56,7 +56,9 @@ __all__ = [
     "retrieval_queries",
     "precision_at_ks",
     "four_class",
+    "collection",
     "ear_collection",
+    "ear_per_query",
     "ear",
     "zero_shot_predict",
     "ser_scores",
@@ -221,26 +223,82 @@ def four_class(table: Any, *, prompts_config: Any = None, thresholds: Any = None
     return out
 
 
-def ear_collection(config: Any, *, thresholds: Any = None) -> Any:
-    """The EAR collection of an experiment: ``config.evaluate.ear_collection`` annotated with prompts.
+def collection(name: str, config: Any, *, split: str = "all", thresholds: Any = None) -> Any:
+    """A corpus as an EAR collection: its clips annotated with prompts (the run's ``thresholds``).
 
-    The split is ``config.evaluate.ear_split`` (``"all"`` by default: the Table 3 models never train on it);
+    Parameters
+    ----------
+    name : corpus name (``iemocap``, ``synth-cremad``, a folder corpus under ``data.roots`` ...)
+    config : Config whose ``data``/``synth``/``features``/``prompts`` sections find and annotate it
+    split : ``"all"`` (every clip) or a split/fold value
+    thresholds : the thresholds of the model being evaluated (``TrainedCLAP.thresholds``), or None
+
     IEMOCAP(-twin) collections are cut to four classes when ``config.data.iemocap_four_class``.
 
     Returns
     -------
     DataFrame : manifest columns + prompt columns, one row per clip, in manifest order
+
+    Raises
+    ------
+    DataError
+        The collection has no clips.
     """
     from clapemo import corpora
 
-    name = config.evaluate.ear_collection
-    split = None if config.evaluate.ear_split == "all" else config.evaluate.ear_split
-    table = corpora.annotated([name], config, split=split, thresholds=thresholds)
+    table = corpora.annotated([name], config, split=None if split == "all" else split, thresholds=thresholds)
     if base_corpus(name) == "iemocap" and config.data.iemocap_four_class:
         table = four_class(table, prompts_config=config.prompts, thresholds=thresholds)
     if len(table) == 0:
-        raise DataError(f"EAR collection {name!r} (split {config.evaluate.ear_split!r}) is empty")
+        raise DataError(f"EAR collection {name!r} (split {split!r}) is empty")
     return table.reset_index(drop=True)
+
+
+def ear_collection(config: Any, *, thresholds: Any = None) -> Any:
+    """The EAR collection of an experiment: :func:`collection` of ``config.evaluate.ear_collection`` and
+    ``config.evaluate.ear_split`` (``"all"`` by default: the Table 3 models never train on it)."""
+    return collection(config.evaluate.ear_collection, config, split=config.evaluate.ear_split,
+                      thresholds=thresholds)
+
+
+def _checked_embeddings(model: Any, collection: Any, kinds: Sequence[str], audio_emb: Any) -> np.ndarray:
+    missing = [k for k in kinds if k not in collection.columns]
+    if missing:
+        raise DataError(f"collection has no prompt column(s) {missing}")
+    if audio_emb is None:
+        audio_emb = model.embed_manifest(collection)
+    audio_emb = _as_2d("audio_emb", audio_emb)
+    if len(audio_emb) != len(collection):
+        raise DataError(f"{len(audio_emb)} audio embeddings for a collection of {len(collection)} clips")
+    return audio_emb
+
+
+def ear_per_query(model: Any, collection: Any, *, kinds: Sequence[str], ks: Sequence[int],
+                  audio_emb: np.ndarray | None = None) -> Any:
+    """Precision@K of every query of every kind: the per-item view of :func:`ear` (for paired intervals).
+
+    Parameters are those of :func:`ear`.
+
+    Returns
+    -------
+    DataFrame with columns ``query_kind, k, item, value``: one row per (kind, K, query text); ``value`` is that
+    query's Precision@K. The mean of ``value`` per (kind, K) is :func:`ear`'s ``precision``.
+    """
+    import pandas as pd
+
+    from clapemo.metrics import precision_per_query
+
+    audio_emb = _checked_embeddings(model, collection, kinds, audio_emb)
+    rows = []
+    for kind in kinds:
+        queries, relevant = retrieval_queries(collection[kind].tolist())
+        if not queries:
+            raise DataError(f"collection has no prompt of kind {kind!r}: no queries")
+        scores = cosine_scores(model.embed_texts(queries), audio_emb)
+        for k in ks:
+            rows += [{"query_kind": kind, "k": int(k), "item": q, "value": float(v)}
+                     for q, v in zip(queries, precision_per_query(scores, relevant, int(k)))]
+    return pd.DataFrame(rows, columns=["query_kind", "k", "item", "value"])
 
 
 def ear(model: Any, collection: Any, *, kinds: Sequence[str], ks: Sequence[int],
@@ -251,7 +309,7 @@ def ear(model: Any, collection: Any, *, kinds: Sequence[str], ks: Sequence[int],
     ----------
     model : TrainedCLAP-like (``embed_manifest``, ``embed_texts``)
     collection : DataFrame
-        Clip table with the prompt columns named in ``kinds`` (see :func:`ear_collection`).
+        Clip table with the prompt columns named in ``kinds`` (see :func:`collection`).
     kinds : sequence of str
         Query kinds, e.g. ``["class_label", "pitch", "intensity", "speech_rate", "articulation_rate"]``.
     ks : sequence of int
@@ -262,26 +320,10 @@ def ear(model: Any, collection: Any, *, kinds: Sequence[str], ks: Sequence[int],
     -------
     DataFrame with columns ``query_kind, k, precision, n_queries, n_items`` (one row per kind and K).
     """
-    import pandas as pd
-
-    missing = [k for k in kinds if k not in collection.columns]
-    if missing:
-        raise DataError(f"collection has no prompt column(s) {missing}")
-    if audio_emb is None:
-        audio_emb = model.embed_manifest(collection)
-    audio_emb = _as_2d("audio_emb", audio_emb)
-    if len(audio_emb) != len(collection):
-        raise DataError(f"{len(audio_emb)} audio embeddings for a collection of {len(collection)} clips")
-    rows = []
-    for kind in kinds:
-        queries, relevant = retrieval_queries(collection[kind].tolist())
-        if not queries:
-            raise DataError(f"collection has no prompt of kind {kind!r}: no queries")
-        scores = cosine_scores(model.embed_texts(queries), audio_emb)
-        for k, value in precision_at_ks(scores, relevant, ks=ks).items():
-            rows.append({"query_kind": kind, "k": k, "precision": value, "n_queries": len(queries),
-                         "n_items": len(collection)})
-    return pd.DataFrame(rows)
+    per_query = ear_per_query(model, collection, kinds=kinds, ks=ks, audio_emb=audio_emb)
+    table = (per_query.groupby(["query_kind", "k"], sort=False)["value"].agg(["mean", "size"])
+             .rename(columns={"mean": "precision", "size": "n_queries"}).reset_index())
+    return table.assign(n_items=len(collection))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -361,33 +403,103 @@ def check_speaker_independent(train: Any, test: Any) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def cli(argv: list[str]) -> int:
-    """``clapemo evaluate RUN_DIR --corpus NAME [--split test] [--template T]``: zero-shot SER of a run."""
-    parser = argparse.ArgumentParser(prog="clapemo evaluate",
-                                     description="Zero-shot SER (accuracy, unweighted accuracy) of a trained run.")
-    parser.add_argument("run_dir", help="a finished run folder (from `clapemo train`)")
-    parser.add_argument("--corpus", action="append", required=True,
-                        help="emotion corpus to test on, e.g. synth-ravdess (repeatable)")
-    parser.add_argument("--split", default="test", help="split to score (default: test; 'all' for every clip)")
-    parser.add_argument("--template", default=None,
-                        help="class-prompt wording, e.g. '{emotion}' (default: the run's evaluate config)")
-    args = parser.parse_args(argv)
+def _evaluation_config(model: Any, ns: argparse.Namespace) -> Any:
+    """The config that finds and annotates the test data: the run's own, unless ``--config/--overlay/--set``
+    are given (e.g. to add ``data.roots`` of a corpus the run never saw). The model's thresholds always win."""
+    if not (ns.config or ns.overlay or ns.set):
+        return model.config
+    from clapemo.config import config_from_args
 
-    from clapemo import corpora
+    return config_from_args(ns)
+
+
+def cli(argv: list[str]) -> int:
+    """``clapemo evaluate RUN [--ser CORPUS ...] [--ear COLLECTION ...]``: zero-shot SER and EAR of one run."""
+    from clapemo.config import add_config_arguments
+    from clapemo.runs import resolve_run, runs_dir_from_args
+
+    parser = argparse.ArgumentParser(
+        prog="clapemo evaluate",
+        description="Evaluate one trained run: zero-shot SER (accuracy, unweighted accuracy over the corpus's "
+                    "full label set) and EAR (Precision@K of class-label and acoustic-prompt queries, the "
+                    "paper's Table 3 protocol) on the corpora you name. The test data is found through the "
+                    "run's config (data.roots, synth) unless --config/--overlay/--set say otherwise; prompts of "
+                    "the EAR collection use the run's thresholds.",
+        epilog="examples:\n  clapemo evaluate pa --ser ravdess --ear iemocap\n"
+               "  clapemo evaluate runs/<id> --ear cremad --ear-split all --k 1 10 --json\n"
+               "  clapemo evaluate cl --ser cremad --set data.roots.cremad=/data/CREMA-D",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", nargs="?", default=None,
+                        help="trained run: a name (pa, cl, 4d), a run id or unique prefix, or a run folder")
+    parser.add_argument("--runs-dir", default=None, help="folder of the runs (default: train.runs_dir, runs)")
+    add_config_arguments(parser)
+    parser.add_argument("--ser", "--corpus", dest="ser", action="append", default=[], metavar="CORPUS",
+                        help="emotion corpus for zero-shot SER, e.g. ravdess or synth-ravdess (repeatable)")
+    parser.add_argument("--ear", action="append", default=[], metavar="COLLECTION",
+                        help="corpus used as the EAR collection, e.g. iemocap (repeatable)")
+    parser.add_argument("--split", default="test", help="SER split to score (default: test; 'all' for every clip)")
+    parser.add_argument("--ear-split", default=None,
+                        help="EAR split (default: the run's evaluate.ear_split, 'all' unless configured)")
+    parser.add_argument("--k", type=int, nargs="+", default=None, help="EAR cut-offs (default: evaluate.ks)")
+    parser.add_argument("--kinds", nargs="+", default=None, help="EAR query kinds (default: "
+                        f"evaluate.ear_query_kinds; any of {', '.join(PROMPT_KINDS)})")
+    parser.add_argument("--template", default=None,
+                        help="SER class-prompt wording, e.g. '{emotion}' (default: the run's evaluate config)")
+    parser.add_argument("--json", action="store_true", help="print JSON records instead of tables")
+    ns = parser.parse_args(argv)
+    if ns.run is None:
+        parser.error("name the run: clapemo evaluate RUN (a name such as pa, a run id, or a run folder)")
+    if not ns.ser and not ns.ear:
+        parser.error("nothing to evaluate: give --ser CORPUS and/or --ear COLLECTION")
+    ks = ns.k or None
+    if ks is not None and any(k < 1 for k in ks):
+        parser.error(f"--k {' '.join(map(str, ks))}: every cut-off must be >= 1")
+    kinds = ns.kinds
+    if kinds is not None and (bad := [k for k in kinds if k not in PROMPT_KINDS]):
+        parser.error(f"--kinds {' '.join(bad)}: unknown prompt kind (known: {', '.join(PROMPT_KINDS)})")
+
+    import json
+
+    import pandas as pd
+
     from clapemo.model import load_run
 
-    model = load_run(args.run_dir)
-    config = model.config
-    template = args.template or config.evaluate.zero_shot_template
-    print(f"{'corpus':<18} {'split':<6} {'n':>6} {'classes':>7} {'chance':>7} {'accuracy':>8} {'UA':>7}")
-    for name in args.corpus:
-        split = None if args.split == "all" else args.split
-        manifest = corpora.manifest([name], config, split=split)
+    run_dir = resolve_run(ns.run, runs_dir=runs_dir_from_args(ns))
+    model = load_run(run_dir)
+    config = _evaluation_config(model, ns)
+    template = ns.template or config.evaluate.zero_shot_template
+    ser_rows, ear_rows = [], []
+    for name in ns.ser:
+        from clapemo import corpora
+
+        manifest = corpora.manifest([name], config, split=None if ns.split == "all" else ns.split)
         labels = corpus_labels(name, four_class_iemocap=config.data.iemocap_four_class)
         if base_corpus(name) == "iemocap" and config.data.iemocap_four_class:
             manifest = four_class(manifest)
+        if len(manifest) == 0:
+            raise DataError(f"SER corpus {name!r} has no clips in split {ns.split!r}")
         result = zero_shot_ser(model, manifest, labels=labels, template=template,
                                words=config.prompts.emotion_words)
-        print(f"{name:<18} {args.split:<6} {result['n_items']:>6} {result['n_classes']:>7} "
-              f"{result['chance']:>7.3f} {result['accuracy']:>8.3f} {result['unweighted_accuracy']:>7.3f}")
+        ser_rows.append({"corpus": name, "split": ns.split, "n": result["n_items"],
+                         "classes": result["n_classes"], "chance": result["chance"],
+                         "accuracy": result["accuracy"], "unweighted_accuracy": result["unweighted_accuracy"]})
+    for name in ns.ear:
+        split = ns.ear_split or config.evaluate.ear_split
+        table = collection(name, config, split=split, thresholds=model.thresholds)
+        result = ear(model, table, kinds=kinds or config.evaluate.ear_query_kinds, ks=ks or config.evaluate.ks)
+        ear_rows += [{"collection": name, "split": split, **row} for row in result.to_dict("records")]
+    if ns.json:
+        print(json.dumps({"run": str(run_dir), "ser": ser_rows, "ear": ear_rows}, indent=1))
+        return 0
+    print(f"run {run_dir}")
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        if ser_rows:
+            ser_table = pd.DataFrame(ser_rows).to_string(index=False, float_format="{:.3f}".format)
+            print("\nzero-shot SER\n" + ser_table)
+        if ear_rows:
+            frame = pd.DataFrame(ear_rows).pivot_table(index=["collection", "query_kind", "n_queries"],
+                                                       columns="k", values="precision", sort=False)
+            frame.columns = [f"P@{k}" for k in frame.columns]
+            print("\nEAR (Precision@K)\n" + frame.reset_index().to_string(index=False,
+                                                                          float_format="{:.3f}".format))
     return 0

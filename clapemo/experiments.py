@@ -66,12 +66,11 @@ from clapemo.evaluate import (
     check_speaker_independent,
     class_prompts,
     corpus_labels,
-    cosine_scores,
     ear_collection,
+    ear_per_query,
     emotion_words,
     four_class,
     random_predict,
-    retrieval_queries,
     ser_scores,
     zero_shot_predict,
 )
@@ -455,25 +454,6 @@ def _thresholds_key(thresholds: Any) -> str:
     return repr(to_dict_() if callable(to_dict_) else thresholds)
 
 
-def _ear_per_query(model: Any, collection: Any, *, kinds: Sequence[str], ks: Sequence[int]) -> Any:
-    """Precision@K of every query of every kind (the per-item view of :func:`clapemo.evaluate.ear`)."""
-    import pandas as pd
-
-    from clapemo.metrics import precision_per_query
-
-    audio_emb = model.embed_manifest(collection)
-    rows = []
-    for kind in kinds:
-        queries, relevant = retrieval_queries(collection[kind].tolist())
-        if not queries:
-            raise DataError(f"EAR collection has no prompt of kind {kind!r}: no queries")
-        scores = cosine_scores(model.embed_texts(queries), audio_emb)
-        for k in ks:
-            rows += [{"query_kind": kind, "k": int(k), "item": q, "value": float(v)}
-                     for q, v in zip(queries, precision_per_query(scores, relevant, int(k)))]
-    return pd.DataFrame(rows)
-
-
 def ear_table(config: Config, *, force: bool = False, progress: bool = True) -> Any:
     """Table 3: Precision@K of EAR on ``evaluate.ear_collection`` (4 classes for IEMOCAP) for the training rows.
 
@@ -508,7 +488,7 @@ def ear_table(config: Config, *, force: bool = False, progress: bool = True) -> 
                 if key not in collections:
                     collections[key] = ear_collection(config, thresholds=model.thresholds)
                 collection = collections[key]
-                per_query = _ear_per_query(model, collection, kinds=kinds, ks=ks).assign(row=row, seed=seed)
+                per_query = ear_per_query(model, collection, kinds=kinds, ks=ks).assign(row=row, seed=seed)
                 items.append(per_query)
                 for (kind, k), group in per_query.groupby(["query_kind", "k"], sort=False):
                     rows.append({"row": row, "query_kind": kind, "k": k, "seed": seed,

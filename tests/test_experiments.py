@@ -322,6 +322,22 @@ def test_evaluate_cli_with_faked_pipeline(fake_pipeline, capsys, monkeypatch):
     assert cli([str(run), "--corpus", "synth-ravdess", "--corpus", "synth-iemocap"]) == 0
     out = capsys.readouterr().out
     assert "synth-ravdess" in out and "0.125" in out and "0.250" in out
+    # EAR on the command line: the same numbers as the library's protocol on the same collection
+    from clapemo.evaluate import collection, ear
+
+    assert cli([str(run), "--ear", "synth-iemocap", "--k", "1", "5", "--kinds", "class_label", "pitch",
+                "--json"]) == 0
+    got = pd.DataFrame(json.loads(capsys.readouterr().out)["ear"])
+    want = ear(fake, collection("synth-iemocap", config, thresholds=fake.thresholds),
+               kinds=["class_label", "pitch"], ks=[1, 5])
+    assert len(got) == 4 and set(got["collection"]) == {"synth-iemocap"}
+    assert np.allclose(got["precision"], want["precision"]) and list(got["n_queries"]) == list(want["n_queries"])
+    assert cli([str(run), "--ear", "synth-iemocap"]) == 0
+    assert "EAR (Precision@K)" in capsys.readouterr().out
+    for bad, message in ((["--k", "0"], "cut-off"), (["--kinds", "loudness"], "unknown prompt kind"), ([], "nothing")):
+        with pytest.raises(SystemExit):
+            cli([str(run), *(["--ear", "synth-iemocap"] if bad else []), *bad])
+        assert message in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------------------------
