@@ -41,6 +41,8 @@ __all__ = [
     "table2_examples", "style_table2", "show",
     # backends
     "compare_pitch_backends",
+    # ceilings
+    "ceilings_table",
     # tables
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
     "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis",
@@ -58,7 +60,7 @@ _HOME = {
     "thresholds": "views", "cuts_table": "views", "plot_properties_by_emotion": "views", "prompt_bin": "views",
     "bin_occupancy": "views", "style_occupancy": "views", "plot_bin_occupancy": "views",
     "table2_examples": "views", "style_table2": "views", "show": "views",
-    "compare_pitch_backends": "backends",
+    "compare_pitch_backends": "backends", "ceilings_table": "ceilings",
     "format_spread": "tables", "not_run_notes": "tables", "table3_side_by_side": "tables",
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
