@@ -92,8 +92,9 @@ def _cached_probe_rows(config: "Config", *, corpora: list[str], artefact: str, f
     digest = config_hash(config)
     if path.is_file() and not force:
         table = pd.read_csv(path, dtype={"config_hash": str, "corpus_name": str, "key": str})
-        if (set(table.get("config_hash", [])) == {digest} and set(table.get("cache_version", [])) == {CACHE_VERSION}
-                and list(dict.fromkeys(table["corpus_name"])) == list(corpora)):
+        stamp = {"config_hash": {digest}, "cache_version": {CACHE_VERSION}}
+        if (all(c in table.columns and set(table[c]) == v for c, v in stamp.items())
+                and "corpus_name" in table.columns and list(dict.fromkeys(table["corpus_name"])) == list(corpora)):
             return table
     table = probe_rows(config, corpora=corpora).assign(config_hash=digest, cache_version=CACHE_VERSION)
     atomic_write_text(path, table.to_csv(index=False))
