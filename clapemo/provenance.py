@@ -16,7 +16,8 @@ Recorded (keys of the dict):
 * ``threads``: torch's intra-op thread count and the ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` environment;
 * ``device``: ``type`` (cpu/cuda, from ``config.train.device``; ``auto`` resolved), GPU name, CUDA version;
 * ``steps_s``: wall time per step, as given by the caller;
-* ``manifests``: sha256 of each data manifest file given;
+* ``manifests``: sha256 of each data manifest file given (keyed by the name given, or the path as given);
+* ``extra``: what the caller adds (e.g. the synthetic generator's version, profile and seed; a run's id);
 * ``config_name`` / ``config_hash``: :func:`clapemo.config.config_hash` of the config given.
 
 Nothing here names the machine (no host name, user or absolute path), so the file can be shared.
@@ -173,8 +174,8 @@ def device_state(requested: str = "auto") -> dict:
     return state
 
 
-def collect(*, config: Any = None, data_manifests: Iterable[str | Path] = (),
-            steps: Mapping[str, float] | None = None) -> dict:
+def collect(*, config: Any = None, data_manifests: Iterable[str | Path] | Mapping[str, str | Path] = (),
+            steps: Mapping[str, float] | None = None, extra: Mapping[str, Any] | None = None) -> dict:
     """Provenance of a result produced in this process now.
 
     Parameters
@@ -182,10 +183,14 @@ def collect(*, config: Any = None, data_manifests: Iterable[str | Path] = (),
     config : clapemo.config.Config or None
         The resolved config of the result: its name and :func:`~clapemo.config.config_hash`, and
         ``train.device`` for the device (``auto`` when None).
-    data_manifests : paths
-        Manifest (or any input) files whose sha256 is recorded, keyed by the path as given.
+    data_manifests : paths, or mapping name -> path
+        Manifest (or any input) files whose sha256 is recorded, keyed by the path as given, or by the name when a
+        mapping is given (a name such as ``"synth-ravdess/manifest.csv"`` keeps machine paths out of the file).
     steps : mapping str -> float or None
         Wall time in seconds per named step, e.g. ``{"train": 12.3}`` (rounded to 0.01 s).
+    extra : mapping or None
+        JSON-ready facts of the caller recorded as ``extra`` (e.g. ``{"synth": {"generator_version": 2, ...}}``);
+        not compared by :func:`differences`.
 
     Returns
     -------
@@ -193,10 +198,12 @@ def collect(*, config: Any = None, data_manifests: Iterable[str | Path] = (),
     """
     from clapemo.files import file_sha256
 
+    named = (dict(data_manifests) if isinstance(data_manifests, Mapping)
+             else {str(path): path for path in data_manifests})
     manifests = {}
-    for path in data_manifests:
+    for name, path in named.items():
         try:
-            manifests[str(path)] = file_sha256(path)
+            manifests[str(name)] = file_sha256(path)
         except OSError as err:
             raise DataError(f"provenance: data manifest {path} cannot be read ({err.strerror or err}); pass "
                             f"existing files as data_manifests") from None
@@ -221,6 +228,7 @@ def collect(*, config: Any = None, data_manifests: Iterable[str | Path] = (),
         device=device_state(requested),
         steps_s={str(k): round(float(v), 2) for k, v in (steps or {}).items()},
         manifests=manifests,
+        extra=dict(extra or {}),
     )
     return info
 
