@@ -40,7 +40,8 @@ Results
 -------
 Each artefact writes ``<evaluate.results_dir>/<artefact>/<config_hash>/`` with ``results.csv`` (tidy, per seed),
 ``summary.csv`` / ``summary.json``, ``side_by_side.csv`` (ours beside the paper's), ``config.yaml`` (the resolved
-config) and, for Figure 2, ``figure.png``. Calling the function again with the same config reads ``results.csv``
+config), ``provenance.json`` (commit, environment, wall time and data digests: :mod:`clapemo.provenance`) and, for
+Figure 2, ``figure.png``. Calling the function again with the same config reads ``results.csv``
 instead of recomputing (``force=True`` recomputes; the trained runs are still reused).
 
 The paper's numbers live in ``clapemo/paper_results.yaml`` (:func:`paper_results`), never in code.
@@ -399,16 +400,74 @@ def results_dir(config: Config, artefact: str) -> Path:
     return Path(config.evaluate.results_dir) / artefact / config_hash(config)
 
 
+def _corpora_read(config: Config, artefact: str) -> list[str]:
+    """The corpora an artefact loads (as loaded: ``synth-`` names under the synthetic source): its evaluation
+    corpora, the emotion corpora of its runs and, when a run adds 4D, the caption corpora."""
+    from clapemo.corpora import caption_corpora
+
+    key = {"table3": "ear_collection", "table4": "ser_target", "figure2": "prompt_analysis_corpora"}[artefact]
+    targets = getattr(config.evaluate, key)
+    names: list[str] = []
+    for target in targets if isinstance(targets, list) else [targets]:
+        try:
+            names.append(_check_corpus(config, target, f"evaluate.{key}"))
+        except NotRun:
+            continue
+    try:
+        specs = [spec for _, spec in _artefact_specs(config, artefact)]
+    except NotRun:
+        specs = []
+    for spec in specs:
+        names += spec.corpora
+    if any(spec.include_4d for spec in specs):
+        names += caption_corpora(config)
+    return list(dict.fromkeys(names))
+
+
+def _data_provenance(config: Config, artefact: str) -> tuple[dict[str, Path], dict]:
+    """The data files an artefact read (for :func:`clapemo.provenance.collect`) and what else says which data.
+
+    Returns ``(manifests, extra)``: ``manifests`` maps ``<corpus>/<file>`` (no machine path) to the file: a
+    synthetic corpus's ``manifest.csv``, a real corpus's ``labels.csv`` when its root has one (the other real
+    loaders build their manifest from file names: listed in ``extra["data"]["not_digested"]``); ``extra`` holds
+    the corpora and, for the synthetic source, the generator version, profile and seed.
+    """
+    from clapemo import corpora, synth
+
+    names = _corpora_read(config, artefact)
+    manifests: dict[str, Path] = {}
+    not_digested = []
+    for name in names:
+        if name.startswith("synth-"):
+            path = corpora.synth_root(config) / name / synth.MANIFEST
+        else:
+            root = config.data.roots.get(name)
+            path = Path(root) / "labels.csv" if root else Path()
+        if path.name and path.is_file():
+            manifests[f"{name}/{path.name}"] = path
+        else:
+            not_digested.append(name)
+    extra: dict[str, Any] = {"data": {"source": config.data.source, "corpora": names,
+                                      "not_digested": not_digested}}
+    if config.data.source == "synth":
+        extra["synth"] = {"generator_version": synth.GENERATOR_VERSION, "profile": config.synth.profile,
+                          "seed": config.synth.seed}
+    return manifests, extra
+
+
 def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Sequence[str], force: bool,
             progress: bool) -> Any:
     """Compute ``(results, items)`` once per config and keep them in the artefact's results folder.
 
     ``items`` (per seed and test item: SER clips, EAR queries) is what the paired claims need; it is written to
-    ``items.csv`` and attached to the returned frame as ``attrs["items"]``.
+    ``items.csv`` and attached to the returned frame as ``attrs["items"]``. ``provenance.json`` (commit,
+    environment, the compute step's wall time, the digests of the data read: :func:`_data_provenance`) is written
+    just before ``results.csv``, which comes last and marks the folder complete.
     """
     import pandas as pd
     import yaml
 
+    from clapemo import provenance
     from clapemo.files import atomic_write_text
 
     folder = results_dir(config, artefact)
@@ -427,8 +486,12 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
     atomic_write_text(folder / "summary.json", summary.to_json(orient="records", indent=1))
     atomic_write_text(folder / "side_by_side.csv",
                       side_by_side(summary, paper_results()[artefact]).to_csv(index=False))
-    meta = {"artefact": artefact, "config_hash": config_hash(config), "seconds": round(time.perf_counter() - start, 1)}
+    meta = {"artefact": artefact, "config_hash": config_hash(config),
+            "seconds": round(time.perf_counter() - start, 1)}
     atomic_write_text(folder / "config.yaml", yaml.safe_dump({"_meta": meta, **to_dict(config)}, sort_keys=False))
+    manifests, extra = _data_provenance(config, artefact)
+    provenance.write(folder, provenance.collect(config=config, data_manifests=manifests, extra=extra,
+                                                steps={"compute": time.perf_counter() - start}))
     atomic_write_text(path, df.to_csv(index=False))  # results.csv last: its presence means the folder is complete
     if progress:
         print(f"[{artefact}] wrote {folder} ({meta['seconds']} s)")
