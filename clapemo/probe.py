@@ -29,6 +29,7 @@ directly.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -147,7 +148,8 @@ def zscore_per_speaker(x: np.ndarray, *, speakers: Sequence) -> np.ndarray:
     for row, s in enumerate(speakers):
         if s is not None:
             groups.setdefault(s, []).append(row)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a speaker whose column is all NaN stays NaN, silently
         for rows in groups.values():
             block = x[rows]
             mean = np.nanmean(block, axis=0)
