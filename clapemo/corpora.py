@@ -29,6 +29,7 @@ are not sent to feature extraction: their property and prompt columns are empty 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -90,7 +91,23 @@ def _load_one(name: str, config: Config) -> Any:
     options: dict[str, Any] = {}
     if name == "iemocap":
         options["four_class"] = config.data.iemocap_four_class
-    return datasets.load(name, config.data.roots[name], **options)
+    # A plan loads the same tree many times: show each partial-tree warning once per process. (The "once per
+    # location" rule of `warnings` does not hold: every catch_warnings() elsewhere, e.g. per clip in
+    # clapemo.features, resets its registry.)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = datasets.load(name, config.data.roots[name], **options)
+    for item in caught:
+        if issubclass(item.category, datasets.PartialCorpusWarning):
+            if str(item.message) in _SHOWN:
+                continue
+            _SHOWN.add(str(item.message))
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    return table
+
+
+#: the partial-tree warnings :func:`_load_one` has shown in this process
+_SHOWN: set[str] = set()
 
 
 def _four_class(m: Any) -> Any:

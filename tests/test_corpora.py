@@ -159,3 +159,18 @@ def test_test_fold_per_corpus_mapping(cfg):
     assert corpora.manifest("synth-folds", c, split="test")["utterance_id"].tolist() == ["synth-folds/1"]
     with pytest.raises(ConfigError, match="data.test_fold"):
         replace(cfg, **{"data.test_fold": {"folds": "one"}})
+
+
+def test_test_fold_resplits_the_twins_like_the_real_corpora(tmp_path):
+    """data.test_fold (an int, or per corpus) moves the test split of the RAVDESS/CREMA-D twins to that fold."""
+    from clapemo.config import SynthConfig
+
+    synth.generate(root=tmp_path, config=SynthConfig(profile="tiny", corpora=["synth-cremad"], n_jobs=1),
+                   progress=False)
+    base = [f"data.synth_root={tmp_path}", "synth.profile=tiny"]
+    default = corpora.manifest(["synth-cremad"], load_config(overrides=base))
+    assert default["fold"].map(type).eq(int).all()
+    assert set(default.loc[default["split"] == "test", "fold"]) == {0}
+    moved = corpora.manifest(["synth-cremad"], load_config(overrides=[*base, "data.test_fold={cremad: 2}"]))
+    assert set(moved.loc[moved["split"] == "test", "fold"]) == {2}
+    assert set(moved.loc[moved["split"] == "train", "fold"]) == set(default["fold"]) - {2}

@@ -8,6 +8,7 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.views` - the corpus chapter's tables and figures;
 * :mod:`clapemo.book.backends` - the pitch-backend comparison;
 * :mod:`clapemo.book.tables` - the paper beside ours (Tables 3, 4, Figure 2) and the claims' verdicts;
+* :mod:`clapemo.book.ceilings` - the probe ceilings beside Table 4 and Figure 2 (:func:`ceilings_table`);
 * :mod:`clapemo.book.notes` - "not run: needs ..." notes for what a config cannot run;
 * :mod:`clapemo.book.provenance` - config hashes and results folders;
 * :mod:`clapemo.book.progress` - progress bars to the terminal, never onto a page;

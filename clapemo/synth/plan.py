@@ -348,7 +348,7 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
                             stem = f"03-01-{raw[label]}-{level}-{st}-{rep:02d}-{a:02d}"
                             add(stem, f"Actor_{a:02d}/{stem}.wav", a - 1, label, raw[label],
                                 _RAVDESS_STATEMENTS[st], 0.7 if level == "01" else 1.1,
-                                "test" if fold == _ravdess.DEFAULT_TEST_FOLD else "train", {"fold": f"fold{fold}"})
+                                "test" if fold == _ravdess.DEFAULT_TEST_FOLD else "train", {"fold": fold})
         return rows
     if corpus == "synth-cremad":
         raw = RAW_LABELS[corpus]
@@ -365,7 +365,7 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
             intensity = {"LO": 0.5, "MD": 0.8, "HI": 1.2, "XX": 0.9}[level]
             stem = f"{names[a]}_{s}_{raw[lab]}_{level}"
             add(stem, f"AudioWAV/{stem}.wav", a, lab, raw[lab], _CREMAD_SENTENCES[s], intensity,
-                "test" if fold == _CREMAD_TEST_FOLD else "train", {"fold": f"fold{fold}"})
+                "test" if fold == _CREMAD_TEST_FOLD else "train", {"fold": fold})
         return rows
     labels = _labels_for(corpus, size["clips"], rng) if corpus != "synth-4d" else [None] * size["clips"]
     raw_map = RAW_LABELS.get(corpus, {})

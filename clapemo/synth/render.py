@@ -24,8 +24,9 @@ from clapemo.synth.signal import active_rms, db_to_amp, event, finish, reverb
 __all__ = ["GENERATOR_VERSION", "MARKER", "MANIFEST", "SCHEMA", "render", "generate", "load"]
 
 #: part of every corpus marker: bump when the same seed would give other files (v2: real RAVDESS/CREMA-D texts
-#: and CREMA-D layout, clapemo.audio.resample, fold-based CREMA-D split)
-GENERATOR_VERSION = 2
+#: and CREMA-D layout, clapemo.audio.resample, fold-based CREMA-D split; v3: integer `fold` column, as the real
+#: loaders write it)
+GENERATOR_VERSION = 3
 MARKER = ".complete"
 MANIFEST = "manifest.csv"
 #: the manifest schema (:data:`clapemo.schema.MANIFEST_COLUMNS`) as a list
@@ -227,8 +228,8 @@ def load(name: str, root: str | Path) -> Any:
     Returns
     -------
     DataFrame : one row per clip; ``path`` absolute; ``label`` canonical (None for synth-4d, which adds
-        ``caption``); ``split`` speaker-independent train/test (synth-ravdess and synth-cremad also have ``fold``
-        fold0..fold4, their real loaders' speaker folds; fold0 is the test split).
+        ``caption``); ``split`` speaker-independent train/test (synth-ravdess and synth-cremad also have an int
+        ``fold`` 0..4, their real loaders' speaker folds; fold 0 is the test split).
     """
     from clapemo.datasets.manifest import read_manifest_csv
 
@@ -241,6 +242,11 @@ def load(name: str, root: str | Path) -> Any:
                         f"'clapemo synth -o <synth_root>' or clapemo.synth.generate(root=<synth_root>)")
     frame = read_manifest_csv(manifest, name=name, root=folder, string_columns=EXTRA_STRING_COLUMNS,
                               caption=name == "synth-4d", expect_splits=("train", "test"))
+    if "fold" in frame.columns:  # an int column, as the real loaders give it
+        try:
+            frame["fold"] = frame["fold"].astype(int)
+        except (TypeError, ValueError):
+            raise DataError(f"{name}: {manifest}: column 'fold' must hold integers (fold numbers)") from None
     if name != "synth-4d":
         allowed = set(CORPUS_LABELS[name.removeprefix("synth-")])
         bad = sorted(set(frame["label"]) - allowed)
