@@ -1,4 +1,5 @@
-"""Acoustic properties per utterance: pitch, intensity, speech rate and articulation rate (paper section 3.2).
+"""Acoustic properties per utterance: pitch, intensity, speech rate and articulation rate (paper section 3.2),
+and on request voice quality and variability (F0 sd, jitter, shimmer, HNR, pause rate; chapter 6).
 
 :func:`extract` measures one clip and returns an :class:`AcousticProperties`; :func:`extract_table` measures a
 manifest (or a list of files, or a folder) in parallel, with an on-disk cache, and returns the features table
@@ -47,6 +48,30 @@ pitch track, and the syllable-nuclei voicing track of de Jong & Wempe's script:
   count), at most 2 off on any clip. The second pitch track costs about 4 ms of CPU per second of audio, the
   largest single cost of the analysis.
 
+**Voice quality and variability** (``FeaturesConfig.voice_quality = true``; off by default, when none of this
+is measured and the table and cache are as before): the five :data:`EXTRA_FIELDS`
+(``clapemo.schema.EXTRA_PROPERTY_COLUMNS``), through Praat's commands (see :func:`_voice_quality`):
+
+* ``f0_sd_st``: sample standard deviation (n - 1) of F0 in semitones over the voiced frames of the *same*
+  pitch track as ``f0_mean_hz`` (either backend); Praat's ``Pitch: Get standard deviation: 0, 0,
+  "semitones"`` gives the same number on the praat track. The reference (1 Hz, or the clip's mean) does not
+  matter: a standard deviation ignores a constant shift of the values.
+* ``jitter_local_pct`` / ``shimmer_local_pct``: ``Sound: To PointProcess (periodic, cc): f0_min_hz,
+  f0_max_hz``, then ``PointProcess: Get jitter (local): 0, 0, 0.0001, 0.02, 1.3`` and ``Sound & PointProcess:
+  Get shimmer (local): 0, 0, 0.0001, 0.02, 1.3, 1.6`` (Praat's standard arguments), times 100.
+* ``hnr_db``: ``Sound: To Harmonicity (cc): 0.01, f0_min_hz, 0.1, 1.0`` and ``Harmonicity: Get mean: 0, 0``
+  (Praat leaves out the -200 dB frames of silence).
+* ``pause_rate_per_s``: pauses per second of the clip's total duration; the pauses are the silences of at
+  least ``min_pause_s`` *between* sounding stretches of the syllable-nuclei silence detection (the v2 script's
+  ``npause = nsounding - 1``: leading and trailing silence is no pause).
+
+A clip without a voiced frame on the F0 track gets NaN for the four voice measures (as for ``f0_mean_hz``);
+so does a measure Praat leaves undefined (too few periods, a clip too short for a window) or cannot compute.
+The pause rate is defined for every measurable clip. Cost (measured, one process on the 2-core shared machine,
+20 speech-like 3 s clips at 16 kHz as in ``benchmarks/bench_features.py``, best of 3): 20 ms of CPU per clip
+without, 204 ms with the switch (10x); 175 ms of it is ``To Harmonicity (cc)``, whose periodicity search runs
+up to the Nyquist frequency, 10 ms the point process.
+
 The DC offset (the clip's mean) is removed before any measurement. Sample rates: any rate is accepted. Clips
 above ``analysis_rate_hz`` are downsampled to it (soxr) before analysis (speech properties live well below
 8 kHz; this bounds the cost per second of audio); lower rates are analysed as they are, provided the Nyquist
@@ -84,9 +109,10 @@ from clapemo.audio import as_mono, load, resample
 from clapemo.config import Config, FeaturesConfig, PromptsConfig, config_hash, section
 from clapemo.files import file_sha256
 from clapemo.errors import ClapEmoError, DataError, ParameterError
+from clapemo.schema import EXTRA_PROPERTY_COLUMNS, PROPERTY_COLUMNS
 
-__all__ = ["AcousticProperties", "extract", "extract_table", "compare_backends", "TABLE_COLUMNS", "PROPERTY_FIELDS",
-           "cli"]
+__all__ = ["AcousticProperties", "extract", "extract_table", "compare_backends", "TABLE_COLUMNS",
+           "PROPERTY_FIELDS", "EXTRA_FIELDS", "EXTRA_TABLE_COLUMNS", "cli"]
 
 #: Praat's intensity reference: sample values are read as pascals, 0 dB = 2e-5 Pa.
 REFERENCE_PA = 2e-5
@@ -101,6 +127,12 @@ INTENSITY_MIN_PITCH_HZ = 50.0
 VOICING_PITCH = dict(time_step=0.02, pitch_floor=30.0, max_number_of_candidates=4, very_accurate=False,
                      silence_threshold=0.03, voicing_threshold=0.25, octave_cost=0.01, octave_jump_cost=0.35,
                      voiced_unvoiced_cost=0.25, pitch_ceiling=450.0)
+#: Praat's standard jitter/shimmer arguments: shortest and longest period (s), maximum period factor, maximum
+#: amplitude factor (``Get jitter (local): 0, 0, 0.0001, 0.02, 1.3``; shimmer adds 1.6).
+PERIOD_FLOOR_S, PERIOD_CEILING_S, MAX_PERIOD_FACTOR, MAX_AMPLITUDE_FACTOR = 0.0001, 0.02, 1.3, 1.6
+#: ``To Harmonicity (cc)`` settings besides the minimum pitch (= ``f0_min_hz``): time step (s), silence
+#: threshold, periods per window.
+HNR_TIME_STEP_S, HNR_SILENCE_THRESHOLD, HNR_PERIODS_PER_WINDOW = 0.01, 0.1, 1.0
 #: Audio file suffixes picked up when a folder is given to :func:`extract_table`.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".mp4", ".m4a", ".aac", ".webm", ".aiff", ".aif")
 
@@ -127,6 +159,9 @@ class AcousticProperties:
         Total sounding (non-pause) time in seconds.
     voiced_fraction : float
         Fraction of pitch frames that are voiced, in [0, 1].
+    f0_sd_st, jitter_local_pct, shimmer_local_pct, hnr_db, pause_rate_per_s : float or None
+        The voice-quality fields (module docstring): ``None`` = not measured (``voice_quality`` off), NaN =
+        measured but undefined for this clip.
     """
 
     duration_s: float
@@ -137,15 +172,36 @@ class AcousticProperties:
     n_syllables: int
     phonation_time_s: float
     voiced_fraction: float
+    f0_sd_st: float | None = None
+    jitter_local_pct: float | None = None
+    shimmer_local_pct: float | None = None
+    hnr_db: float | None = None
+    pause_rate_per_s: float | None = None
 
     def to_dict(self) -> dict:
-        """The fields as a plain dict (JSON-serialisable; NaN stays a float NaN)."""
-        return dataclasses.asdict(self)
+        """The fields as a plain dict (JSON-serialisable; NaN stays a float NaN); voice-quality fields only
+        where measured (not None)."""
+        return {name: value for name, value in dataclasses.asdict(self).items()
+                if name not in EXTRA_FIELDS or value is not None}
 
 
-PROPERTY_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AcousticProperties))
-#: Columns of the table returned by :func:`extract_table`, in order.
+#: The voice-quality fields, measured with ``FeaturesConfig.voice_quality`` (``schema.EXTRA_PROPERTY_COLUMNS``).
+EXTRA_FIELDS: tuple[str, ...] = EXTRA_PROPERTY_COLUMNS
+#: The always-measured fields (``schema.PROPERTY_COLUMNS``).
+PROPERTY_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AcousticProperties)
+                                         if f.name not in EXTRA_FIELDS)
+if PROPERTY_FIELDS != PROPERTY_COLUMNS or not set(EXTRA_FIELDS) <= {f.name for f in
+                                                                   dataclasses.fields(AcousticProperties)}:
+    raise ImportError("clapemo.features.AcousticProperties does not match clapemo.schema's property columns")
+#: Columns of the table returned by :func:`extract_table`, in order (``voice_quality`` off).
 TABLE_COLUMNS: tuple[str, ...] = ("utterance_id", "path", *PROPERTY_FIELDS, "error")
+#: Columns of the table with ``voice_quality`` on: the voice-quality fields go before ``error``.
+EXTRA_TABLE_COLUMNS: tuple[str, ...] = ("utterance_id", "path", *PROPERTY_FIELDS, *EXTRA_FIELDS, "error")
+
+
+def _record_fields(cfg: FeaturesConfig) -> tuple[str, ...]:
+    """The property fields a record (cache entry, table row) of this config holds."""
+    return PROPERTY_FIELDS + EXTRA_FIELDS if cfg.voice_quality else PROPERTY_FIELDS
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -241,8 +297,9 @@ def _interval_at(bounds_s: np.ndarray, t: float) -> int:
     return int(min(max(np.searchsorted(bounds_s, t, side="right") - 1, 0), bounds_s.size - 2))
 
 
-def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[int, float]:
-    """Syllable count and phonation time (s) after de Jong & Wempe's v2 Praat script, through Praat's commands.
+def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[int, float, int]:
+    """Syllable count, phonation time (s) and pause count after de Jong & Wempe's v2 Praat script, through
+    Praat's commands.
 
     Step by step, as the script does (``call`` = ``parselmouth.praat.call``; a parselmouth method is used where
     it wraps the same Praat function):
@@ -252,7 +309,8 @@ def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[i
        ``threshold = q99 + silence_threshold_db``, raised to ``min`` when below it.
     2. Pauses: ``To TextGrid (silences): silence_threshold_db - (max - q99), min_pause_s, 0.1, "silent",
        "sounding"`` (Praat reads the threshold relative to the maximum, so it is ``threshold`` again);
-       phonation time = total duration of the "sounding" intervals.
+       phonation time = total duration of the "sounding" intervals; pauses = "sounding" intervals - 1 (the
+       script's ``npause``: silences between sounding stretches, not the clip's leading/trailing silence).
     3. Candidates: ``Down to Matrix``, ``To Sound (slice): 1``, ``To PointProcess (extrema): "Left", "yes",
        "no", "Sinc70"`` (the intensity maxima); a candidate is kept when its ``Get value at time`` (Cubic) on
        that sound is above ``threshold``.
@@ -287,16 +345,17 @@ def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[i
     sounding = np.array([call(textgrid, "Get label of interval", 1, i + 1) == "sounding"
                          for i in range(n_intervals)])
     phonation_time = float(np.sum(np.diff(bounds)[sounding]))
+    n_pauses = max(int(sounding.sum()) - 1, 0)
 
     contour = call(call(intensity, "Down to Matrix"), "To Sound (slice)", 1)
     extrema = call(contour, "To PointProcess (extrema)", "Left", "yes", "no", "Sinc70")
     if call(extrema, "Get number of points") == 0:
-        return 0, phonation_time
+        return 0, phonation_time, n_pauses
     times = np.asarray(call(extrema, "To Matrix").values, dtype=np.float64).ravel()
     cubic = ValueInterpolation.CUBIC
     peaks = [(t, v) for t, v in ((t, contour.get_value(t, interpolation=cubic)) for t in times) if v > threshold]
     if len(peaks) < 2:
-        return 0, phonation_time
+        return 0, phonation_time, n_pauses
 
     valid = []
     current_t, current_db = peaks[0]
@@ -306,12 +365,12 @@ def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[i
             valid.append(t)
         current_t, current_db = next_t, intensity.get_value(next_t, interpolation=cubic)
     if not valid:
-        return 0, phonation_time
+        return 0, phonation_time, n_pauses
 
     pitch = sound.to_pitch_ac(**VOICING_PITCH)
     n_syll = sum(1 for t in valid
                  if math.isfinite(pitch.get_value_at_time(t)) and sounding[_interval_at(bounds, t)])
-    return n_syll, phonation_time
+    return n_syll, phonation_time, n_pauses
 
 
 def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> AcousticProperties:
@@ -337,6 +396,49 @@ def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> Aco
         raise DataError(f"{name}: Praat cannot analyse this clip of {duration:.3f} s ({message})") from None
 
 
+def _voice_quality(sound: Any, f0_hz: np.ndarray, n_pauses: int, duration_s: float,
+                   cfg: FeaturesConfig) -> dict[str, float]:
+    """The :data:`EXTRA_FIELDS` of one clip (module docstring): F0 sd in semitones from ``f0_hz`` (the F0-mean
+    track, Hz, NaN where unvoiced; shape (n_frames,)), jitter, shimmer and HNR through Praat, the pause rate
+    from the syllable-nuclei pause count."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    pause_rate = n_pauses / duration_s
+    voiced = f0_hz[np.isfinite(f0_hz)]
+    if voiced.size == 0:
+        return dict(f0_sd_st=math.nan, jitter_local_pct=math.nan, shimmer_local_pct=math.nan, hnr_db=math.nan,
+                    pause_rate_per_s=pause_rate)
+    # semitones re 1 Hz; n - 1 as Praat's "Get standard deviation" (the reference cancels out of the sd)
+    f0_sd = float(np.std(12.0 * np.log2(voiced), ddof=1)) if voiced.size >= 2 else math.nan
+
+    def praat_number(command: Any) -> float:
+        """A Praat query's value, NaN where Praat leaves it undefined or cannot compute it (too few periods,
+        a clip shorter than the analysis window): a missing property, not a bad clip."""
+        try:
+            value = float(command())
+        except parselmouth.PraatError:
+            return math.nan
+        return value if math.isfinite(value) else math.nan
+
+    try:
+        periods = call(sound, "To PointProcess (periodic, cc)", cfg.f0_min_hz, cfg.f0_max_hz)
+    except parselmouth.PraatError:
+        periods = None
+    jitter = shimmer = math.nan
+    if periods is not None:
+        jitter = praat_number(lambda: call(periods, "Get jitter (local)", 0, 0, PERIOD_FLOOR_S, PERIOD_CEILING_S,
+                                           MAX_PERIOD_FACTOR))
+        shimmer = praat_number(lambda: call([sound, periods], "Get shimmer (local)", 0, 0, PERIOD_FLOOR_S,
+                                            PERIOD_CEILING_S, MAX_PERIOD_FACTOR, MAX_AMPLITUDE_FACTOR))
+    # "Get mean" of a Harmonicity averages the frames above -200 dB (Praat's code for silent frames)
+    hnr = praat_number(lambda: call(sound.to_harmonicity_cc(
+        time_step=HNR_TIME_STEP_S, minimum_pitch=cfg.f0_min_hz, silence_threshold=HNR_SILENCE_THRESHOLD,
+        periods_per_window=HNR_PERIODS_PER_WINDOW), "Get mean", 0, 0))
+    return dict(f0_sd_st=f0_sd, jitter_local_pct=100.0 * jitter, shimmer_local_pct=100.0 * shimmer, hnr_db=hnr,
+                pause_rate_per_s=pause_rate)
+
+
 def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, sound: Any,
                    duration: float) -> AcousticProperties:
     # Praat's intensity window is 6.4 / minimum pitch long; shorter clips get a shorter window (higher minimum)
@@ -356,7 +458,8 @@ def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, 
     f0_mean = float(np.mean(f0[voiced])) if voiced.any() else math.nan
     voiced_fraction = float(voiced.mean()) if f0.size else 0.0
 
-    n_syll, phonation = _syllable_nuclei(sound, intensity, cfg)
+    n_syll, phonation, n_pauses = _syllable_nuclei(sound, intensity, cfg)
+    extra = _voice_quality(sound, f0, n_pauses, duration, cfg) if cfg.voice_quality else {}
     return AcousticProperties(
         duration_s=float(duration),
         f0_mean_hz=f0_mean,
@@ -366,6 +469,7 @@ def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, 
         n_syllables=int(n_syll),
         phonation_time_s=phonation,
         voiced_fraction=voiced_fraction,
+        **extra,
     )
 
 
@@ -391,6 +495,7 @@ def extract(audio: str | os.PathLike | np.ndarray, *, sample_rate_hz: int | None
     Returns
     -------
     AcousticProperties
+        With ``config.voice_quality`` also its voice-quality fields (else they are None).
 
     Raises
     ------
@@ -456,7 +561,8 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
             uid = "" if _is_missing(uid) else str(uid)
             error = None
             if _is_missing(path) or not str(path).strip():
-                path, error = "", f"DataError: manifest row {row} ({uid or 'no utterance_id'}): the path cell is empty"
+                path, error = "", (f"DataError: manifest row {row} ({uid or 'no utterance_id'}): "
+                                   "the path cell is empty")
             start, start_error = _segment_bound(s, "start_s", row, uid)
             end, end_error = _segment_bound(e, "end_s", row, uid)
             jobs.append((uid or str(path), str(path), start, end, error or start_error or end_error))
@@ -476,6 +582,8 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
 
 
 def _cache_key(file_sha: str, start: float | None, end: float | None, cfg: FeaturesConfig) -> str:
+    # config_hash covers every hashed FeaturesConfig field, voice_quality included, so a voice_quality run
+    # never shares a key with a run without it (and _read_cache also checks the entry's fields)
     text = f"{file_sha}|{start!r}|{end!r}|{config_hash(cfg)}|v{ANALYSIS_VERSION}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -484,20 +592,22 @@ def _cache_file(cfg: FeaturesConfig, key: str) -> Path:
     return Path(cfg.cache_dir) / key[:2] / f"{key}.json"
 
 
-def _read_cache(path: Path) -> dict | None:
+def _read_cache(path: Path, fields: tuple[str, ...] = PROPERTY_FIELDS) -> dict | None:
+    """A cache entry holding exactly ``fields`` and ``error`` (an entry of another field set, e.g. one written
+    without ``voice_quality`` for a request with it, is recomputed), or None."""
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or set(record) != set(PROPERTY_FIELDS) | {"error"}:
+    if not isinstance(record, dict) or set(record) != set(fields) | {"error"}:
         return None
     # a damaged entry (wrong types, e.g. "abc" where a number belongs) is recomputed, never trusted
     numbers_ok = all(record[name] is None or (isinstance(record[name], (int, float))
                                               and not isinstance(record[name], bool))
-                     for name in PROPERTY_FIELDS)
+                     for name in fields)
     if not numbers_ok or not (record["error"] is None or isinstance(record["error"], str)):
         return None
-    if record["error"] is None and not all(isinstance(record[name], (int, float)) for name in PROPERTY_FIELDS):
+    if record["error"] is None and not all(isinstance(record[name], (int, float)) for name in fields):
         return None
     return record
 
@@ -514,8 +624,8 @@ def _write_cache(path: Path, record: dict) -> None:
         pass  # a read-only or full cache must not fail the measurement
 
 
-def _empty_record(error: str, duration_s: float = math.nan) -> dict:
-    record = {name: math.nan for name in PROPERTY_FIELDS}
+def _empty_record(error: str, duration_s: float = math.nan, fields: tuple[str, ...] = PROPERTY_FIELDS) -> dict:
+    record = {name: math.nan for name in fields}
     record["duration_s"] = duration_s
     record["error"] = error
     return record
@@ -555,13 +665,14 @@ def _measure(path: str, start: float | None, end: float | None, cfg: FeaturesCon
              cache_path: str | None) -> dict:
     """Worker: one clip -> record (property fields + error). Never raises."""
     _die_with_parent()
+    fields = _record_fields(cfg)
     try:
         props = extract(path, config=cfg, start_s=start, end_s=end)
-        record = {**props.to_dict(), "error": None}
+        record = {**{name: getattr(props, name) for name in fields}, "error": None}
     except ClapEmoError as err:
-        record = _empty_record(f"{type(err).__name__}: {err}")
+        record = _empty_record(f"{type(err).__name__}: {err}", fields=fields)
     except Exception as err:  # noqa: BLE001 - a batch must survive any one file; not cached (may be transient)
-        return _empty_record(f"{type(err).__name__}: {err}")
+        return _empty_record(f"{type(err).__name__}: {err}", fields=fields)
     if cache_path is not None:
         _write_cache(Path(cache_path), record)
     return record
@@ -607,15 +718,17 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
 
     Returns
     -------
-    pandas.DataFrame, shape (n_inputs, 11)
+    pandas.DataFrame, shape (n_inputs, 11), or (n_inputs, 16) with ``voice_quality``
         Columns :data:`TABLE_COLUMNS`: ``utterance_id, path``, the :class:`AcousticProperties` fields
         (``n_syllables`` as nullable ``Int64``), ``error`` (None, or ``"DataError: <message>"``; the property
-        columns are NaN on such rows, except ``duration_s`` where it is known).
+        columns are NaN on such rows, except ``duration_s`` where it is known). With ``voice_quality``:
+        :data:`EXTRA_TABLE_COLUMNS` (the :data:`EXTRA_FIELDS`, float64, before ``error``).
     """
     import pandas as pd
     from tqdm.auto import tqdm
 
     cfg = _features_config(config)
+    fields = _record_fields(cfg)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive int or -1 (all cores)")
     jobs = _jobs_from_input(manifest_or_paths)
@@ -623,21 +736,21 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
     todo: list[tuple[int, str, float | None, float | None, str | None]] = []
     for i, (_, path, start, end, error) in enumerate(jobs):
         if error is not None:
-            records[i] = _empty_record(error)
+            records[i] = _empty_record(error, fields=fields)
             continue
         try:
             sha = file_sha256(path)
         except FileNotFoundError:
-            records[i] = _empty_record(f"DataError: {path}: audio file not found")
+            records[i] = _empty_record(f"DataError: {path}: audio file not found", fields=fields)
             continue
         except IsADirectoryError:
-            records[i] = _empty_record(f"DataError: {path}: not a regular file")
+            records[i] = _empty_record(f"DataError: {path}: not a regular file", fields=fields)
             continue
         except OSError as err:
-            records[i] = _empty_record(f"DataError: {path}: cannot be read ({err})")
+            records[i] = _empty_record(f"DataError: {path}: cannot be read ({err})", fields=fields)
             continue
         cache_path = _cache_file(cfg, _cache_key(sha, start, end, cfg)) if use_cache else None
-        cached = _read_cache(cache_path) if cache_path is not None and cache_path.is_file() else None
+        cached = _read_cache(cache_path, fields) if cache_path is not None and cache_path.is_file() else None
         if cached is not None:
             records[i] = cached
         else:
@@ -663,13 +776,13 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
             for i, *_ in todo:  # not cached, so a rerun retries them
                 if records[i] is None:
                     records[i] = _empty_record(f"{type(err).__name__}: worker pool failed before this clip "
-                                               f"finished ({err})")
+                                               f"finished ({err})", fields=fields)
         finally:
             bar.close()
 
     rows = [{"utterance_id": uid, "path": path, **rec} for (uid, path, *_), rec in zip(jobs, records)]
-    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    for name in PROPERTY_FIELDS:
+    table = pd.DataFrame(rows, columns=list(EXTRA_TABLE_COLUMNS if cfg.voice_quality else TABLE_COLUMNS))
+    for name in fields:
         if name != "n_syllables":
             table[name] = table[name].astype("float64")
     table["n_syllables"] = pd.array([None if _is_missing(v) else int(v) for v in table["n_syllables"]],
@@ -808,8 +921,10 @@ def cli(argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="clapemo features",
-        description="Measure pitch, intensity, speech rate and articulation rate of every clip of a folder or "
-                    "a manifest (.parquet/.csv), with a per-clip cache; failures are recorded in 'error'.")
+        description="Measure pitch, intensity, speech rate and articulation rate (with --set "
+                    "features.voice_quality=true also F0 sd, jitter, shimmer, HNR and pause rate) of every clip "
+                    "of a folder or a manifest (.parquet/.csv), with a per-clip cache; failures are recorded in "
+                    "'error'.")
     parser.add_argument("input", help="folder of audio files, a manifest (.parquet/.csv/.tsv; relative clip "
                                       "paths are taken from its folder), or one audio file")
     parser.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")
