@@ -632,3 +632,27 @@ def test_read_ctranslate2_variables_rejects_other_files(tmp_path):
     bad.write_bytes(b"\x06\x00\x00\x00\x03\x00ab")
     with pytest.raises(DataError, match="truncated"):
         WT.read_ctranslate2_variables(bad)
+
+
+def test_embed_cli_reads_the_shared_config_options(tmp_path):
+    """`clapemo embed --prompts` with --overlay/--set: the unique prompts, embedded like embed_texts does."""
+    pytest.importorskip("sentence_transformers")
+    import json
+
+    import pandas as pd
+
+    from clapemo import encoders
+    from clapemo.config import load_config
+
+    table = tmp_path / "prompts.csv"
+    pd.DataFrame({"utterance_id": ["a", "b", "c"], "label": ["angry", "sad", "angry"],
+                  "class_label": ["anger", "sad", "anger"]}).to_csv(table, index=False)
+    overlay = tmp_path / "cache.yaml"
+    overlay.write_text(f"encoders: {{cache_dir: {tmp_path / 'cache'}}}\n")
+    out = tmp_path / "texts.npy"
+    assert encoders.cli(["--prompts", str(table), "--overlay", str(overlay), "--set", "encoders.device=cpu",
+                         "-o", str(out), "--quiet"]) == 0
+    texts = json.loads(out.with_suffix(".texts.json").read_text())
+    assert texts == ["anger", "sad"]
+    cfg = load_config(overrides=[f"encoders.cache_dir={tmp_path / 'cache'}", "encoders.device=cpu"]).encoders
+    np.testing.assert_allclose(np.load(out), encoders.embed_texts(texts, cfg), atol=1e-6)

@@ -16,7 +16,7 @@ import pytest
 from clapemo import synth
 from clapemo.config import SynthConfig
 from clapemo.emotions import CORPUS_LABELS
-from clapemo.errors import DataError, ParameterError
+from clapemo.errors import ConfigError, DataError, ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +240,10 @@ def test_cli(tmp_path, capsys):
                       "--quiet"]) == 0
     assert "synth-mosi" in capsys.readouterr().out
     assert (tmp_path / "tiny" / "synth-mosi" / "manifest.csv").is_file()
+    # the same from the config options: synth section and data.synth_root, flags still win
+    other = tmp_path / "from-config"
+    assert synth.cli(["--set", "synth.profile=tiny", "--set", f"data.synth_root={other}",
+                      "--set", "synth.n_jobs=1", "--corpora", "synth-mosi", "--quiet"]) == 0
+    assert (other / "tiny" / "synth-mosi" / ".complete").is_file()
+    with pytest.raises(ConfigError, match="synth.profile"):
+        synth.cli(["--set", "synth.profile=huge", "--quiet"])

@@ -384,7 +384,7 @@ def prompt_texts(table) -> list[str]:
 
 def cli(argv: list[str]) -> int:
     """``clapemo embed``: fill the embedding cache and write the vectors to a .npy file."""
-    from clapemo.config import load_config
+    from clapemo.config import add_config_arguments, config_from_args
 
     parser = argparse.ArgumentParser(
         prog="clapemo embed",
@@ -392,15 +392,14 @@ def cli(argv: list[str]) -> int:
                     "cache and save the vectors.")
     parser.add_argument("manifest", nargs="?", help="manifest (.parquet or .csv) whose clips to embed")
     parser.add_argument("--prompts", help="prompts table (.parquet or .csv): embed its unique prompts instead")
-    parser.add_argument("--config", help="YAML experiment config (default: built-in defaults)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, repeatable")
+    add_config_arguments(parser)
     parser.add_argument("-o", "--output", required=True, help="output .npy (rows = manifest rows / unique "
                         "prompts; for --prompts the texts go to <output>.texts.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if (args.manifest is None) == (args.prompts is None):
         parser.error("give either a manifest or --prompts")
-    config = load_config(args.config, overrides=args.set).encoders
+    config = config_from_args(args).encoders
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.manifest is not None:

@@ -85,20 +85,31 @@ __all__ = [
 
 
 def cli(argv: list[str]) -> int:
-    """``clapemo synth --profile default --seed 0 -o data/synth``."""
-    parser = argparse.ArgumentParser(prog="clapemo synth", description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", default="default", choices=sorted(PROFILES))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("-o", "--output", default="data/synth", help="benchmark root (data.synth_root)")
-    parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    parser.add_argument("--corpora", nargs="*", default=[], help=f"subset of {' '.join(CORPORA)}")
+    """``clapemo synth --profile default --seed 0 -o data/synth`` (or the ``synth`` section of ``--config``)."""
+    from dataclasses import replace
+
+    from clapemo.config import add_config_arguments, config_from_args
+
+    parser = argparse.ArgumentParser(prog="clapemo synth", description=__doc__.split("\n")[0],
+                                     epilog="The flags override the config's synth section and data.synth_root "
+                                            "(default: built-in defaults, profile default, seed 0, data/synth).")
+    parser.add_argument("--profile", default=None, choices=sorted(PROFILES), help="benchmark size (synth.profile)")
+    parser.add_argument("--seed", type=int, default=None, help="generator seed (synth.seed)")
+    parser.add_argument("-o", "--output", default=None, help="benchmark root (data.synth_root)")
+    parser.add_argument("--n-jobs", type=int, default=None, help="worker processes (-1: all cores)")
+    parser.add_argument("--corpora", nargs="*", default=None, help=f"subset of {' '.join(CORPORA)}")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_arguments(parser)
     args = parser.parse_args(argv)
     import time
 
-    config = SynthConfig(profile=args.profile, seed=args.seed, n_jobs=args.n_jobs, corpora=list(args.corpora))
+    resolved = config_from_args(args)
+    given = {"profile": args.profile, "seed": args.seed, "n_jobs": args.n_jobs,
+             "corpora": None if args.corpora is None else list(args.corpora)}
+    config = replace(resolved.synth, **{k: v for k, v in given.items() if v is not None})
+    output = args.output or resolved.data.synth_root
     start = time.perf_counter()
-    out = generate(root=args.output, config=config, progress=not args.quiet)
+    out = generate(root=output, config=config, progress=not args.quiet)
     total, hours = 0, 0.0
     for corpus in config.corpora or CORPORA:
         frame = load(corpus, out)
