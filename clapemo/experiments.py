@@ -33,8 +33,9 @@ prompts; its ``prompt_kind`` is fixed to ``class_label`` so that it has a single
 Seeds and spread
 ----------------
 Each trained configuration runs once per ``evaluate.seeds`` entry (``train.seed``); :func:`summarize` gives the
-mean, sample sd, n and a 95 % t interval per cell; :func:`claims` tests the paper's qualitative claims on the
-summaries and says whether each difference is larger than twice its standard error.
+mean, sample sd, n and a 95 % t interval per cell; :func:`claims` tests each of the paper's qualitative claims
+with a paired hierarchical bootstrap interval of the difference (seeds, then test items;
+:mod:`clapemo.uncertainty`): holds / does not hold / undecided.
 
 Results
 -------

@@ -8,7 +8,7 @@ Tables
 * The **manifest** (one row per utterance, or per audio-caption pair): :data:`MANIFEST_COLUMNS` in that order;
   caption sets add :data:`CAPTION_COLUMN`; extra ground-truth columns may follow.
 * The **features** table of ``clapemo.features.extract_table``: ``utterance_id``, ``path``,
-  :data:`PROPERTY_COLUMNS`, ``error``.
+  :data:`PROPERTY_COLUMNS`, with ``features.voice_quality`` :data:`EXTRA_PROPERTY_COLUMNS`, ``error``.
 * The **prompts** table of ``clapemo.prompts.prompts_table``: ``utterance_id``, ``label``, :data:`PROMPT_KINDS`.
 
 Splits
@@ -44,7 +44,8 @@ PROPERTY_COLUMNS: tuple[str, ...] = ("duration_s", "f0_mean_hz", "intensity_db",
                                      "voiced_fraction")
 #: the voice-quality and variability columns ``extract_table`` adds with ``features.voice_quality = true``
 #: (chapter 6, "more properties"): F0 standard deviation in semitones, local jitter and shimmer in percent,
-#: harmonics-to-noise ratio in dB, pauses per second of speech
+#: harmonics-to-noise ratio in dB, pauses (silences >= features.min_pause_s between sounding stretches) per second
+#: of the clip's total duration
 EXTRA_PROPERTY_COLUMNS: tuple[str, ...] = ("f0_sd_st", "jitter_local_pct", "shimmer_local_pct", "hnr_db",
                                            "pause_rate_per_s")
 

@@ -332,10 +332,13 @@ def test_figure2_side_by_side_has_no_paper_numbers():
 
 
 def test_format_claims_colours_verdicts():
-    verdicts = pd.DataFrame([{"artefact": "table3", "id": "x", "claim": "PA is best", "verdict": "holds (clearly)",
-                              "min_difference": 0.1, "min_z": 3.0}])
+    verdicts = pd.DataFrame([
+        {"artefact": "table3", "id": "x", "claim": "PA is best", "verdict": "holds", "deciding": "a > b",
+         "difference": 0.1, "ci_low": 0.02, "ci_high": 0.18, "mdd": 0.05, "n_seeds": 3, "n_items": 40},
+        {"artefact": "table4", "id": "y", "claim": "CL < PA", "verdict": "does not hold", "deciding": "c > d",
+         "difference": -0.2, "ci_low": -0.3, "ci_high": -0.1, "mdd": 0.05, "n_seeds": 3, "n_items": 40}])
     html = book.format_claims(verdicts).to_html()
-    assert "#d9f2d9" in html and "+0.100" in html
+    assert "#d9f2d9" in html and "#f7d4d4" in html and "+0.100" in html and "-0.300" in html
 
 
 def test_provenance_is_relative_to_the_project():

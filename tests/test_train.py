@@ -253,7 +253,7 @@ def test_finished_run_keeps_weights_only_and_thresholds_in_the_prompts_format(tm
     assert "optimizer" not in ckpt and "rng" not in ckpt and ckpt["epoch"] == 2
     assert load_thresholds(run / "thresholds.json") == th
     assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt", "config.yaml", "done", "log.csv",
-                                                     "thresholds.json"]
+                                                     "provenance.json", "thresholds.json"]
 
 
 def test_interrupted_checkpoint_write_leaves_no_temporary_file(tmp_path, monkeypatch):

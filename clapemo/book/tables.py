@@ -263,10 +263,14 @@ def format_figure2(side: "pd.DataFrame", *, results: Any = None):
 def format_claims(verdicts: "pd.DataFrame"):
     """``clapemo.experiments.claims(...)`` styled: each paper claim, whether it holds here, and by how much."""
     shown = verdicts.drop(columns=["id"], errors="ignore").rename(
-        columns={"min_difference": "smallest difference", "min_z": "smallest z"})
-    colors = {"holds (clearly)": "#d9f2d9", "holds (within noise)": "#f2f7d9",
-              "does not hold (within noise)": "#fbecd5", "does not hold (clearly)": "#f7d4d4"}
-    return (shown.style.format({"smallest difference": "{:+.3f}", "smallest z": "{:+.1f}"}, na_rep="–")
+        columns={"ci_low": "95 % CI low", "ci_high": "95 % CI high", "mdd": "min. detectable difference",
+                 "n_seeds": "seeds", "n_items": "test items"})
+    colors = {"holds": "#d9f2d9", "undecided": "#f2f2f2", "does not hold": "#f7d4d4",
+              "not testable (rows not run)": "#fbecd5"}
+    numbers = {c: "{:+.3f}" for c in ("difference", "95 % CI low", "95 % CI high") if c in shown.columns}
+    if "min. detectable difference" in shown.columns:
+        numbers["min. detectable difference"] = "{:.3f}"
+    return (shown.style.format(numbers, na_rep="–")
             .map(lambda v: f"background-color: {colors.get(v, '')}", subset=["verdict"])
             .hide(axis="index"))
 
