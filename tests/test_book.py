@@ -358,6 +358,11 @@ def test_check_book_counts_tables_and_images(tmp_path):
         book.check_book(tmp_path, pages={"gone.html": {"tables": 0}})
     with pytest.raises(DataError, match=r"1 tables \(need 2\)"):
         book.check_book(tmp_path, pages={"executed/p.html": {"tables": 2}})
+    with pytest.raises(DataError, match=r"0 audio players \(need 1\)"):
+        book.check_book(tmp_path, pages={"executed/p.html": {"audio": 1}})
+    player = '<audio controls src="a.wav"></audio></main>'
+    (tmp_path / "executed" / "p.html").write_text(page.replace("</main>", player))
+    assert book.check_book(tmp_path, pages={"executed/p.html": {"audio": 1}}).loc["executed/p.html", "audio"] == 1
 
 
 def test_quiet_progress_sends_bars_to_the_side_channel(tmp_path, monkeypatch, capsys):

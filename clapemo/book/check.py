@@ -68,7 +68,7 @@ def screenshot(html: str | Path, png: str | Path, *, width_px: int = 1400, heigh
     return png
 
 
-#: the pages of the built book and what each must show (tables / images at least)
+#: the pages of the built book and what each must show (tables / images / audio players at least)
 BOOK_PAGES: dict[str, dict[str, int]] = {
     "intro.html": {"tables": 0, "images": 0},
     "executed/01_prompt_generation.html": {"tables": 4, "images": 3},
@@ -77,6 +77,7 @@ BOOK_PAGES: dict[str, dict[str, int]] = {
     "executed/04_prompt_analysis.html": {"tables": 3, "images": 2},
     "executed/05_report.html": {"tables": 4, "images": 1},
     "real_data.html": {"tables": 0, "images": 0},
+    "executed/07_search_your_audio.html": {"tables": 2, "images": 0, "audio": 1},
 }
 
 
@@ -87,11 +88,11 @@ def check_book(html_dir: str | Path, *, pages: dict[str, dict[str, int]] | None 
     Parameters
     ----------
     html_dir : the ``_build/html`` folder of ``jupyter-book build``.
-    pages : page -> ``{"tables": n, "images": m}`` minimums (default :data:`BOOK_PAGES`).
+    pages : page -> ``{"tables": n, "images": m, "audio": a}`` minimums (default :data:`BOOK_PAGES`).
 
     Returns
     -------
-    DataFrame, one row per page: ``tables``, ``images``, ``ok``.
+    DataFrame, one row per page: ``tables``, ``images``, ``audio``, ``ok``.
 
     Raises
     ------
@@ -113,12 +114,15 @@ def check_book(html_dir: str | Path, *, pages: dict[str, dict[str, int]] | None 
         main = text.split('<main', 1)[-1]
         tables = len(re.findall(r"<table\b", main))
         images = len(re.findall(r"<img\b[^>]*src=\"[^\"]*_images/", main))
+        audio = len(re.findall(r"<audio\b", main))
         bad = [w for w in ("Traceback (most recent call last)", "ename", "output_error") if w in main]
-        ok = tables >= need.get("tables", 0) and images >= need.get("images", 0) and not bad
+        ok = (tables >= need.get("tables", 0) and images >= need.get("images", 0)
+              and audio >= need.get("audio", 0) and not bad)
         if not ok:
             problems.append(f"{page}: {tables} tables (need {need.get('tables', 0)}), {images} images "
-                            f"(need {need.get('images', 0)}){', errors: ' + ', '.join(bad) if bad else ''}")
-        rows.append({"page": page, "tables": tables, "images": images, "ok": ok})
+                            f"(need {need.get('images', 0)}), {audio} audio players (need {need.get('audio', 0)})"
+                            f"{', errors: ' + ', '.join(bad) if bad else ''}")
+        rows.append({"page": page, "tables": tables, "images": images, "audio": audio, "ok": ok})
     if problems:
         raise DataError("the built book falls short:\n  " + "\n  ".join(problems))
     return pd.DataFrame(rows).set_index("page")
