@@ -79,7 +79,7 @@ def _load_one(name: str, config: Config) -> Any:
         from clapemo import synth
 
         root = synth_root(config)
-        if not (root / name / synth.MARKER).is_file():  # generate just this corpus (instant when complete)
+        if not synth.is_current(root / name, config.synth):  # (re)generate just this corpus when stale
             log.info("generating %s (profile %s) under %s", name, config.synth.profile, root)
             synth.generate(root=config.data.synth_root, config=replace(config.synth, corpora=[name]))
         return synth.load(name, root)

@@ -247,3 +247,25 @@ def test_cli(tmp_path, capsys):
     assert (other / "tiny" / "synth-mosi" / ".complete").is_file()
     with pytest.raises(ConfigError, match="synth.profile"):
         synth.cli(["--set", "synth.profile=huge", "--quiet"])
+
+
+def test_a_benchmark_of_an_older_generator_is_named_and_regenerated(tmp_path):
+    """Data written by another generator version is never read as if current: load names the rule, and the
+    pipeline (corpora.manifest) regenerates the corpus."""
+    import json
+
+    from clapemo import corpora
+    from clapemo.config import SynthConfig, load_config
+
+    config = SynthConfig(profile="tiny", corpora=["synth-mosi"], n_jobs=1)
+    out = synth.generate(root=tmp_path, config=config, progress=False)
+    marker = out / "synth-mosi" / synth.MARKER
+    assert synth.is_current(out / "synth-mosi", config)
+    stamp = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**stamp, "generator_version": synth.GENERATOR_VERSION - 1}))
+    assert not synth.is_current(out / "synth-mosi", config)
+    with pytest.raises(DataError, match=f"generator version {synth.GENERATOR_VERSION - 1}.*regenerate"):
+        synth.load("synth-mosi", out)
+    cfg = load_config(overrides=[f"data.synth_root={tmp_path}", "synth.profile=tiny", "synth.n_jobs=1"])
+    assert len(corpora.manifest(["synth-mosi"], cfg)) == 8
+    assert synth.is_current(out / "synth-mosi", config)

@@ -73,14 +73,14 @@ from clapemo.synth.plan import (
     count_syllables,
     plan_corpus,
 )
-from clapemo.synth.render import GENERATOR_VERSION, MANIFEST, MARKER, SCHEMA, generate, load, render
+from clapemo.synth.render import GENERATOR_VERSION, MANIFEST, MARKER, SCHEMA, generate, is_current, load, render
 from clapemo.synth.voices import EMOTION_PROSODY, FEMALE_VOICES, MALE_VOICES, ProsodyDist, espeak_pitch
 
 __all__ = [
     "CORPORA", "SPEECH_CORPORA", "VOICE_ORDER", "EMOTION_PROSODY", "PROFILES", "CORPUS_SPECS", "RAW_LABELS",
     "MALE_VOICES", "FEMALE_VOICES", "ProsodyDist", "CorpusSpec", "GENERATOR_VERSION", "MARKER", "MANIFEST",
     "SCHEMA",
-    "generate", "load", "render", "plan_corpus", "count_syllables", "espeak_pitch", "cli",
+    "generate", "is_current", "load", "render", "plan_corpus", "count_syllables", "espeak_pitch", "cli",
 ]
 
 

@@ -21,7 +21,7 @@ from clapemo.synth.engine import ESPEAK_RATE_HZ, engine
 from clapemo.synth.plan import CORPORA, CORPUS_SPECS, VOICE_ORDER, plan_corpus, rng_of
 from clapemo.synth.signal import active_rms, db_to_amp, event, finish, reverb
 
-__all__ = ["GENERATOR_VERSION", "MARKER", "MANIFEST", "SCHEMA", "render", "generate", "load"]
+__all__ = ["GENERATOR_VERSION", "MARKER", "MANIFEST", "SCHEMA", "render", "generate", "is_current", "load"]
 
 #: part of every corpus marker: bump when the same seed would give other files (v2: real RAVDESS/CREMA-D texts
 #: and CREMA-D layout, clapemo.audio.resample, fold-based CREMA-D split; v3: integer `fold` column, as the real
@@ -139,6 +139,23 @@ def _n_jobs(n_jobs: int) -> int:
     return max(os.cpu_count() or 1, 1) if n_jobs == -1 else max(n_jobs, 1)
 
 
+def _stamp(config: SynthConfig) -> dict:
+    return {"generator_version": GENERATOR_VERSION, "profile": config.profile, "seed": config.seed}
+
+
+def _read_marker(marker: Path) -> dict | None:
+    try:
+        return json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_current(folder: str | Path, config: SynthConfig) -> bool:
+    """Whether the corpus folder ``<root>/<profile>/<corpus>`` is complete and was written by this generator
+    version with ``config``'s profile and seed (else :func:`generate` rebuilds it)."""
+    return _read_marker(Path(folder) / MARKER) == _stamp(config)
+
+
 def generate(*, root: str | Path, config: SynthConfig | None = None, progress: bool = True) -> Path:
     """Render the benchmark under ``<root>/<profile>/<corpus>/`` and return ``<root>/<profile>``.
 
@@ -162,7 +179,7 @@ def generate(*, root: str | Path, config: SynthConfig | None = None, progress: b
         raise ParameterError(f"synth.corpora contains {unknown}; known: {list(CORPORA)}")
     out = Path(root) / config.profile
     out.mkdir(parents=True, exist_ok=True)
-    stamp = {"generator_version": GENERATOR_VERSION, "profile": config.profile, "seed": config.seed}
+    stamp = _stamp(config)
     used: dict = {}
     todo = []
     for corpus in VOICE_ORDER:  # plan in fixed order: voice allocation depends on the earlier corpora
@@ -171,7 +188,7 @@ def generate(*, root: str | Path, config: SynthConfig | None = None, progress: b
         marker = folder / MARKER
         if corpus not in corpora:
             continue
-        if marker.is_file() and json.loads(marker.read_text()) == stamp:
+        if _read_marker(marker) == stamp:
             continue
         todo.append((corpus, rows, folder))
     if not todo:
@@ -240,6 +257,11 @@ def load(name: str, root: str | Path) -> Any:
     if not (folder / MARKER).is_file() or not manifest.is_file():
         raise DataError(f"synthetic corpus {name!r} not found (or incomplete) in {folder}: run "
                         f"'clapemo synth -o <synth_root>' or clapemo.synth.generate(root=<synth_root>)")
+    version = (_read_marker(folder / MARKER) or {}).get("generator_version")
+    if version != GENERATOR_VERSION:
+        raise DataError(f"synthetic corpus {name!r} in {folder} was written by generator version {version}, this "
+                        f"is version {GENERATOR_VERSION}: regenerate it ('clapemo synth -o <synth_root>', or "
+                        f"'make data'; finished corpora of this version are kept)")
     frame = read_manifest_csv(manifest, name=name, root=folder, string_columns=EXTRA_STRING_COLUMNS,
                               caption=name == "synth-4d", expect_splits=("train", "test"))
     if "fold" in frame.columns:  # an int column, as the real loaders give it
