@@ -191,12 +191,40 @@ class PromptsConfig(_Section):
 
     Cuts: ``value < cut`` -> lower bin, ``value >= cut`` -> upper bin. ``binning = "quantile"`` ignores the fixed
     cuts and uses cuts fitted on training data (``clapemo.prompts.fit_thresholds``; quartiles for the 4 pitch
-    bins, medians for the 2-bin kinds), pooled or per corpus (``quantile_scope``). Intensity is on Praat's dB
-    scale (re 2e-5), not dBFS.
+    bins, medians for the 2-bin kinds), pooled, per corpus, per speaker or per sex for pitch
+    (``quantile_scope``). Intensity is on Praat's dB scale (re 2e-5), not dBFS.
+
+    Chapter 6 options (defaults keep the paper's prompts): ``levels`` (2, 3 or 5 bins per property; 3 and 5
+    need quantile binning), ``form`` (bare phrases or a sentence template), ``extra_kinds`` (prompt columns for
+    the voice-quality properties, ``clapemo.prompts.EXTRA_KINDS``; quantile binning only) and ``augment_kinds``
+    (the prompts of prompt augmentation).
     """
 
     binning: str = _f("fixed", choices=("fixed", "quantile"))
-    quantile_scope: str = _f("pooled", choices=("pooled", "per_corpus"))
+    quantile_scope: str = _f("pooled", choices=("pooled", "per_corpus", "per_speaker", "per_sex"),
+                             doc="quantile binning only: cuts fitted on all training rows, per corpus, per "
+                                 "speaker (each speaker's own quantiles; a test speaker unseen in training is "
+                                 "binned by cuts fitted on its own clips: speaker normalisation), or per sex for "
+                                 "pitch (the sex column says male/female, each sex's own pitch quantiles give "
+                                 "the level; other properties pooled)")
+    levels: int = _f(2, choices=(2, 3, 5),
+                     doc="bins per property: 2 low/high (median; pitch quartiles), 3 low/normal/high (30/70 %), "
+                         "5 very low/low/normal/high/very high (20/40/60/80 %); 3 and 5 need binning = quantile")
+    form: str = _f("phrase", choices=("phrase", "sentence"),
+                   doc="phrase: 'high pitch anger'; sentence: sentence_template, e.g. 'a person speaking with "
+                       "high pitch, sounding angry' (class label: sentence_label_template)")
+    sentence_template: str = _f("a person speaking with {properties}, sounding {emotion}",
+                                doc="form = sentence, acoustic kinds: {properties} = the bin phrase(s), "
+                                    "{emotion} = clapemo.prompts.SENTENCE_WORDS[label]")
+    sentence_label_template: str = _f("a person sounding {emotion}",
+                                      doc="form = sentence, class_label kind: {emotion} only")
+    extra_kinds: list = _f([], doc="prompt kinds of clapemo.prompts.EXTRA_KINDS to add as prompt columns "
+                                   "(pitch_variability, jitter, shimmer, hnr, pause_rate; needs "
+                                   "features.voice_quality and binning = quantile)")
+    augment_kinds: list = _f(["class_label", "pitch", "intensity", "speech_rate", "articulation_rate"],
+                             doc="prompt augmentation (train.prompt_kind = augment): each clip paired with "
+                                 "these kinds, in order; default clapemo.schema.AUGMENT_KINDS (the paper's 5); "
+                                 "may name EXTRA_KINDS (quantile binning only)")
     pitch_cuts_hz: list = _f([132.5, 180.0, 210.0], doc="low male | high male | low female | high female")
     pitch2_cut_hz: float = _f(170.0, min=0.0)
     intensity_cut_db: float = _f(60.0)
@@ -220,6 +248,48 @@ class PromptsConfig(_Section):
             if not isinstance(word, str) or not word.strip():
                 raise ConfigError(f"config key 'PromptsConfig.emotion_words.{label}' = {word!r} must be a "
                                   "non-empty str")
+        self._check_chapter6_keys()
+
+    def _check_chapter6_keys(self) -> None:
+        """levels / form / extra_kinds / augment_kinds: the rules that involve more than one key."""
+        import string
+
+        from clapemo.schema import PROMPT_KINDS
+
+        if self.binning == "fixed" and self.levels != 2:
+            raise ConfigError(f"config key 'prompts.levels' = {self.levels} needs prompts.binning = 'quantile': "
+                              "the fixed (literature) cuts exist for 2 levels only")
+        for key, needed in (("sentence_template", ["properties", "emotion"]),
+                            ("sentence_label_template", ["emotion"])):
+            template = getattr(self, key)
+            try:
+                fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f"config key 'prompts.{key}' = {template!r} is not a format string ({err})"
+                                  ) from None
+            if sorted(fields) != sorted(needed):
+                raise ConfigError(f"config key 'prompts.{key}' = {template!r} must hold the placeholders "
+                                  f"{' and '.join('{' + n + '}' for n in needed)} once each (found {fields})")
+        extra: tuple[str, ...] = ()
+        if self.extra_kinds or any(k not in PROMPT_KINDS for k in self.augment_kinds):
+            from clapemo.prompts import EXTRA_KINDS  # lazy: clapemo.prompts imports this module
+
+            extra = tuple(EXTRA_KINDS)
+        for key, kinds, known in (("extra_kinds", self.extra_kinds, extra),
+                                  ("augment_kinds", self.augment_kinds, (*PROMPT_KINDS, *extra))):
+            bad = [k for k in kinds if not isinstance(k, str) or k not in known]
+            if bad:
+                raise ConfigError(f"config key 'prompts.{key}': {bad[0]!r} is not a prompt kind (known: "
+                                  f"{', '.join(known)})")
+            if len(set(kinds)) != len(kinds):
+                raise ConfigError(f"config key 'prompts.{key}' = {kinds!r} names a kind twice")
+        if not self.augment_kinds:
+            raise ConfigError("config key 'prompts.augment_kinds' is empty: prompt augmentation needs a kind")
+        uses_extra = [k for k in (*self.extra_kinds, *self.augment_kinds) if k in extra]
+        if uses_extra and self.binning == "fixed":
+            key = "extra_kinds" if uses_extra[0] in self.extra_kinds else "augment_kinds"
+            raise ConfigError(f"config key 'prompts.{key}' names {uses_extra[0]!r}, which needs prompts.binning "
+                              "= 'quantile' (there are no literature cuts for the voice-quality properties)")
 
 
 @dataclass(frozen=True)
