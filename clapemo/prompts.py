@@ -172,6 +172,7 @@ __all__ = [
     "save_thresholds",
     "load_thresholds",
     "prompts_table",
+    "table_kinds",
     "cli",
 ]
 
@@ -332,7 +333,6 @@ if set(SENTENCE_WORDS) != set(EMOTIONS):
     raise ParameterError("SENTENCE_WORDS must have one adjective per canonical emotion "
                          "(clapemo.emotions.EMOTIONS)")
 
-_BIN_NAMES = {kind: tuple(bins) for kind, bins in TEMPLATES.items()}
 _PHRASES = {kind: {name: t[: -len(_PLACEHOLDER)].strip() for name, t in bins.items()}
             for kind, bins in TEMPLATES.items() if kind != "class_label"}
 
@@ -657,6 +657,12 @@ def _extra_kinds(cfg: PromptsConfig, kinds: Sequence[str] | None) -> tuple[str, 
     if bad:
         raise ParameterError(f"kinds: {bad[0]!r} is not one of EXTRA_KINDS ({', '.join(EXTRA_KINDS)})")
     return tuple(dict.fromkeys(kinds))
+
+
+def table_kinds(config: PromptsConfig | None = None, *, kinds: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The prompt columns :func:`prompts_table` writes for a config: :data:`KINDS`, then the extra kinds
+    (``kinds``, else ``prompts.extra_kinds`` and the extra kinds of ``prompts.augment_kinds``)."""
+    return (*KINDS, *_extra_kinds(_section(config), kinds))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -243,6 +243,7 @@ def test_augment_kinds_default_and_extra():
     assert P.augment(table.iloc[9], "angry", cfg, thresholds=th) == ["anger", "high pitch anger",
                                                                      "varied pitch anger"]
     assert "pitch_variability" in P.prompts_table(table, cfg, thresholds=th).columns
+    assert P.table_kinds(cfg) == (*P.KINDS, "pitch_variability") and P.table_kinds() == P.KINDS
     with pytest.raises(ConfigError, match="augment_kinds.*needs prompts.binning"):
         PromptsConfig(augment_kinds=["class_label", "jitter"])
     with pytest.raises(ConfigError, match="names a kind twice"):
