@@ -36,8 +36,8 @@ from typing import Any, Sequence
 from clapemo.config import Config, replace
 from clapemo.emotions import CAPTION_CORPORA
 from clapemo.errors import ConfigError, DataError, ParameterError
-from clapemo.schema import (ACOUSTIC_KINDS, MANIFEST_COLUMNS, PROMPT_KINDS, PROPERTY_COLUMNS, STANDARD_SPLITS,
-                            merge_four_class, split_values)
+from clapemo.schema import (EXTRA_PROPERTY_COLUMNS, MANIFEST_COLUMNS, PROMPT_KINDS, PROPERTY_COLUMNS,
+                            STANDARD_SPLITS, merge_four_class, split_values)
 
 __all__ = ["MANIFEST_COLUMNS", "PROPERTY_COLUMNS", "PROMPT_KINDS", "resolve_name", "caption_corpora", "synth_root",
            "manifest", "with_features", "with_prompts", "annotated"]
@@ -220,7 +220,8 @@ def with_features(table: Any, config: Config) -> Any:
 
     labelled = table["label"].notna()
     out = table.copy()
-    for col in PROPERTY_COLUMNS:
+    columns = list(PROPERTY_COLUMNS) + (list(EXTRA_PROPERTY_COLUMNS) if config.features.voice_quality else [])
+    for col in columns:
         out[col] = float("nan")
     out["error"] = None
     if labelled.any():
@@ -233,7 +234,7 @@ def with_features(table: Any, config: Config) -> Any:
         feats = feats.set_index(pd.Index(table.index[labelled]))
         if not (feats["utterance_id"] == table.loc[labelled, "utterance_id"]).all():
             raise DataError("features.extract_table returned rows out of order (utterance_id mismatch)")
-        for col in PROPERTY_COLUMNS:
+        for col in columns:
             if col in feats.columns:
                 out.loc[labelled, col] = feats[col].astype(float)
         out.loc[labelled, "error"] = feats["error"].where(feats["error"].notna(), None)
@@ -258,24 +259,28 @@ def with_prompts(table: Any, config: Config, *, thresholds: Any = None) -> Any:
     labelled = table["label"].notna()
     has_error = table["error"].notna()
     out = table.copy()
-    for kind in PROMPT_KINDS:
+    kinds = list(prompts.table_kinds(config.prompts))
+    acoustic = [k for k in kinds if k != "class_label"]
+    for kind in kinds:
         out[kind] = None
     if labelled.any():
-        rows = table.loc[labelled, ["utterance_id", "label", "dataset"] + list(PROPERTY_COLUMNS)]
+        properties = list(PROPERTY_COLUMNS) + [c for c in EXTRA_PROPERTY_COLUMNS if c in table.columns]
+        context = [c for c in ("speaker", "sex") if c in table.columns]  # per-speaker / per-sex binning
+        rows = table.loc[labelled, ["utterance_id", "label", "dataset", *context, *properties]]
         rows = rows.copy()
-        rows.loc[has_error[labelled], list(PROPERTY_COLUMNS)] = float("nan")
+        rows.loc[has_error[labelled], properties] = float("nan")
         pt = prompts.prompts_table(rows.reset_index(drop=True), config.prompts, thresholds=thresholds)
         if len(pt) != len(rows) or list(pt["utterance_id"]) != list(rows["utterance_id"]):
             raise DataError("prompts.prompts_table returned rows that do not match its input")
-        for kind in PROMPT_KINDS:
+        for kind in kinds:
             values = pt[kind].where(pt[kind].notna(), None).tolist() if kind in pt.columns else [None] * len(pt)
             out.loc[labelled, kind] = values
-        out.loc[labelled & has_error, list(ACOUSTIC_KINDS)] = None
+        out.loc[labelled & has_error, acoustic] = None
         missing_cl = labelled & out["class_label"].isna()
         if missing_cl.any():
             raise DataError(f"{int(missing_cl.sum())} labelled clips got no class-label prompt, e.g. "
                             f"{out.loc[missing_cl, 'utterance_id'].iloc[0]!r}")
-    for kind in PROMPT_KINDS:
+    for kind in kinds:
         out[kind] = out[kind].astype(object).where(out[kind].notna(), None)
     return out
 

@@ -80,7 +80,7 @@ def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None 
     -------
     clapemo.prompts.Thresholds
     """
-    from clapemo.prompts import Thresholds
+    from clapemo.prompts import SexThresholds, SpeakerThresholds, Thresholds
 
     if model is None:
         prompts_cfg = getattr(config, "prompts", config)
@@ -88,6 +88,12 @@ def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None 
     th = model.thresholds
     if th is None:
         return Thresholds.from_config(model.config.prompts)
+    if isinstance(th, SexThresholds):
+        return th.pooled
+    if isinstance(th, SpeakerThresholds):
+        raise ParameterError(f"run {model.run_dir} bins per speaker (prompts.quantile_scope = per_speaker): "
+                             "the cuts of a clip depend on its speaker's other clips; use "
+                             "clapemo.prompts.prompts_table on a table of the speaker's clips")
     if isinstance(th, dict):
         if corpus is None and len(th) == 1:
             return next(iter(th.values()))

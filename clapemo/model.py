@@ -198,14 +198,12 @@ def load_head_weights(head: CLAPHead, state_dict: dict, source: str) -> None:
 
 
 def thresholds_from_dict(data: dict | None) -> Any:
-    """The checkpoint's ``thresholds`` entry -> ``Thresholds``, a dict corpus -> ``Thresholds``, or None."""
+    """The checkpoint's ``thresholds`` entry -> its object (:func:`clapemo.prompts.thresholds_from_dict`)."""
     if data is None:
         return None
     from clapemo import prompts
 
-    if "pitch_cuts_hz" in data:
-        return prompts.Thresholds.from_dict(data)
-    return {k: prompts.Thresholds.from_dict(v) for k, v in data.items()}
+    return prompts.thresholds_from_dict(data)
 
 
 @dataclass

@@ -99,11 +99,12 @@ def training_corpora(config: Config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _pairs_from_table(table: Any, prompt_kind: str) -> tuple[Any, list[str]]:
+def _pairs_from_table(table: Any, prompt_kind: str,
+                      augment_kinds: Sequence[str] = AUGMENT_KINDS) -> tuple[Any, list[str]]:
     """One row per (clip, prompt) from an annotated table; see :func:`pairs`."""
     import pandas as pd
 
-    kinds = AUGMENT_KINDS if prompt_kind == "augment" else (prompt_kind,)
+    kinds = tuple(augment_kinds) if prompt_kind == "augment" else (prompt_kind,)
     is_caption = table["label"].isna()
     frames = []
     order = {k: i for i, k in enumerate(("caption",) + kinds)}
@@ -143,7 +144,8 @@ def _pairs(config: Config, split: str | None, thresholds: Any) -> tuple[Any, lis
         usable = table[table["label"].notna() & table["error"].isna()]
         thresholds = prompts.fit_thresholds(usable, config.prompts)
     table = corpora.with_prompts(table, config, thresholds=thresholds)
-    audio_index, texts = _pairs_from_table(table.reset_index(drop=True), config.train.prompt_kind)
+    audio_index, texts = _pairs_from_table(table.reset_index(drop=True), config.train.prompt_kind,
+                                           config.prompts.augment_kinds)
     return audio_index, texts, thresholds
 
 
