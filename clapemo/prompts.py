@@ -1212,7 +1212,7 @@ def cli(argv: list[str]) -> int:
     """``clapemo prompts features.parquet -o prompts.parquet``."""
     import pandas as pd
 
-    from clapemo.config import load_config
+    from clapemo.config import add_config_arguments, config_from_args
 
     parser = argparse.ArgumentParser(prog="clapemo prompts",
                                      description="Turn acoustic properties into acoustic prompts (one column per "
@@ -1221,8 +1221,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", required=True, help="prompts table to write (parquet)")
     parser.add_argument("--manifest",
                         help="manifest (parquet) to join 'label' (and dataset, split) by utterance_id")
-    parser.add_argument("--config", help="YAML experiment config (default: built-in defaults)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    add_config_arguments(parser)
     parser.add_argument("--thresholds", help="apply cuts saved by --fit (JSON)")
     parser.add_argument("--fit", metavar="JSON", help="fit quantile cuts on the --fit-split rows, save them here, "
                         "and apply them to all rows")
@@ -1231,7 +1230,7 @@ def cli(argv: list[str]) -> int:
     if args.thresholds and args.fit:
         raise ParameterError("give either --thresholds or --fit, not both")
 
-    cfg = load_config(args.config, overrides=args.set).prompts
+    cfg = config_from_args(args).prompts
     try:
         features = pd.read_parquet(args.features)
     except (OSError, ValueError) as err:

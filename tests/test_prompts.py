@@ -275,6 +275,12 @@ def test_cli_joins_manifest_and_fits(tmp_path, capsys):
     assert fitted.n_fit == 6 and fitted.pitch2_cut_hz == pytest.approx(102.0)  # median of 100,101,102,104,105
     with pytest.raises(DataError, match="--manifest"):
         P.cli([str(tmp_path / "f.parquet"), "-o", str(tmp_path / "r.parquet")])
+    # the shared config options: an overlay file sets the cuts like --set does
+    overlay = tmp_path / "cut.yaml"
+    overlay.write_text("prompts: {pitch_cuts_hz: [50.0, 60.0, 70.0]}\n")
+    assert P.cli([str(tmp_path / "f.parquet"), "-o", str(tmp_path / "s.parquet"), "--manifest",
+                  str(tmp_path / "m.parquet"), "--overlay", str(overlay)]) == 0
+    assert pd.read_parquet(tmp_path / "s.parquet").loc[0, "pitch"] == "high female pitch anger"
 
 
 def test_nan_is_never_a_bin():
