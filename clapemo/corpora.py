@@ -36,10 +36,10 @@ from typing import Any, Sequence
 from clapemo.config import Config, replace
 from clapemo.emotions import CAPTION_CORPORA
 from clapemo.errors import ConfigError, DataError, ParameterError
-from clapemo.schema import (EXTRA_PROPERTY_COLUMNS, MANIFEST_COLUMNS, PROMPT_KINDS, PROPERTY_COLUMNS,
+from clapemo.schema import (EXTRA_PROPERTY_COLUMNS, MANIFEST_COLUMNS, PROPERTY_COLUMNS,
                             STANDARD_SPLITS, merge_four_class, split_values)
 
-__all__ = ["MANIFEST_COLUMNS", "PROPERTY_COLUMNS", "PROMPT_KINDS", "resolve_name", "caption_corpora", "synth_root",
+__all__ = ["resolve_name", "caption_corpora", "synth_root",
            "manifest", "with_features", "with_prompts", "annotated"]
 
 log = logging.getLogger(__name__)

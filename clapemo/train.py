@@ -64,7 +64,7 @@ from clapemo.files import FolderLock, atomic_write, atomic_write_text, file_sha2
 from clapemo.loss import clip_loss, multi_positive_loss
 from clapemo.model import (CHECKPOINT_FORMAT, LOGIT_SCALE_MAX, CLAPHead, TrainedCLAP, load_checkpoint,
                            load_head_weights, load_run)
-from clapemo.schema import AUGMENT_KINDS
+from clapemo.schema import AUGMENT_KINDS, CAPTION_COLUMN, MANIFEST_COLUMNS
 
 __all__ = [
     "AUGMENT_KINDS", "CHECKPOINT_FORMAT", "TrainedCLAP", "TrainingData", "pairs", "training_corpora",
@@ -178,15 +178,7 @@ def pairs(config: Config, *, split: str | None = "train", thresholds: Any = None
 
 
 def _manifest_columns(audio_index: Any) -> list[str]:
-    from clapemo import corpora
-
-    return [c for c in audio_index.columns if c in corpora.MANIFEST_COLUMNS or c == "caption"]
-
-
-def _manifest_columns(audio_index: Any) -> list[str]:
-    from clapemo import corpora
-
-    return [c for c in audio_index.columns if c in corpora.MANIFEST_COLUMNS or c == "caption"]
+    return [c for c in audio_index.columns if c in MANIFEST_COLUMNS or c == CAPTION_COLUMN]
 
 
 def _digest(parts: dict) -> str:

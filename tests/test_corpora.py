@@ -13,8 +13,9 @@ import pytest
 from clapemo import corpora, features, synth, train
 from clapemo.config import load_config, replace
 from clapemo.errors import ConfigError, DataError, ParameterError
+from clapemo.schema import MANIFEST_COLUMNS, PROMPT_KINDS, PROPERTY_COLUMNS
 
-COLUMNS = list(corpora.MANIFEST_COLUMNS)
+COLUMNS = list(MANIFEST_COLUMNS)
 
 
 def fake_manifest(name):
@@ -132,7 +133,7 @@ def test_annotated_keeps_feature_errors_with_class_label_only(cfg, caplog):
     assert ok["articulation_rate"] == "low articulation rate anger"
     cap = t.set_index("utterance_id").loc["synth-4d/0"]
     assert cap["class_label"] is None and cap["error"] is None and np.isnan(cap["f0_mean_hz"])
-    expected = COLUMNS + ["caption"] + list(corpora.PROPERTY_COLUMNS) + ["error"] + list(corpora.PROMPT_KINDS)
+    expected = COLUMNS + ["caption"] + list(PROPERTY_COLUMNS) + ["error"] + list(PROMPT_KINDS)
     assert list(t.columns) == expected
 
 
