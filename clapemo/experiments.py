@@ -496,6 +496,7 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
     atomic_write_text(path, df.to_csv(index=False))  # results.csv last: its presence means the folder is complete
     if progress:
         print(f"[{artefact}] wrote {folder} ({meta['seconds']} s)")
+    # read back on purpose: a fresh run returns exactly what a later cached read returns (dtypes, float text)
     df = pd.read_csv(path, dtype={"run_id": str, "status": str, "trained_on": str})
     df.attrs["items"] = items
     return df
