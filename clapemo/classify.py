@@ -81,7 +81,6 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
     could not be embedded; its other columns are then empty).
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
     from clapemo import runs
     from clapemo.describe import audio_files
@@ -99,7 +98,9 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
     from clapemo.search import embed_files  # per-file errors, the same rule as the index
 
     rows = []
-    bar = tqdm(total=len(files), desc="classify", unit="clip", disable=not progress)
+    from clapemo.executor import progress_bar
+
+    bar = progress_bar(total=len(files), desc="classify", unit="clip", enabled=progress)
     for start in range(0, len(files), 64):
         chunk = [str(p) for p in files[start:start + 64]]
         emb, errors = embed_files(model, chunk)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 
 from clapemo import __version__
@@ -72,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ns = parser.parse_args(argv[:1])
     module_name, function = _target(commands[ns.subcommand][0])
+    if {"--quiet", "-q"} & set(argv[1:]):
+        # quiet means every bar of the command: nested stages (a train that extracts features or regenerates a
+        # corpus) and the worker processes it starts read the same switch (clapemo.executor.progress_disabled)
+        os.environ["TQDM_DISABLE"] = "1"
     module = importlib.import_module(module_name)
     try:
         return int(getattr(module, function)(argv[1:]) or 0)
@@ -79,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clapemo {ns.subcommand}: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0

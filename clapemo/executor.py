@@ -124,10 +124,24 @@ def _run_task(fn: Callable[[Any], Any], item: Any, index: int, one_thread: bool)
         raise _portable(err) from None
 
 
-def _progress(total: int, desc: str, enabled: bool) -> Any:
+def progress_disabled() -> bool:
+    """tqdm's own switch, ``TQDM_DISABLE`` (any value but empty/0/false/no). ``clapemo <command> --quiet`` sets it
+    for the whole process (and the worker processes it starts), so the bars of nested stages go quiet too."""
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def progress_bar(iterable: Any = None, *, total: int | None = None, desc: str, unit: str, enabled: bool = True,
+                 **kwargs: Any) -> Any:
+    """The one progress-bar factory of the package: a tqdm bar, off when ``enabled`` is False or
+    :func:`progress_disabled` (tqdm reads ``TQDM_DISABLE`` only at import time and lets an explicit ``disable=``
+    win, so every clapemo bar goes through here instead)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="task", disable=not enabled)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not enabled or progress_disabled(), **kwargs)
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    return progress_bar(total=total, desc=desc, unit="task", enabled=enabled)
 
 
 def map_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, n_workers: int = -1, scheduler: Any = "",

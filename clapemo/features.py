@@ -634,13 +634,14 @@ def _empty_record(error: str, duration_s: float = math.nan, fields: tuple[str, .
 _DEATH_SIGNAL_SET = False
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent_pid: int | None = None) -> None:
     """In a worker process (Linux): ask the kernel to SIGKILL it when its parent dies.
 
     A ``clapemo features`` killed with SIGKILL (or crashing) cannot stop loky's workers itself, and they do not
     notice: measured here, they went on running (still alive 15 s after the parent died). ``prctl
-    (PR_SET_PDEATHSIG)`` is the kernel's own remedy; it is set once per worker, on its first clip. Elsewhere
-    (other systems, the main process) this does nothing.
+    (PR_SET_PDEATHSIG)`` is the kernel's own remedy; it is set once per worker, as the worker starts (the pool's
+    initializer) and again, as a no-op, on its first clip. Elsewhere (other systems, the main process) this does
+    nothing.
     """
     global _DEATH_SIGNAL_SET
     import multiprocessing
@@ -653,7 +654,9 @@ def _die_with_parent() -> None:
     try:
         import ctypes
 
-        parent = os.getppid()
+        # parent_pid (the pool's initargs) is the pid of the process that started the pool: a worker still
+        # starting when its parent died has been re-parented already and would otherwise never notice
+        parent = os.getppid() if parent_pid is None else parent_pid
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before the request was in place
             os._exit(1)
@@ -676,11 +679,6 @@ def _measure(path: str, start: float | None, end: float | None, cfg: FeaturesCon
     if cache_path is not None:
         _write_cache(Path(cache_path), record)
     return record
-
-
-def _tqdm_disabled() -> bool:
-    """tqdm's own switch, ``TQDM_DISABLE`` (any value but empty/0/false/no), honoured with an explicit bar."""
-    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _stop_workers() -> None:
@@ -725,7 +723,8 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
         :data:`EXTRA_TABLE_COLUMNS` (the :data:`EXTRA_FIELDS`, float64, before ``error``).
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from clapemo.executor import progress_bar
 
     cfg = _features_config(config)
     fields = _record_fields(cfg)
@@ -757,13 +756,16 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
             todo.append((i, path, start, end, None if cache_path is None else str(cache_path)))
 
     if todo:
-        bar = tqdm(total=len(todo), desc="features", unit="clip", disable=not progress or _tqdm_disabled())
+        bar = progress_bar(total=len(todo), desc="features", unit="clip", enabled=progress)
         if n_jobs == 1 or len(todo) == 1:
             results: Iterable[dict] = (_measure(p, s, e, cfg, c) for _, p, s, e, c in todo)
         else:
             from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", batch_size="auto")(
+            # initializer: each worker asks for the kernel's death signal as it starts, so a parent killed even
+            # before the first clip reached a worker leaves no idle worker behind (loky's idle timeout is 300 s)
+            results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", batch_size="auto",
+                               initializer=_die_with_parent, initargs=(os.getpid(),))(
                 delayed(_measure)(p, s, e, cfg, c) for _, p, s, e, c in todo)
         try:
             for (i, *_), record in zip(todo, results):

@@ -363,10 +363,9 @@ def index(folder: str | os.PathLike, *, run: Any, output: str | os.PathLike,
     -------
     Index, loaded (the run attached).
     """
-    from tqdm.auto import tqdm
-
     from clapemo import runs
     from clapemo.describe import audio_files, run_thresholds
+    from clapemo.executor import progress_bar
     from clapemo.files import FolderLock
 
     model = run if hasattr(run, "head") else runs.load(run, runs_dir=runs_dir)
@@ -413,7 +412,7 @@ def index(folder: str | os.PathLike, *, run: Any, output: str | os.PathLike,
         if reused_records:
             meta["parts"].append(_write_part(out, matrix[reused_rows], reused_records))
             _write_meta(out, meta)
-        bar = tqdm(total=len(todo), desc="index", unit="clip", disable=not progress)
+        bar = progress_bar(total=len(todo), desc="index", unit="clip", enabled=progress)
         try:
             for start in range(0, len(todo), _CHUNK):
                 chunk = todo[start:start + _CHUNK]

@@ -549,10 +549,10 @@ def _train_in_folder(arrays: tuple[np.ndarray, ...], *, config: Config, run_dir:
         if state.epoch == 0 and tc.epochs > 0:
             save(0, finished=False)
             _write_log(run_dir / "log.csv", rows)
-        from tqdm.auto import tqdm
+        from clapemo.executor import progress_bar
 
-        bar = tqdm(range(state.epoch + 1, tc.epochs + 1), desc=f"train {run_dir.name}", unit="epoch",
-                   disable=not progress, initial=state.epoch, total=tc.epochs)
+        bar = progress_bar(range(state.epoch + 1, tc.epochs + 1), desc=f"train {run_dir.name}", unit="epoch",
+                           enabled=progress, initial=state.epoch, total=tc.epochs)
         for epoch in bar:
             t0 = time.perf_counter()
             order = torch.randperm(len(clip_index), generator=generator).to(device)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from clapemo.errors import ClapEmoError, DataError, ParameterError
+from clapemo import executor
 from clapemo.executor import map_tasks, resolve_workers
 
 
@@ -86,3 +87,23 @@ def test_dask_local_cluster_gives_the_serial_results_and_errors(monkeypatch):
             map_tasks(fail_on_three, range(5), scheduler=cluster.scheduler_address, progress=False)
         monkeypatch.setenv("CLAPEMO_SCHEDULER", cluster.scheduler_address)  # the environment names a cluster
         assert map_tasks(square_after_noise, items, n_workers=1, progress=False) == got
+
+
+def test_progress_bar_honours_tqdm_disable_even_when_enabled(monkeypatch):
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert executor.progress_bar(total=3, desc="x", unit="clip").disable
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    assert not executor.progress_bar(total=3, desc="x", unit="clip", enabled=True).disable
+    assert executor.progress_bar(total=3, desc="x", unit="clip", enabled=False).disable
+
+
+def test_quiet_flag_silences_every_bar_of_the_command(monkeypatch):
+    # `clapemo train --quiet` on a stale corpus used to show the regeneration bars: --quiet now sets the process's
+    # switch before the subcommand runs, so nested stages (and worker processes) read it too
+    from clapemo import cli
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    with pytest.raises(SystemExit):
+        cli.main(["config", "--quiet"])  # config takes no --quiet: argparse exits, after the switch was set
+    assert executor.progress_disabled()
+    assert executor.progress_bar(total=3, desc="x", unit="clip").disable

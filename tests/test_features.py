@@ -500,6 +500,45 @@ def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
     assert not alive, f"{len(alive)} worker processes outlived the killed CLI"
 
 
+
+@pytest.mark.slow
+def test_killing_the_cli_while_its_workers_start_leaves_none_behind(tmp_path):
+    """Killed before any clip reached a worker: the workers were still importing, re-parented, and used to sit
+    idle until loky's 300 s timeout (the pool's initializer now checks the parent it was started by)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i in range(8):
+        _write(clips / f"c{i:02d}.wav", vowel(150.0))
+    proc = subprocess.Popen([sys.executable, "-m", "clapemo", "features", str(clips), "-o",
+                             str(tmp_path / "o.parquet"), "-j", "2", "-q", "--set",
+                             f"features.cache_dir={tmp_path / 'cache'}"], env=dict(os.environ),
+                            stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    workers: list = []
+    for _ in range(600):  # kill as soon as a loky worker exists (at most 60 s)
+        time.sleep(0.1)
+        workers = [w for w in parent.children(recursive=True) if "Loky" in " ".join(w.cmdline())]
+        if workers or proc.poll() is not None:
+            break
+    assert proc.poll() is None and workers, "the worker pool never started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    deadline = time.time() + 30
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    for w in alive:
+        w.kill()
+    assert not alive, f"{len(alive)} starting worker processes outlived the killed CLI"
+
 # ---- real recorded speech with transcripts (tests/data_speech.py) ---------------------------------------------
 
 import data_speech  # noqa: E402  (tests/ is on sys.path under pytest's rootdir conftest-less layout)

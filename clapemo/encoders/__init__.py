@@ -353,9 +353,9 @@ class _NoBar:
 def _progress(total: int, desc: str, enabled: bool):
     if not enabled:
         return _NoBar()
-    from tqdm.auto import tqdm
+    from clapemo.executor import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="clip" if "audio" in desc else "text")
+    return progress_bar(total=total, desc=desc, unit="clip" if "audio" in desc else "text")
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def generate(*, root: str | Path, config: SynthConfig | None = None, progress: b
         todo.append((corpus, rows, folder))
     if not todo:
         return out
-    from tqdm.auto import tqdm
+    from clapemo.executor import progress_bar
 
     jobs = _n_jobs(config.n_jobs)
     import multiprocessing as mp
@@ -206,7 +206,7 @@ def generate(*, root: str | Path, config: SynthConfig | None = None, progress: b
             folder.mkdir(parents=True)
             chunks = [rows[i:i + 24] for i in range(0, len(rows), 24)]
             durations: dict[str, float] = {}
-            bar = tqdm(total=len(rows), desc=corpus, unit="clip", disable=not progress)
+            bar = progress_bar(total=len(rows), desc=corpus, unit="clip", enabled=progress)
             if executor is None:
                 for chunk in chunks:
                     durations.update(_render_chunk(chunk, str(folder)))
