@@ -197,7 +197,7 @@ def list_runs(*, runs_dir: str | Path | None = None) -> pd.DataFrame:  # noqa: F
 
     Returns
     -------
-    DataFrame, one row per run folder (sorted by run id), columns :data:`RUN_COLUMNS`: ``name`` (``pa``, ``cl``,
+    DataFrame, one row per run folder (the named runs first, by name, then the others by run id), columns :data:`RUN_COLUMNS`: ``name`` (``pa``, ``cl``,
     ``4d``, ``<name>-s<seed>``, or None), ``run_id`` (the folder name), ``finished``, ``row`` (its Table 3 row, or
     None), ``corpora`` (the emotion corpora, comma-separated), ``include_4d``, ``prompt_kind``, ``seed``,
     ``epochs`` (configured), ``epochs_done`` (logged), ``finetune_of`` (the parent run id, or ""), ``profile``
@@ -215,7 +215,10 @@ def list_runs(*, runs_dir: str | Path | None = None) -> pd.DataFrame:  # noqa: F
     table = pd.DataFrame(records, columns=list(RUN_COLUMNS))
     for col in ("name", "row"):
         table[col] = table[col].astype(object).where(table[col].notna(), None)
-    return table
+    # the models a user asks for by name come first (a reproduction leaves dozens of unnamed runs)
+    order = sorted(range(len(table)), key=lambda i: (table["name"].iloc[i] is None, table["name"].iloc[i] or "",
+                                                     table["run_id"].iloc[i]))
+    return table.iloc[order].reset_index(drop=True)
 
 
 def reproduction_names(*, runs_dir: str | Path | None = None) -> dict[str, Path]:

@@ -78,7 +78,9 @@ def test_list_runs_describes_each_run(reproduction):
     runs_dir, made = reproduction
     full = runs.list_runs(runs_dir=runs_dir)
     assert len(full) == 9 and tuple(full.columns) == runs.RUN_COLUMNS
-    assert list(full["run_id"]) == sorted(full["run_id"])
+    named = full["name"].notna()
+    assert list(full["name"][named]) == ["4d", "cl", "pa", "pa-s1"] and named.iloc[:4].all()  # named ones first
+    assert list(full["run_id"][~named]) == sorted(full["run_id"][~named])
     table = full.set_index("run_id")
     pa = table.loc[made[("4D + [5ED - PA]", 0)].name]
     assert pa["name"] == "pa" and pa["row"] == "4D + [5ED - PA]" and pa["prompt_kind"] == "augment"
