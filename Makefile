@@ -119,6 +119,8 @@ book/executed/%.ipynb: notebooks/%.ipynb $(SYNTH_DEP) $(PARAMS) $(LIBRARY) | $(S
 
 # searching your own audio needs the Table 3 runs (pa, cl, 4d)
 book/executed/07_search_your_audio.ipynb: book/executed/02_ear_table.ipynb
+# chapter 6's baselines are Figure 2's runs: train them there first
+book/executed/06_extensions.ipynb: book/executed/04_prompt_analysis.ipynb
 
 # the report reads the results the three experiment chapters computed: run it after them
 book/executed/05_report.ipynb: book/executed/02_ear_table.ipynb book/executed/03_ser_table.ipynb \

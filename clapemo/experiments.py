@@ -396,8 +396,8 @@ def fit_plan(config: Config, keys: Sequence[tuple[RunSpec, int]], *, progress: b
 
 def results_dir(config: Config, artefact: str) -> Path:
     """``<evaluate.results_dir>/<artefact>/<config_hash>``: where an artefact's results for ``config`` live."""
-    if artefact not in ARTEFACTS:
-        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(ARTEFACTS)}")
+    if artefact not in (*ARTEFACTS, "extensions"):
+        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(ARTEFACTS)} or 'extensions'")
     return Path(config.evaluate.results_dir) / artefact / config_hash(config)
 
 
@@ -406,7 +406,8 @@ def _corpora_read(config: Config, artefact: str) -> list[str]:
     corpora, the emotion corpora of its runs and, when a run adds 4D, the caption corpora."""
     from clapemo.corpora import caption_corpora
 
-    key = {"table3": "ear_collection", "table4": "ser_target", "figure2": "prompt_analysis_corpora"}[artefact]
+    key = {"table3": "ear_collection", "table4": "ser_target", "figure2": "prompt_analysis_corpora",
+           "extensions": "prompt_analysis_corpora"}[artefact]
     targets = getattr(config.evaluate, key)
     names: list[str] = []
     for target in targets if isinstance(targets, list) else [targets]:
@@ -415,7 +416,12 @@ def _corpora_read(config: Config, artefact: str) -> list[str]:
         except NotRun:
             continue
     try:
-        specs = [spec for _, spec in _artefact_specs(config, artefact)]
+        if artefact == "extensions":  # chapter 6 trains the Figure 2 runs' kind of model, once per variant
+            from clapemo.extensions import _specs
+
+            specs = list(_specs(config).values())
+        else:
+            specs = [spec for _, spec in _artefact_specs(config, artefact)]
     except NotRun:
         specs = []
     for spec in specs:
@@ -485,8 +491,9 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
     atomic_write_text(items_path, items.to_csv(index=False))
     atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(folder / "summary.json", summary.to_json(orient="records", indent=1))
-    atomic_write_text(folder / "side_by_side.csv",
-                      side_by_side(summary, paper_results()[artefact]).to_csv(index=False))
+    if artefact in ARTEFACTS:  # the paper has numbers for its own artefacts only (not for chapter 6)
+        atomic_write_text(folder / "side_by_side.csv",
+                          side_by_side(summary, paper_results()[artefact]).to_csv(index=False))
     meta = {"artefact": artefact, "config_hash": config_hash(config),
             "seconds": round(time.perf_counter() - start, 1)}
     atomic_write_text(folder / "config.yaml", yaml.safe_dump({"_meta": meta, **to_dict(config)}, sort_keys=False))

@@ -200,7 +200,8 @@ def test_notebook_config_equals_the_cli_config_for_a_user_overlay(tmp_path, monk
 def test_needs_synth_follows_the_data_source(tmp_path):
     notebooks = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
     configs = book.notebook_configs(notebooks)
-    assert [p.name for p in configs] == ["base.yaml", "table3_ear.yaml", "table4_ser.yaml", "figure2_prompts.yaml"]
+    assert [p.name for p in configs] == ["base.yaml", "table3_ear.yaml", "table4_ser.yaml", "figure2_prompts.yaml",
+                                           "extensions.yaml"]
     assert book.needs_synth(configs)
     assert not book.needs_synth(configs, overrides="data.source=real")
     real = tmp_path / "real.yaml"

@@ -26,7 +26,7 @@ nbformat = pytest.importorskip("nbformat")
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
-PACKAGES = {"book", "experiments", "clapemo"}
+PACKAGES = {"book", "experiments", "extensions", "clapemo"}
 #: the smoke parameters: tiny benchmark on cpu; the tiny IEMOCAP twin has fewer than 10 four-class clips, so
 #: retrieval is scored at K = 1 and 5 only
 SMOKE = {"profile": "tiny", "seed": 0, "device": "cpu", "overrides": "evaluate.ks=[1,5]"}
@@ -52,7 +52,7 @@ def _package_calls(source: str) -> int:
 
 def test_the_five_chapters_exist_and_are_in_the_toc():
     assert NAMES == ["01_prompt_generation", "02_ear_table", "03_ser_table", "04_prompt_analysis", "05_report",
-                     "07_search_your_audio"]
+                     "06_extensions", "07_search_your_audio"]
     toc = (REPO / "book" / "_toc.yml").read_text()
     for name in NAMES:
         assert f"executed/{name}" in toc

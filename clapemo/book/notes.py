@@ -13,6 +13,8 @@ import functools
 import html
 from typing import TYPE_CHECKING, Any, Callable
 
+from clapemo import extensions
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -29,6 +31,7 @@ RESULT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "run_id"), ("row", "setting", "seed", "item", "value")),
     "figure2": (("corpus", "prompt_kind", "metric", "seed", "value", "n_items", "n_classes", "status",
                  "trained_on", "run_id"), ("corpus", "prompt_kind", "seed", "item", "value")),
+    "extensions": (extensions.RESULT_COLUMNS, extensions.ITEM_COLUMNS),
 }
 
 _FUNCTION_ARTEFACT = {"ear_table": "table3", "ser_table": "table4", "prompt_analysis": "figure2"}
@@ -67,7 +70,8 @@ def not_run_reason(obj: Any) -> str | None:
 
 
 def not_run_frame(artefact: str, reason: str) -> "pd.DataFrame":
-    """An empty result frame of ``artefact`` (``table3``, ``table4``, ``figure2``) with ``attrs["not_run"]``."""
+    """An empty result frame of ``artefact`` (``table3``, ``table4``, ``figure2``, ``extensions``) with
+    ``attrs["not_run"]``."""
     import pandas as pd
 
     columns, item_columns = RESULT_COLUMNS[artefact]
@@ -113,7 +117,8 @@ def run_artefact(experiment: Callable[..., "pd.DataFrame"], config: "Config", **
         with messages_to_terminal():
             return experiment(config, **kwargs)
     except NotRun as err:
-        artefact = _FUNCTION_ARTEFACT.get(getattr(experiment, "__name__", ""), "table3")
+        artefact = ("extensions" if getattr(experiment, "__module__", "") == "clapemo.extensions"
+                    else _FUNCTION_ARTEFACT.get(getattr(experiment, "__name__", ""), "table3"))
         _display(Note(str(err)))
         return not_run_frame(artefact, str(err))
 

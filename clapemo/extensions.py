@@ -1,0 +1,253 @@
+"""Chapter 6: the paper's future work and open questions, measured on the Figure 2 protocol.
+
+Every variant is trained on 4D (when available) + the training split of each ``evaluate.prompt_analysis_corpora``
+corpus (``configs/extensions.yaml``: RAVDESS, the corpus of the paper's Figure 2 claims) with the seeds of
+``evaluate.seeds``, and scored by zero-shot SER on that corpus's test split, exactly as
+:func:`clapemo.experiments.prompt_analysis` scores Figure 2. A variant differs from its *baseline* by a few config
+keys (:data:`VARIANTS`); the baselines CL and PA are Figure 2's own runs (same config, so the same trained runs),
+and each difference is paired over seeds and test clips with the hierarchical bootstrap of
+:mod:`clapemo.uncertainty` (:func:`compare`), as the main chapters' claims are.
+
+Sections (the issue's numbering):
+
+1. ``loss``: the symmetric CLIP loss vs ``train.loss = multi_positive`` (pairs with the same prompt in a batch
+   count as positives, not as negatives), for CL and PA training.
+2. ``binning`` (PA): the reconstructed fixed cuts vs quantile cuts pooled over the training clips, per speaker
+   (speaker normalisation) and per sex for pitch. Per corpus is not a separate variant here: with one emotion
+   corpus in training (4D clips carry no acoustic prompts) its cuts are the pooled ones.
+3. ``granularity`` (PA, pooled quantiles): 2 levels vs 3 (low / normal / high, 30/70 %) vs 5.
+4. ``properties`` (PA, pooled quantiles): the paper's four properties vs the same plus pitch variability, jitter,
+   shimmer, HNR and pause rate (``features.voice_quality``; each with its own prompt words,
+   :data:`clapemo.prompts.EXTRA_KINDS`).
+5. ``form``: PA's separate pairs vs one combined prompt per clip (the paper's remark, no numbers given), and bare
+   phrases vs the sentence template ("a person speaking with high pitch, sounding angry").
+
+:func:`run` computes (or reads) the results, :func:`compare` the paired differences, :func:`finding` one sentence
+per section generated from those numbers ("no clear difference" where the interval holds 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping
+
+from clapemo.config import Config, replace
+from clapemo.errors import ParameterError
+
+__all__ = ["Variant", "VARIANTS", "SECTIONS", "variant_config", "variants_table", "run", "compare", "finding",
+           "section_table", "plot_differences", "RESULT_COLUMNS", "ITEM_COLUMNS"]
+
+#: the voice-quality prompt kinds of section 4 (clapemo.prompts.EXTRA_KINDS)
+_MORE = ["pitch_variability", "jitter", "shimmer", "hnr", "pause_rate"]
+_PA_KINDS = ["class_label", "pitch", "intensity", "speech_rate", "articulation_rate"]
+_QUANTILE = {"prompts.binning": "quantile", "prompts.quantile_scope": "pooled"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One trained variant: ``prompt_kind`` (``train.prompt_kind``) and config ``overrides`` (dotted keys) over the
+    chapter's config; ``baseline`` names the variant it is compared with (None: a baseline itself)."""
+
+    name: str
+    section: str
+    prompt_kind: str
+    overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    baseline: str | None = None
+
+
+#: section -> its title in the book
+SECTIONS: dict[str, str] = {
+    "loss": "Loss: symmetric CLIP vs multi-positive",
+    "binning": "Binning: fixed cuts vs quantiles pooled, per speaker, per sex",
+    "granularity": "Granularity: 2, 3 or 5 levels per property",
+    "properties": "More properties: pitch variability, jitter, shimmer, HNR, pause rate",
+    "form": "Prompt form: separate pairs, one combined prompt, a sentence",
+}
+
+#: every variant of the chapter, baselines first; a variant's baseline is trained for the same seeds
+VARIANTS: tuple[Variant, ...] = (
+    Variant("CL", "loss", "class_label"),
+    Variant("PA", "loss", "augment"),
+    Variant("CL, multi-positive", "loss", "class_label", {"train.loss": "multi_positive"}, "CL"),
+    Variant("PA, multi-positive", "loss", "augment", {"train.loss": "multi_positive"}, "PA"),
+    Variant("PA, quantile pooled", "binning", "augment", _QUANTILE, "PA"),
+    Variant("PA, quantile per speaker", "binning", "augment",
+            {**_QUANTILE, "prompts.quantile_scope": "per_speaker"}, "PA"),
+    Variant("PA, quantile per sex (pitch)", "binning", "augment",
+            {**_QUANTILE, "prompts.quantile_scope": "per_sex"}, "PA"),
+    Variant("PA, 3 levels", "granularity", "augment", {**_QUANTILE, "prompts.levels": 3}, "PA, quantile pooled"),
+    Variant("PA, 5 levels", "granularity", "augment", {**_QUANTILE, "prompts.levels": 5}, "PA, quantile pooled"),
+    Variant("PA + 5 voice-quality prompts", "properties", "augment",
+            {**_QUANTILE, "features.voice_quality": True, "prompts.extra_kinds": _MORE,
+             "prompts.augment_kinds": _PA_KINDS + _MORE}, "PA, quantile pooled"),
+    Variant("one combined prompt", "form", "combined", {}, "PA"),
+    Variant("PA, sentence form", "form", "augment", {"prompts.form": "sentence"}, "PA"),
+)
+
+_BY_NAME = {v.name: v for v in VARIANTS}
+
+RESULT_COLUMNS = ("section", "variant", "baseline", "corpus", "metric", "seed", "value", "n_items", "n_classes",
+                  "status", "trained_on", "run_id")
+ITEM_COLUMNS = ("variant", "corpus", "seed", "item", "value")
+
+
+def variant_config(config: Config, variant: Variant) -> Config:
+    """``config`` with the variant's overrides (its prompt kind is set per training by the RunSpec)."""
+    return replace(config, **dict(variant.overrides)) if variant.overrides else config
+
+
+def _specs(config: Config) -> dict[tuple[str, str], Any]:
+    """(variant name, corpus) -> RunSpec of the training (4D + the corpus, the variant's prompt kind)."""
+    from clapemo import experiments
+
+    has4d = bool(experiments.caption_corpora_available(config))
+    corpora = [experiments._check_corpus(config, name, "evaluate.prompt_analysis_corpora")
+               for name in config.evaluate.prompt_analysis_corpora]
+    return {(v.name, c): experiments.RunSpec((c,), has4d, v.prompt_kind) for v in VARIANTS for c in corpora}
+
+
+def variants_table() -> Any:
+    """The chapter's variants: section, name, prompt kind, what differs from the chapter's config, baseline."""
+    import pandas as pd
+
+    return pd.DataFrame([{"section": v.section, "variant": v.name, "prompt kind": v.prompt_kind,
+                          "changes": ", ".join(f"{k} = {val}" for k, val in v.overrides.items()) or "(none)",
+                          "compared with": v.baseline or "(baseline: Figure 2's run)"} for v in VARIANTS])
+
+
+def run(config: Config, *, force: bool = False, progress: bool = True) -> Any:
+    """Train (or reuse) every variant for every seed and score zero-shot SER on each corpus's test split.
+
+    Returns
+    -------
+    DataFrame with :data:`RESULT_COLUMNS` (metrics ``accuracy`` and ``unweighted_accuracy``); ``attrs["items"]``:
+    per test clip 1.0/0.0 correct (:data:`ITEM_COLUMNS`), what :func:`compare` pairs. Cached in
+    ``<evaluate.results_dir>/extensions/<config hash>`` with its provenance, like the main artefacts.
+    """
+    import pandas as pd
+
+    from clapemo import experiments
+    from clapemo.train import load_run
+
+    specs = _specs(config)
+    seeds = list(config.evaluate.seeds)
+
+    def compute() -> Any:
+        tests = {c: experiments._ser_test_set(config, c) for c in dict.fromkeys(c for _, c in specs)}
+        keys = [(name, corpus, seed) for seed in seeds for (name, corpus) in specs]
+        configs = [experiments.training_config(variant_config(config, _BY_NAME[n]), specs[(n, c)], seed=s)
+                   for n, c, s in keys]
+        run_dirs = experiments._fit_many(config, configs, progress=progress)
+        rows, items = [], []
+        for (name, corpus, seed), run_dir in zip(keys, run_dirs):
+            variant = _BY_NAME[name]
+            test, labels = tests[corpus]
+            cells, correct = experiments._ser_cells(load_run(run_dir), test, labels, config)
+            rows += [{"section": variant.section, "variant": name, "baseline": variant.baseline or "",
+                      "corpus": corpus, "seed": seed, "status": "ok",
+                      "trained_on": specs[(name, corpus)].describe(), "run_id": Path(run_dir).name, **c}
+                     for c in cells]
+            items.append(correct.assign(variant=name, corpus=corpus, seed=seed))
+            if progress:
+                print(f"[extensions] seed {seed} {corpus} {name}: accuracy {cells[0]['value']:.3f}")
+        return (pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS)),
+                pd.concat(items, ignore_index=True).reindex(columns=list(ITEM_COLUMNS)))
+
+    df = experiments._cached("extensions", config, compute, by=["section", "variant", "corpus", "metric"],
+                             force=force, progress=progress)
+    df["baseline"] = df["baseline"].fillna("")
+    return df
+
+
+def compare(results: Any, *, n_boot: int = 2000) -> Any:
+    """Each variant minus its baseline, paired over seeds and test clips (accuracy), per corpus.
+
+    Returns
+    -------
+    DataFrame ``section, corpus, variant, baseline, variant_accuracy, baseline_accuracy, difference, ci_low,
+    ci_high, mdd, n_seeds, n_items, reading``; ``reading`` is ``better``, ``worse`` (the 95 % interval excludes
+    0) or ``no clear difference``.
+    """
+    import pandas as pd
+
+    from clapemo.experiments import _compare
+
+    items = results.attrs.get("items")
+    if items is None:
+        raise ParameterError("results has no per-item results (attrs['items']); pass the frame run() returned")
+    acc = results[results["metric"] == "accuracy"]
+    mean = acc.groupby(["variant", "corpus"])["value"].mean()
+    out = []
+    for variant in VARIANTS:
+        if variant.baseline is None:
+            continue
+        for corpus in dict.fromkeys(acc.loc[acc["variant"] == variant.name, "corpus"]):
+            found = _compare(items, {"variant": variant.name, "corpus": corpus},
+                             {"variant": variant.baseline, "corpus": corpus}, n_boot=n_boot)
+            if found is None:
+                continue
+            d = found[1]
+            reading = "better" if d.low > 0 else "worse" if d.high < 0 else "no clear difference"
+            out.append({"section": variant.section, "corpus": corpus, "variant": variant.name,
+                        "baseline": variant.baseline, "variant_accuracy": mean[(variant.name, corpus)],
+                        "baseline_accuracy": mean[(variant.baseline, corpus)], "difference": d.mean,
+                        "ci_low": d.low, "ci_high": d.high, "mdd": d.mdd, "n_seeds": d.n_seeds,
+                        "n_items": d.n_items, "reading": reading})
+    return pd.DataFrame(out)
+
+
+def section_table(comparisons: Any, section: str) -> Any:
+    """The rows of one section, accuracies and differences in percentage points, for display."""
+    if section not in SECTIONS:
+        raise ParameterError(f"section {section!r} is not one of {list(SECTIONS)}")
+    rows = comparisons[comparisons["section"] == section]
+    table = rows[["corpus", "variant", "baseline"]].copy()
+    table["accuracy (%)"] = (100 * rows["variant_accuracy"]).round(1)
+    table["baseline (%)"] = (100 * rows["baseline_accuracy"]).round(1)
+    table["difference (pp)"] = (100 * rows["difference"]).round(1)
+    table["95 % interval (pp)"] = [f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                                   for lo, hi in zip(rows["ci_low"], rows["ci_high"])]
+    table["detectable (pp)"] = (100 * rows["mdd"]).round(1)
+    table["reading"] = rows["reading"]
+    return table.reset_index(drop=True)
+
+
+def finding(comparisons: Any, section: str) -> str:
+    """One sentence per section stating what its numbers show, generated from :func:`compare`'s rows."""
+    rows = comparisons[comparisons["section"] == section]
+    if rows.empty:
+        return f"{SECTIONS.get(section, section)}: nothing was compared (no results)."
+    parts = []
+    for _, r in rows.iterrows():
+        pp = f"{100 * r['difference']:+.1f} points, 95 % interval [{100 * r['ci_low']:+.1f}, " \
+             f"{100 * r['ci_high']:+.1f}]"
+        if r["ci_low"] == r["ci_high"] == 0:  # every clip predicted alike (or right/wrong alike) by both
+            parts.append(f"{r['variant']} scores every test clip as {r['baseline']} does (difference 0)")
+        elif r["reading"] == "no clear difference":
+            parts.append(f"{r['variant']} shows no clear difference from {r['baseline']} ({pp}; a difference "
+                         f"below about {100 * r['mdd']:.1f} points cannot be detected at this size)")
+        else:
+            parts.append(f"{r['variant']} is {r['reading']} than {r['baseline']} ({pp})")
+    corpora = ", ".join(dict.fromkeys(rows["corpus"]))
+    return f"On {corpora} (zero-shot accuracy, paired over seeds and test clips): " + "; ".join(parts) + "."
+
+
+def plot_differences(comparisons: Any) -> Any:
+    """Every variant's difference from its baseline with its 95 % interval (percentage points), one row each,
+    grouped by section; the dashed line is no difference."""
+    import matplotlib.pyplot as plt
+
+    rows = comparisons.iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.0))
+    colours = dict(zip(SECTIONS, plt.get_cmap("tab10").colors))
+    for y, (_, r) in enumerate(rows.iterrows()):
+        ax.errorbar(100 * r["difference"], y, xerr=[[100 * (r["difference"] - r["ci_low"])],
+                                                    [100 * (r["ci_high"] - r["difference"])]],
+                    fmt="o", color=colours.get(r["section"], "black"), capsize=3)
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(rows)), [f"{r['variant']}  (vs {r['baseline']})" for _, r in rows.iterrows()])
+    ax.set_xlabel("zero-shot accuracy minus the baseline's (percentage points, 95 % interval)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
