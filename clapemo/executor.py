@@ -92,8 +92,12 @@ def _one_thread() -> None:
 
 
 def _init_worker(counter: Any, devices: Sequence[str]) -> None:
-    """Pool initializer: one thread, and (GPU tasks) one device per worker, round robin."""
+    """Pool initializer: one thread, no progress bars, and (GPU tasks) one device per worker, round robin."""
     _one_thread()
+    # a worker's bars (a training that extracts features first) would interleave on the parent's terminal and, in
+    # a notebook kernel, reach the page past its filter (they write to the inherited fd); the parent's task bar
+    # counts the tasks instead
+    os.environ["TQDM_DISABLE"] = "1"
     if devices:
         with counter.get_lock():
             index = counter.value

@@ -107,13 +107,26 @@ def _specs(config: Config) -> dict[tuple[str, str], Any]:
     return {(v.name, c): experiments.RunSpec((c,), has4d, v.prompt_kind) for v in VARIANTS for c in corpora}
 
 
-def variants_table() -> Any:
-    """The chapter's variants: section, name, prompt kind, what differs from the chapter's config, baseline."""
+def _show(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def variants_table(*, styled: bool = False) -> Any:
+    """The chapter's variants: section, name, prompt kind, the config keys it changes *relative to the run it is
+    compared with*, and that run. ``styled``: a Styler without the index (long cells are not cut)."""
     import pandas as pd
 
-    return pd.DataFrame([{"section": v.section, "variant": v.name, "prompt kind": v.prompt_kind,
-                          "changes": ", ".join(f"{k} = {val}" for k, val in v.overrides.items()) or "(none)",
-                          "compared with": v.baseline or "(baseline: Figure 2's run)"} for v in VARIANTS])
+    rows = []
+    for v in VARIANTS:
+        base = dict(_BY_NAME[v.baseline].overrides) if v.baseline else {}
+        changed = {k: val for k, val in v.overrides.items() if base.get(k) != val}
+        if v.baseline and v.prompt_kind != _BY_NAME[v.baseline].prompt_kind:
+            changed = {"train.prompt_kind": v.prompt_kind, **changed}
+        rows.append({"section": v.section, "variant": v.name, "prompt kind": v.prompt_kind,
+                     "changes": "; ".join(f"{k} = {_show(val)}" for k, val in changed.items()) or "(none)",
+                     "compared with": v.baseline or "(a baseline: Figure 2's run)"})
+    table = pd.DataFrame(rows)
+    return table.style.hide(axis="index") if styled else table
 
 
 def run(config: Config, *, force: bool = False, progress: bool = True) -> Any:

@@ -23,6 +23,10 @@ def worker_threads(_):
     return torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS"), os.getpid()
 
 
+def bars_disabled(_):
+    return executor.progress_disabled()
+
+
 def fail_on_three(i):
     if i == 3:
         raise DataError(f"clip {i}.wav: cannot read the audio file")
@@ -107,3 +111,9 @@ def test_quiet_flag_silences_every_bar_of_the_command(monkeypatch):
         cli.main(["config", "--quiet"])  # config takes no --quiet: argparse exits, after the switch was set
     assert executor.progress_disabled()
     assert executor.progress_bar(total=3, desc="x", unit="clip").disable
+
+
+def test_worker_processes_show_no_progress_bars(monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert map_tasks(bars_disabled, range(4), n_workers=2, progress=False) == [True] * 4
+    assert not executor.progress_disabled()  # the parent's own bars stay on

@@ -119,3 +119,12 @@ def test_the_chapter_runs_on_tiny(tmp_path):
     again = extensions.run(cfg, progress=False)  # read back from the results folder
     pd.testing.assert_frame_equal(results, again)
     assert len(extensions.compare(results, n_boot=200)) == sum(v.baseline is not None for v in extensions.VARIANTS)
+
+
+def test_variants_table_names_what_differs_from_the_compared_run():
+    table = extensions.variants_table().set_index("variant")
+    assert table.loc["PA, 3 levels", "changes"] == "prompts.levels = 3"  # the pooled-quantile keys are shared
+    assert table.loc["one combined prompt", "changes"] == "train.prompt_kind = combined"
+    assert table.loc["CL", "changes"] == "(none)" and table.loc["CL", "compared with"].startswith("(a baseline")
+    assert "hnr" in table.loc["PA + 5 voice-quality prompts", "changes"]
+    assert extensions.variants_table(styled=True).to_html().count("<tr") == len(table) + 1
