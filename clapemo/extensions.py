@@ -249,11 +249,13 @@ def finding(comparisons: Any, section: str) -> str:
 def plot_differences(comparisons: Any) -> Any:
     """Every variant's difference from its baseline with its 95 % interval (percentage points), one row each,
     grouped by section; the dashed line is no difference."""
-    import matplotlib.pyplot as plt
+    import matplotlib
+    from matplotlib.figure import Figure  # not pyplot: a notebook cell returning it shows it once
 
     rows = comparisons.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.0))
-    colours = dict(zip(SECTIONS, plt.get_cmap("tab10").colors))
+    fig = Figure(figsize=(7.5, 0.42 * len(rows) + 1.0))
+    ax = fig.subplots()
+    colours = dict(zip(SECTIONS, matplotlib.colormaps["tab10"].colors))
     for y, (_, r) in enumerate(rows.iterrows()):
         ax.errorbar(100 * r["difference"], y, xerr=[[100 * (r["difference"] - r["ci_low"])],
                                                     [100 * (r["ci_high"] - r["difference"])]],

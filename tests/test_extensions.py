@@ -97,8 +97,12 @@ def test_finding_states_what_the_numbers_show():
     assert list(table["difference (pp)"]) == [50.0, 0.0] and table["reading"].iloc[0] == "better"
     with pytest.raises(ParameterError, match="section"):
         extensions.section_table(c, "nonsense")
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
     fig = extensions.plot_differences(c)
     assert len(fig.axes[0].get_yticklabels()) == 3
+    assert plt.get_fignums() == before  # not a pyplot figure: a notebook cell shows it once, not twice
 
 
 def test_compare_needs_the_per_item_results():
