@@ -180,7 +180,7 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
     -------
     DataFrame ``section, corpus, variant, baseline, variant_accuracy, baseline_accuracy, difference, ci_low,
     ci_high, mdd, n_seeds, n_items, reading``; ``reading`` is ``better``, ``worse`` (the 95 % interval excludes
-    0) or ``no clear difference``.
+    0), ``same on every clip`` (no clip-seed pair differs) or ``no clear difference``.
     """
     import pandas as pd
 
@@ -201,7 +201,8 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
             if found is None:
                 continue
             d = found[1]
-            reading = "better" if d.low > 0 else "worse" if d.high < 0 else "no clear difference"
+            reading = ("better" if d.low > 0 else "worse" if d.high < 0
+                       else "same on every clip" if d.low == d.high == 0 else "no clear difference")
             out.append({"section": variant.section, "corpus": corpus, "variant": variant.name,
                         "baseline": variant.baseline, "variant_accuracy": mean[(variant.name, corpus)],
                         "baseline_accuracy": mean[(variant.baseline, corpus)], "difference": d.mean,
@@ -235,7 +236,7 @@ def finding(comparisons: Any, section: str) -> str:
     for _, r in rows.iterrows():
         pp = f"{100 * r['difference']:+.1f} points, 95 % interval [{100 * r['ci_low']:+.1f}, " \
              f"{100 * r['ci_high']:+.1f}]"
-        if r["ci_low"] == r["ci_high"] == 0:  # every clip predicted alike (or right/wrong alike) by both
+        if r["reading"] == "same on every clip":  # every clip right or wrong alike for both, on every seed
             parts.append(f"{r['variant']} scores every test clip as {r['baseline']} does (difference 0)")
         elif r["reading"] == "no clear difference":
             parts.append(f"{r['variant']} shows no clear difference from {r['baseline']} ({pp}; a difference "

@@ -80,6 +80,7 @@ def test_compare_pairs_over_seeds_and_clips_with_known_differences():
     assert c.loc["PA, multi-positive", "difference"] == pytest.approx(-0.375)
     assert c.loc["PA, multi-positive", "reading"] == "worse"
     assert c.loc["one combined prompt", "difference"] == 0 and c.loc["one combined prompt", "ci_high"] == 0
+    assert c.loc["one combined prompt", "reading"] == "same on every clip"
 
 
 def test_finding_states_what_the_numbers_show():
