@@ -116,6 +116,8 @@ KIND_NAMES: dict[str, str] = {
 }
 SER_METRICS: tuple[str, ...] = ("accuracy", "unweighted_accuracy")
 ARTEFACTS: dict[str, str] = {"table3": "ear_table", "table4": "ser_table", "figure2": "prompt_analysis"}
+#: what has a results folder: the paper's artefacts and chapter 6 (clapemo.extensions)
+RESULT_ARTEFACTS: tuple[str, ...] = (*ARTEFACTS, "extensions")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -314,8 +316,12 @@ def _artefact_specs(config: Config, artefact: str) -> list[tuple[str, RunSpec]]:
     elif artefact == "figure2":
         out += [(f"figure2:{corpus}:{KIND_NAMES[kind]}", spec)
                 for (corpus, kind), spec in _figure2_specs(config).items()]
+    elif artefact == "extensions":  # chapter 6: Figure 2's kind of run, once per variant
+        from clapemo.extensions import _specs
+
+        out += [(f"extensions:{corpus}:{name}", spec) for (name, corpus), spec in _specs(config).items()]
     else:
-        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(ARTEFACTS)}")
+        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(RESULT_ARTEFACTS)}")
     return out
 
 
@@ -396,8 +402,8 @@ def fit_plan(config: Config, keys: Sequence[tuple[RunSpec, int]], *, progress: b
 
 def results_dir(config: Config, artefact: str) -> Path:
     """``<evaluate.results_dir>/<artefact>/<config_hash>``: where an artefact's results for ``config`` live."""
-    if artefact not in (*ARTEFACTS, "extensions"):
-        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(ARTEFACTS)} or 'extensions'")
+    if artefact not in RESULT_ARTEFACTS:
+        raise ParameterError(f"artefact {artefact!r} is not one of {sorted(RESULT_ARTEFACTS)}")
     return Path(config.evaluate.results_dir) / artefact / config_hash(config)
 
 
@@ -416,12 +422,7 @@ def _corpora_read(config: Config, artefact: str) -> list[str]:
         except NotRun:
             continue
     try:
-        if artefact == "extensions":  # chapter 6 trains the Figure 2 runs' kind of model, once per variant
-            from clapemo.extensions import _specs
-
-            specs = list(_specs(config).values())
-        else:
-            specs = [spec for _, spec in _artefact_specs(config, artefact)]
+        specs = [spec for _, spec in _artefact_specs(config, artefact)]
     except NotRun:
         specs = []
     for spec in specs:

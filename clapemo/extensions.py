@@ -34,13 +34,15 @@ from typing import Any, Mapping
 
 from clapemo.config import Config, replace
 from clapemo.errors import ParameterError
+from clapemo.prompts import EXTRA_KINDS
+from clapemo.schema import AUGMENT_KINDS
 
 __all__ = ["Variant", "VARIANTS", "SECTIONS", "variant_config", "variants_table", "run", "compare", "finding",
            "section_table", "plot_differences", "RESULT_COLUMNS", "ITEM_COLUMNS"]
 
-#: the voice-quality prompt kinds of section 4 (clapemo.prompts.EXTRA_KINDS)
-_MORE = ["pitch_variability", "jitter", "shimmer", "hnr", "pause_rate"]
-_PA_KINDS = ["class_label", "pitch", "intensity", "speech_rate", "articulation_rate"]
+#: the voice-quality prompt kinds of section 4, and PA's five (the paper's)
+_MORE = list(EXTRA_KINDS)
+_PA_KINDS = list(AUGMENT_KINDS)
 _QUANTILE = {"prompts.binning": "quantile", "prompts.quantile_scope": "pooled"}
 
 

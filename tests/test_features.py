@@ -461,6 +461,21 @@ def test_truncated_wav_is_a_row_error(tmp_path):
     assert "cut.wav" in table["error"].iloc[0] and "truncated" in table["error"].iloc[0]
 
 
+def _survivors(workers: list, *, timeout_s: float) -> list:
+    """The processes of ``workers`` still running (not zombies) after up to ``timeout_s``; they are killed."""
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    deadline = time.time() + timeout_s
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    for w in alive:
+        w.kill()
+    return alive
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
 def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
@@ -490,13 +505,7 @@ def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
     assert proc.poll() is None and len(workers) >= 2, "the worker pool never started"
     proc.send_signal(getattr(signal, signame))
     proc.wait(timeout=60)
-    deadline = time.time() + 20
-    alive = workers
-    while alive and time.time() < deadline:
-        time.sleep(0.2)
-        alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
-    for w in alive:
-        w.kill()
+    alive = _survivors(workers, timeout_s=20)
     assert not alive, f"{len(alive)} worker processes outlived the killed CLI"
 
 
@@ -530,14 +539,9 @@ def test_killing_the_cli_while_its_workers_start_leaves_none_behind(tmp_path):
     assert proc.poll() is None and workers, "the worker pool never started"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
-    deadline = time.time() + 30
-    alive = workers
-    while alive and time.time() < deadline:
-        time.sleep(0.2)
-        alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
-    for w in alive:
-        w.kill()
+    alive = _survivors(workers, timeout_s=30)
     assert not alive, f"{len(alive)} starting worker processes outlived the killed CLI"
+
 
 # ---- real recorded speech with transcripts (tests/data_speech.py) ---------------------------------------------
 
