@@ -38,7 +38,7 @@ from clapemo.prompts import EXTRA_KINDS
 from clapemo.schema import AUGMENT_KINDS
 
 __all__ = ["Variant", "VARIANTS", "SECTIONS", "variant_config", "variants_table", "run", "compare", "finding",
-           "section_table", "plot_differences", "RESULT_COLUMNS", "ITEM_COLUMNS"]
+           "section_table", "plot_differences", "RESULT_COLUMNS", "ITEM_COLUMNS", "COMPARE_COLUMNS"]
 
 #: the voice-quality prompt kinds of section 4, and PA's five (the paper's)
 _MORE = list(EXTRA_KINDS)
@@ -92,6 +92,9 @@ _BY_NAME = {v.name: v for v in VARIANTS}
 RESULT_COLUMNS = ("section", "variant", "baseline", "corpus", "metric", "seed", "value", "n_items", "n_classes",
                   "status", "trained_on", "run_id")
 ITEM_COLUMNS = ("variant", "corpus", "seed", "item", "value")
+#: the columns of :func:`compare`
+COMPARE_COLUMNS = ("section", "corpus", "variant", "baseline", "variant_accuracy", "baseline_accuracy",
+                   "difference", "ci_low", "ci_high", "mdd", "n_seeds", "n_items", "reading")
 
 
 def variant_config(config: Config, variant: Variant) -> Config:
@@ -191,6 +194,10 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
     items = results.attrs.get("items")
     if items is None:
         raise ParameterError("results has no per-item results (attrs['items']); pass the frame run() returned")
+    if results.attrs.get("not_run"):  # the chapter could not run (clapemo.book.run_artefact): say why downstream
+        empty = pd.DataFrame(columns=list(COMPARE_COLUMNS))
+        empty.attrs["not_run"] = results.attrs["not_run"]
+        return empty
     acc = results[results["metric"] == "accuracy"]
     mean = acc.groupby(["variant", "corpus"])["value"].mean()
     out = []
@@ -210,13 +217,26 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
                         "baseline_accuracy": mean[(variant.baseline, corpus)], "difference": d.mean,
                         "ci_low": d.low, "ci_high": d.high, "mdd": d.mdd, "n_seeds": d.n_seeds,
                         "n_items": d.n_items, "reading": reading})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=list(COMPARE_COLUMNS))
+
+
+def _not_run(comparisons: Any) -> Any:
+    """A :class:`clapemo.book.Note` with the reason when the chapter did not run, else None."""
+    reason = comparisons.attrs.get("not_run")
+    if not reason:
+        return None
+    from clapemo.book.notes import Note
+
+    return Note(reason)
 
 
 def section_table(comparisons: Any, section: str) -> Any:
     """The rows of one section, accuracies and differences in percentage points, for display."""
     if section not in SECTIONS:
         raise ParameterError(f"section {section!r} is not one of {list(SECTIONS)}")
+    note = _not_run(comparisons)
+    if note is not None:
+        return note
     rows = comparisons[comparisons["section"] == section]
     table = rows[["corpus", "variant", "baseline"]].copy()
     table["accuracy (%)"] = (100 * rows["variant_accuracy"]).round(1)
@@ -231,6 +251,8 @@ def section_table(comparisons: Any, section: str) -> Any:
 
 def finding(comparisons: Any, section: str) -> str:
     """One sentence per section stating what its numbers show, generated from :func:`compare`'s rows."""
+    if _not_run(comparisons) is not None:
+        return str(comparisons.attrs['not_run'])
     rows = comparisons[comparisons["section"] == section]
     if rows.empty:
         return f"{SECTIONS.get(section, section)}: nothing was compared (no results)."
@@ -255,6 +277,9 @@ def plot_differences(comparisons: Any) -> Any:
     import matplotlib
     from matplotlib.figure import Figure  # not pyplot: a notebook cell returning it shows it once
 
+    note = _not_run(comparisons)
+    if note is not None:
+        return note
     rows = comparisons.iloc[::-1].reset_index(drop=True)
     fig = Figure(figsize=(7.5, 0.42 * len(rows) + 1.0))
     ax = fig.subplots()

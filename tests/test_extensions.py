@@ -133,3 +133,14 @@ def test_variants_table_names_what_differs_from_the_compared_run():
     assert table.loc["CL", "changes"] == "(none)" and table.loc["CL", "compared with"].startswith("(a baseline")
     assert "hnr" in table.loc["PA + 5 voice-quality prompts", "changes"]
     assert extensions.variants_table(styled=True).to_html().count("<tr") == len(table) + 1
+
+
+def test_a_chapter_that_could_not_run_shows_its_reason_everywhere():
+    from clapemo.book.notes import Note, not_run_frame
+
+    reason = "not run: needs corpus 'ravdess' (evaluate.prompt_analysis_corpora)"
+    c = extensions.compare(not_run_frame("extensions", reason))
+    assert list(c.columns) == list(extensions.COMPARE_COLUMNS) and c.empty
+    assert extensions.section_table(c, "loss") == Note(reason)
+    assert extensions.plot_differences(c) == Note(reason)
+    assert extensions.finding(c, "form") == reason
