@@ -48,8 +48,10 @@ def test_voice_quality_variant_is_a_valid_config():
     assert list(cfg.prompts.augment_kinds)[5:] == ["pitch_variability", "jitter", "shimmer", "hnr", "pause_rate"]
 
 
-def _fake_results(correct: dict[str, list[list[float]]]) -> pd.DataFrame:
-    """Results of chosen variants on 8 test clips: correct[name][seed] = 8 values of 1.0/0.0."""
+def _fake_results(correct: dict[str, list[list[float]]], ear: dict[str, dict[str, list[float]]] | None = None
+                  ) -> pd.DataFrame:
+    """Results of chosen variants on 8 test clips: correct[name][seed] = 8 values of 1.0/0.0; ear[name] =
+    {query item: Precision@10 per seed} (the query items of the variant's retrieval)."""
     by_name = {v.name: v for v in extensions.VARIANTS}
     rows, items = [], []
     for name, per_seed in correct.items():
@@ -58,8 +60,17 @@ def _fake_results(correct: dict[str, list[list[float]]]) -> pd.DataFrame:
             rows.append({"section": v.section, "variant": name, "baseline": v.baseline or "",
                          "corpus": "synth-ravdess", "metric": "accuracy", "seed": seed, "value": np.mean(values),
                          "status": "ok"})
-            items += [{"variant": name, "corpus": "synth-ravdess", "seed": seed, "item": f"c{i}", "value": x}
-                      for i, x in enumerate(values)]
+            items += [{"variant": name, "corpus": "synth-ravdess", "seed": seed, "metric": "accuracy",
+                       "item": f"c{i}", "value": x} for i, x in enumerate(values)]
+    for name, queries in (ear or {}).items():
+        v = by_name[name]
+        for seed in range(len(next(iter(queries.values())))):
+            values = [per_seed[seed] for per_seed in queries.values()]
+            rows.append({"section": v.section, "variant": name, "baseline": v.baseline or "",
+                         "corpus": "synth-ravdess", "metric": "acoustic_p@10", "seed": seed,
+                         "value": np.mean(values), "status": "ok"})
+            items += [{"variant": name, "corpus": "synth-ravdess", "seed": seed, "metric": "acoustic_p@10",
+                       "item": q, "value": per_seed[seed]} for q, per_seed in queries.items()]
     df = pd.DataFrame(rows)
     df.attrs["items"] = pd.DataFrame(items)
     return df
@@ -73,9 +84,10 @@ def test_compare_pairs_over_seeds_and_clips_with_known_differences():
                         "one combined prompt": base})
     c = extensions.compare(df, n_boot=500).set_index("variant")
     assert list(c.index) == ["CL, multi-positive", "PA, multi-positive", "one combined prompt"]
+    assert set(c["metric"]) == {"accuracy"}  # no retrieval results: no retrieval rows
     assert c.loc["CL, multi-positive", "difference"] == pytest.approx(0.5)
-    assert c.loc["CL, multi-positive", "variant_accuracy"] == 1.0 and c.loc["CL, multi-positive",
-                                                                            "baseline_accuracy"] == 0.5
+    assert c.loc["CL, multi-positive", "variant_value"] == 1.0 and c.loc["CL, multi-positive",
+                                                                         "baseline_value"] == 0.5
     assert c.loc["CL, multi-positive", "reading"] == "better" and c.loc["CL, multi-positive", "ci_low"] > 0
     assert c.loc["PA, multi-positive", "difference"] == pytest.approx(-0.375)
     assert c.loc["PA, multi-positive", "reading"] == "worse"
@@ -106,6 +118,53 @@ def test_finding_states_what_the_numbers_show():
     assert plt.get_fignums() == before  # not a pyplot figure: a notebook cell shows it once, not twice
 
 
+def test_retrieval_is_paired_over_queries_only_where_both_ask_the_same_queries():
+    base = [[1, 0] * 4] * 2
+    ear = {"PA": {"pitch:aa": [0.2, 0.4], "pitch:bb": [0.6, 0.6]},
+           "PA, sentence form": {"pitch:aa": [0.4, 0.6], "pitch:bb": [0.8, 0.8]},  # same clips, other wording
+           "PA, quantile pooled": {"pitch:cc": [0.9, 0.9], "pitch:dd": [0.9, 0.9]}}  # other cuts: other queries
+    df = _fake_results({"PA": base, "PA, sentence form": base, "PA, quantile pooled": base}, ear)
+    c = extensions.compare(df, n_boot=500)
+    ear_rows = c[c["metric"] == "acoustic_p@10"].set_index("variant")
+    assert ear_rows.loc["PA, sentence form", "difference"] == pytest.approx(0.2)  # +0.2 on both queries, seeds
+    assert ear_rows.loc["PA, sentence form", "reading"] == "better" and ear_rows.loc["PA, sentence form",
+                                                                                      "n_items"] == 2
+    assert ear_rows.loc["PA, quantile pooled", "reading"] == extensions.NOT_APPLICABLE
+    assert np.isnan(ear_rows.loc["PA, quantile pooled", "difference"])
+    assert ear_rows.loc["PA, quantile pooled", "variant_value"] == pytest.approx(0.9)  # the value is still shown
+    text = extensions.finding(c, "binning")
+    assert "not compared for PA, quantile pooled (vs PA)" in text and "definitions" in text
+    assert "PA, sentence form is better than PA (+20.0 points" in extensions.finding(c, "form")
+    table = extensions.section_table(c, "binning")
+    assert list(table["measure"]) == ["zero-shot SER accuracy", "acoustic-query retrieval P@10"]
+    assert table["95 % interval (pp)"].iloc[1] == "" and table["reading"].iloc[1] == extensions.NOT_APPLICABLE
+    fig = extensions.plot_differences(c, metric="retrieval")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["PA, sentence form  (vs PA)"]
+    with pytest.raises(ParameterError, match="metric"):
+        extensions.plot_differences(c, metric="p@10")
+
+
+def test_ear_items_name_queries_by_the_clips_they_select():
+    """Two collections whose prompts select the same clips under other wordings give the same item names."""
+    class Model:  # embeds every text and clip alike: only the naming is under test
+        def embed_texts(self, texts):
+            return np.ones((len(texts), 2))
+
+        def embed_manifest(self, table):
+            return np.ones((len(table), 2))
+
+    bare = pd.DataFrame({"utterance_id": list("abcd"), "pitch": ["high pitch", "low pitch", "high pitch", None]})
+    sentence = bare.assign(pitch=["a person speaking with high pitch", "a person speaking with low pitch",
+                                  "a person speaking with high pitch", None])
+    a = extensions._ear_items(Model(), bare, ["pitch"], [1, 2])
+    b = extensions._ear_items(Model(), sentence, ["pitch"], [1, 2])
+    assert list(a["item"]) == list(b["item"]) and a["item"].nunique() == 2
+    assert set(a["metric"]) == {"acoustic_p@1", "acoustic_p@2"}
+    # "high pitch" selects clips a and c: ties rank the earlier clip first, so P@1 = 1 and P@2 = 1/2
+    high = a[a["item"] == a["item"].iloc[0]].set_index("metric")["value"]
+    assert high["acoustic_p@1"] == 1.0 and high["acoustic_p@2"] == 0.5
+
+
 def test_compare_needs_the_per_item_results():
     with pytest.raises(ParameterError, match="per-item"):
         extensions.compare(pd.DataFrame({"metric": []}))
@@ -123,7 +182,9 @@ def test_the_chapter_runs_on_tiny(tmp_path):
     assert (tmp_path / "results" / "extensions").is_dir()
     again = extensions.run(cfg, progress=False)  # read back from the results folder
     pd.testing.assert_frame_equal(results, again)
-    assert len(extensions.compare(results, n_boot=200)) == sum(v.baseline is not None for v in extensions.VARIANTS)
+    n_compared = sum(v.baseline is not None for v in extensions.VARIANTS)
+    assert len(extensions.compare(results, n_boot=200)) == 2 * n_compared  # SER and retrieval rows
+    assert {f"acoustic_p@{k}" for k in cfg.evaluate.ks} <= set(results["metric"])
 
 
 def test_variants_table_names_what_differs_from_the_compared_run():

@@ -76,7 +76,7 @@ BOOK_PAGES: dict[str, dict[str, int]] = {
     "executed/03_ser_table.html": {"tables": 3, "images": 0},
     "executed/04_prompt_analysis.html": {"tables": 3, "images": 2},
     "executed/05_report.html": {"tables": 4, "images": 1},
-    "executed/06_extensions.html": {"tables": 6, "images": 1},
+    "executed/06_extensions.html": {"tables": 6, "images": 2},
     "real_data.html": {"tables": 0, "images": 0},
     "executed/07_search_your_audio.html": {"tables": 2, "images": 0, "audio": 1},
 }
