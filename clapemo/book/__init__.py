@@ -6,7 +6,7 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.config` - the config a notebook runs (:func:`notebook_config`, the one layering rule of
   :func:`clapemo.config.resolve_config`, relative paths under the project root) and :func:`needs_synth`;
 * :mod:`clapemo.book.views` - the corpus chapter's tables and figures;
-* :mod:`clapemo.book.backends` - the pitch-backend comparison;
+* :mod:`clapemo.book.backends` - the pitch- and intensity-backend comparisons;
 * :mod:`clapemo.book.tables` - the paper beside ours (Tables 3, 4, Figure 2) and the claims' verdicts;
 * :mod:`clapemo.book.ceilings` - the probe ceilings beside Table 4 and Figure 2 (:func:`ceilings_table`);
 * :mod:`clapemo.book.notes` - "not run: needs ..." notes for what a config cannot run;
@@ -41,7 +41,7 @@ __all__ = [
     "plot_properties_by_emotion", "prompt_bin", "bin_occupancy", "style_occupancy", "plot_bin_occupancy",
     "table2_examples", "style_table2", "show",
     # backends
-    "compare_pitch_backends",
+    "compare_pitch_backends", "compare_intensity_backends",
     # ceilings
     "ceilings_table",
     # tables
@@ -61,7 +61,7 @@ _HOME = {
     "thresholds": "views", "cuts_table": "views", "plot_properties_by_emotion": "views", "prompt_bin": "views",
     "bin_occupancy": "views", "style_occupancy": "views", "plot_bin_occupancy": "views",
     "table2_examples": "views", "style_table2": "views", "show": "views",
-    "compare_pitch_backends": "backends", "ceilings_table": "ceilings",
+    "compare_pitch_backends": "backends", "compare_intensity_backends": "backends", "ceilings_table": "ceilings",
     "format_spread": "tables", "not_run_notes": "tables", "table3_side_by_side": "tables",
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
