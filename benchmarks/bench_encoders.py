@@ -1,16 +1,20 @@
 """Benchmark of the frozen encoders (``make bench``): throughput, cache hit vs miss, and a linear probe.
 
 1. Throughput on CPU (or the configured device): clips/s and real-time factor (audio seconds per wall second)
-   for whisper-tiny, resemblyzer and cnn14 (random weights: same cost as trained ones) on synthetic 3 s clips.
+   for whisper-tiny-layers (the default), whisper-tiny, resemblyzer and cnn14 (random weights: same cost as
+   trained ones) on synthetic 3 s clips.
 2. Cache: ``embed_audio`` on a manifest of wav files, first call (miss: load + encode + write) vs second call
    (hit: hash + read), printed as a ratio.
-3. ``--probe``: emotion linear probe (logistic regression on standardised embeddings, speaker-independent
-   5-fold GroupKFold) on a synthetic corpus, one row per audio encoder: the evidence for the default encoder.
+3. ``--probe``: how the default audio representation is chosen. :func:`clapemo.probe.validation_probe` (a
+   speaker-independent validation split carved from each corpus's *train* split; the test splits are never
+   read) over every candidate of :data:`clapemo.probe.AUDIO_CANDIDATES`, each also centred per speaker, for
+   three validation draws; prints the accuracy per corpus, the mean, the lowest and highest draw, and each
+   candidate's clips/s on the benchmark's own clips (embedding-cache misses only; run on a cold cache for speed).
 
 Usage::
 
     python benchmarks/bench_encoders.py                       # 1 + 2
-    python benchmarks/bench_encoders.py --probe --synth-root data/synth --profile default --corpus synth-cremad
+    python benchmarks/bench_encoders.py --probe --synth-root data/synth --profile default
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np  # noqa: E402
 from clapemo import encoders as E  # noqa: E402
 from clapemo.config import EncodersConfig  # noqa: E402
 
-AUDIO = ("whisper-tiny", "resemblyzer", "cnn14")
+AUDIO = ("whisper-tiny-layers", "whisper-tiny", "resemblyzer", "cnn14")
 
 
 def _clip(rate: int, duration_s: float, seed: int) -> np.ndarray:
@@ -93,41 +97,45 @@ def cache(n_clips: int, duration_s: float, name: str, device: str) -> None:
           f"hit is {miss / hit:.0f}x faster")
 
 
-def probe(synth_root: str, profile: str, corpus: str, encoders: list[str], cache_dir: str, device: str,
-          max_clips: int = 0) -> None:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import GroupKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def probe(synth_root: str, profile: str, corpora: list[str], cache_dir: str, device: str,
+          seeds: list[int]) -> None:
+    import dataclasses
 
-    from clapemo import synth
+    import pandas as pd
 
-    manifest = synth.load(corpus, Path(synth_root) / profile)
-    manifest = manifest[manifest["label"].notna()].reset_index(drop=True)
-    if max_clips and len(manifest) > max_clips:  # evenly spaced rows: every speaker and label stays in
-        manifest = manifest.iloc[np.linspace(0, len(manifest) - 1, max_clips).round().astype(int)]
-        manifest = manifest.reset_index(drop=True)
-    y = manifest["label"].to_numpy()
-    groups = manifest["speaker"].to_numpy()
-    labels = sorted(set(y))
-    print(f"## linear probe: {corpus} ({profile}), {len(y)} clips, {len(set(groups))} speakers, "
-          f"{len(labels)} classes (chance {1 / len(labels):.3f}); 5-fold GroupKFold by speaker")
-    print(f"{'encoder':<14}{'dim':>6}{'accuracy':>10}{'UA':>8}{'+-':>7}{'embed s':>9}")
-    for name in encoders:
-        cfg = EncodersConfig(audio=name, allow_random_weights=True, device=device, cache_dir=cache_dir)
-        t0 = time.perf_counter()
-        x = E.embed_audio(manifest, cfg, progress=False)
-        embed_s = time.perf_counter() - t0
-        accs, uas = [], []
-        for train, test in GroupKFold(n_splits=5).split(x, y, groups):
-            clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=0.1))
-            clf.fit(x[train], y[train])
-            pred = clf.predict(x[test])
-            accs.append(float(np.mean(pred == y[test])))
-            uas.append(float(balanced_accuracy_score(y[test], pred)))
-        print(f"{name:<14}{x.shape[1]:>6}{np.mean(accs):>10.3f}{np.mean(uas):>8.3f}{np.std(uas):>7.3f}"
-              f"{embed_s:>9.1f}")
+    from clapemo import probe as P
+    from clapemo.config import resolve_config
+
+    config = resolve_config("configs/base.yaml", overrides=[
+        f"data.synth_root={synth_root}", f"synth.profile={profile}", f"encoders.cache_dir={cache_dir}",
+        f"encoders.device={device}"])
+    candidates = P.candidate_encoders(config)
+    # embed each candidate once (timed: cache misses are the encoder's speed), then probe from the cache
+    from clapemo import corpora as C
+
+    clips = pd.concat([C.manifest(c, config, split="train") for c in corpora], ignore_index=True)
+    clips = clips[clips["label"].notna()].reset_index(drop=True)
+    speed = {}
+    for name, enc in candidates.items():
+        if enc.speaker_centring:
+            continue
+        start = time.perf_counter()
+        E.embed_audio(clips, dataclasses.replace(enc, speaker_centring=False), progress=False)
+        speed[name] = len(clips) / (time.perf_counter() - start)
+    rows = pd.concat([P.validation_probe(corpora=corpora, config=config, representations=candidates, seed=seed)
+                      .assign(seed=seed) for seed in seeds], ignore_index=True)
+    wide = rows.pivot_table(index="representation", columns="corpus", values="accuracy", sort=False)
+    wide = wide.reindex(list(candidates))
+    per_draw = rows.groupby(["representation", "seed"], sort=False)["accuracy"].mean().unstack()
+    wide["mean"] = wide.mean(axis=1)
+    wide["lowest draw"] = per_draw.min(axis=1)
+    wide["highest draw"] = per_draw.max(axis=1)
+    wide["clips/s (cache miss)"] = [speed.get(name.removesuffix(", centred per speaker"), np.nan)
+                                    for name in wide.index]
+    sizes = rows.drop_duplicates(["corpus", "seed"]).groupby("corpus")[["n_train", "n_test"]].mean()
+    print(f"## validation probe ({profile}): seeds {seeds}; fit / validation clips per corpus (mean over draws):")
+    print(sizes.round(0).to_string())
+    print(wide.round(3).to_string())
 
 
 def main() -> None:
@@ -138,13 +146,12 @@ def main() -> None:
     parser.add_argument("--probe", action="store_true", help="run the linear probe instead of 1 + 2")
     parser.add_argument("--synth-root", default="data/synth")
     parser.add_argument("--profile", default="default")
-    parser.add_argument("--corpus", default="synth-cremad")
-    parser.add_argument("--encoders", nargs="+", default=list(AUDIO))
+    parser.add_argument("--corpora", nargs="+", default=["ravdess", "cremad", "iemocap", "meld"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="validation draws")
     parser.add_argument("--cache-dir", default="data/cache/embeddings")
-    parser.add_argument("--max-clips", type=int, default=0, help="probe on an evenly spaced subset (0 = all)")
     args = parser.parse_args()
     if args.probe:
-        probe(args.synth_root, args.profile, args.corpus, args.encoders, args.cache_dir, args.device, args.max_clips)
+        probe(args.synth_root, args.profile, args.corpora, args.cache_dir, args.device, args.seeds)
         return
     throughput(args.clips, args.duration_s, args.device)
     cache(args.clips * 4, args.duration_s, "resemblyzer", args.device)

@@ -37,9 +37,10 @@ import numpy as np
 
 from clapemo.errors import DataError, ParameterError
 
-__all__ = ["PROBE_PROPERTIES", "ORACLE_COLUMNS", "RESULT_COLUMNS", "fit_probe", "probe_row", "validation_split",
-           "audio_probe", "property_probe", "oracle_probe", "ceilings", "validation_probe",
-           "property_matrix", "oracle_matrix", "zscore_per_speaker"]
+__all__ = ["PROBE_PROPERTIES", "ORACLE_COLUMNS", "RESULT_COLUMNS", "AUDIO_CANDIDATES", "BOOK_CANDIDATES",
+           "fit_probe", "probe_row", "validation_split", "audio_probe", "property_probe", "oracle_probe",
+           "ceilings", "validation_probe", "candidate_encoders", "property_matrix", "oracle_matrix",
+           "zscore_per_speaker"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,23 @@ RESULT_COLUMNS = ["representation", "corpus", "n_train", "n_test", "n_train_spea
                   "n_classes", "accuracy", "unweighted_accuracy"]
 
 Representation = Callable[[Any], np.ndarray]  # manifest -> (n, dim)
+
+#: the audio representations compared to choose the default (issue 18): name -> ``encoders`` keys over a config's.
+#: ``benchmarks/bench_encoders.py --probe`` runs them all; chapter 01 shows :data:`BOOK_CANDIDATES`.
+AUDIO_CANDIDATES: dict[str, dict[str, Any]] = {
+    "whisper-tiny: last layer, mean": {"audio": "whisper-tiny"},
+    "whisper-tiny-layers: last layer, mean + std": {"audio": "whisper-tiny-layers", "whisper_layers": [4],
+                                                    "whisper_layer_mix": "average", "whisper_pooling": "mean_std"},
+    "whisper-tiny-layers: 5 layers, mean + std, averaged": {"audio": "whisper-tiny-layers", "whisper_layers": [],
+                                                            "whisper_layer_mix": "average",
+                                                            "whisper_pooling": "mean_std"},
+    "whisper-tiny-layers: 5 layers, mean + std, concatenated": {"audio": "whisper-tiny-layers",
+                                                                "whisper_layers": [],
+                                                                "whisper_layer_mix": "concat",
+                                                                "whisper_pooling": "mean_std"},
+}
+#: the candidates chapter 01 shows: the earlier default and the chosen one (each also centred per speaker)
+BOOK_CANDIDATES = ("whisper-tiny: last layer, mean", "whisper-tiny-layers: 5 layers, mean + std, averaged")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -332,6 +350,25 @@ def validation_split(train, *, fraction: float = 0.25, seed: int = 0):
         chosen = chosen[:-1]
     is_val = train["speaker"].isin(chosen)
     return train[~is_val].reset_index(drop=True), train[is_val].reset_index(drop=True)
+
+
+def candidate_encoders(config, names: Sequence[str] = tuple(AUDIO_CANDIDATES), *,
+                       centred: bool = True) -> dict[str, Any]:
+    """The ``EncodersConfig`` of each named candidate of :data:`AUDIO_CANDIDATES` over ``config.encoders`` (device,
+    cache, text encoder kept), and with ``centred`` each also centred per speaker (name + ``", centred per
+    speaker"``), for :func:`validation_probe`."""
+    import dataclasses
+
+    unknown = [n for n in names if n not in AUDIO_CANDIDATES]
+    if unknown:
+        raise ParameterError(f"unknown audio candidate(s) {unknown}; known: {list(AUDIO_CANDIDATES)}")
+    out = {}
+    for name in names:
+        out[name] = dataclasses.replace(config.encoders, speaker_centring=False, **AUDIO_CANDIDATES[name])
+    if centred:
+        out.update({f"{name}, centred per speaker": dataclasses.replace(enc, speaker_centring=True)
+                    for name, enc in list(out.items())})
+    return out
 
 
 def validation_probe(*, corpora: Sequence[str], config, representations: Mapping[str, Any],

@@ -3,8 +3,9 @@ committed values in ``tests/expected/tiny_results.json``.
 
 The slice (well under a minute on 2 cores, one torch thread): the tiny synthetic RAVDESS and IEMOCAP twins are
 rendered with espeak-ng, their acoustic properties measured (Praat), their prompts formed, the clips and prompts
-encoded (Whisper tiny.en, MiniLM), a CLAP head trained for 2 epochs on the RAVDESS twin's training split with
-prompt augmentation (float32, so that no bfloat16 kernel of a particular CPU enters), then zero-shot SER on its
+encoded (Whisper tiny.en's hidden layers, MiniLM), a CLAP head trained for 2 epochs on the RAVDESS twin's
+training split with prompt augmentation (encoder and training in float32, so that no bfloat16 kernel of a
+particular CPU enters), then zero-shot SER on its
 test split and EAR (P@1, P@5) on the IEMOCAP twin. Any change of a number beyond float tolerance fails with a
 list of what moved, and the versions the values were pinned with beside the versions here.
 
@@ -45,7 +46,7 @@ def _config(folder: Path) -> Any:
         f"evaluate.results_dir={folder / 'results'}", "synth.n_jobs=1", "data.n_jobs=1",
         "train.corpora=[synth-ravdess]", "train.include_4d=false", "train.prompt_kind=augment", "train.epochs=2",
         "train.num_threads=1", "train.n_workers=1", "train.device=cpu", "train.precision=float32",
-        "encoders.device=cpu"])
+        "encoders.whisper_precision=float32", "encoders.device=cpu"])
 
 
 def _number(value: Any) -> Any:

@@ -116,7 +116,7 @@ def test_audio_probe_speaker_centring_removes_speaker_offsets(patched):
     assert raw.loc[0, "n_train_speakers"] == 8 and raw.loc[0, "n_test_speakers"] == 4
     assert centred.loc[0, "accuracy"] == 1.0
     assert raw.loc[0, "accuracy"] < centred.loc[0, "accuracy"]
-    assert centred.loc[0, "representation"] == "whisper-tiny centred"
+    assert centred.loc[0, "representation"] == "whisper-tiny-layers centred"
 
 
 def test_oracle_matrix_and_probe(patched):
@@ -163,3 +163,55 @@ def test_validation_probe_never_reads_the_test_split(patched, monkeypatch):
     assert (table["n_train"] + table["n_test"] == 8 * 12).all()  # fit + validation = the train split
     all_acc, two_acc = table["accuracy"]
     assert all_acc == 1.0 and two_acc < all_acc  # two of four label directions: at most about half
+
+
+def test_candidate_encoders_name_each_representation_and_its_centred_twin():
+    cfg = resolve_config(None)
+    cands = probe.candidate_encoders(cfg, probe.BOOK_CANDIDATES)
+    assert list(cands) == [*probe.BOOK_CANDIDATES, *(f"{n}, centred per speaker" for n in probe.BOOK_CANDIDATES)]
+    old, new = (cands[n] for n in probe.BOOK_CANDIDATES)
+    assert old.audio == "whisper-tiny" and not old.speaker_centring
+    assert (new.audio, new.whisper_layer_mix, new.whisper_pooling) == ("whisper-tiny-layers", "average",
+                                                                       "mean_std")
+    assert cands[f"{probe.BOOK_CANDIDATES[1]}, centred per speaker"].speaker_centring
+    assert new.cache_dir == cfg.encoders.cache_dir and new.text == cfg.encoders.text  # the rest is the config's
+    # the chosen default is one of the candidates: what chapter 01 marks as "this config"
+    assert E.encoder_id(new, modality="audio") == E.encoder_id(cfg.encoders, modality="audio")
+    with pytest.raises(ParameterError, match="unknown audio candidate"):
+        probe.candidate_encoders(cfg, ["whisper-huge"])
+
+
+def test_representation_table_and_finding(patched, monkeypatch):
+    """The book's table through the real validation probe (the fake embedder serves every candidate the same
+    vectors: the layout, the config's mark and the sentence are under test), then a sentence of known numbers."""
+    from clapemo import experiments
+    from clapemo.book import representation as R
+
+    patched["corpus"] = fake_corpus(offset_scale=0.0)
+    names = ("whisper-tiny: last layer, mean", "whisper-tiny-layers: 5 layers, mean + std, averaged")
+    monkeypatch.setattr(probe, "BOOK_CANDIDATES", names)
+    monkeypatch.setattr(experiments, "provided_emotion_corpora", lambda config: ["fake"])
+    monkeypatch.setattr(R, "_corpora", lambda config: ["fake"])
+    cfg = resolve_config(None)
+    table = R.representation_table(cfg)
+    assert list(table.index) == [*names, *(f"{n}, centred per speaker" for n in names)]
+    assert list(table.columns) == ["fake", R.MEAN_COLUMN, "this config"]
+    assert table["this config"].tolist() == [False, True, False, False]
+    assert table[R.MEAN_COLUMN].between(0, 1).all()
+    text = R.representation_finding(table)
+    best = table.loc[list(names), R.MEAN_COLUMN].idxmax()
+    assert f"{best} reads the emotion best" in text and "This configuration embeds with " + names[1] in text
+    assert f"{100 * table.loc[best, R.MEAN_COLUMN]:.1f} %" in text and "Centring each speaker" in text
+    styled = R.style_representations(table).to_html()
+    assert "(this config)" in styled and "this config</th>" not in styled
+    monkeypatch.setattr(R, "_corpora", lambda config: [])
+    assert "not run" in R.representation_finding(R.representation_table(cfg))
+    known = pd.DataFrame({"a": [0.30, 0.40, 0.50, 0.60], "b": [0.34, 0.36, 0.42, 0.62]},
+                         index=["old", "new", "old, centred per speaker", "new, centred per speaker"])
+    known[R.MEAN_COLUMN] = known.mean(axis=1)
+    known["this config"] = [False, True, False, False]
+    assert R.representation_finding(known) == (
+        "On validation speakers carved from the training splits (a, b; their test splits are never read), new "
+        "reads the emotion best without speaker information: 38.0 % on average, against 32.0 % for old. Centring "
+        "each speaker's embeddings (encoders.speaker_centring, which needs the speaker of every clip) changes "
+        "that to 61.0 % (+23.0 points). This configuration embeds with new.")

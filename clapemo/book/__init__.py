@@ -9,6 +9,7 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.backends` - the pitch- and intensity-backend comparisons;
 * :mod:`clapemo.book.tables` - the paper beside ours (Tables 3, 4, Figure 2) and the claims' verdicts;
 * :mod:`clapemo.book.ceilings` - the probe ceilings beside Table 4 and Figure 2 (:func:`ceilings_table`);
+* :mod:`clapemo.book.representation` - chapter 01's validation probe of the audio representations;
 * :mod:`clapemo.book.notes` - "not run: needs ..." notes for what a config cannot run;
 * :mod:`clapemo.book.provenance` - config hashes and results folders;
 * :mod:`clapemo.book.progress` - progress bars to the terminal, never onto a page;
@@ -42,8 +43,8 @@ __all__ = [
     "table2_examples", "style_table2", "show",
     # backends
     "compare_pitch_backends", "compare_intensity_backends",
-    # ceilings
-    "ceilings_table",
+    # ceilings, representation
+    "ceilings_table", "representation_table", "style_representations", "representation_finding",
     # tables
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
     "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis",
@@ -62,6 +63,8 @@ _HOME = {
     "bin_occupancy": "views", "style_occupancy": "views", "plot_bin_occupancy": "views",
     "table2_examples": "views", "style_table2": "views", "show": "views",
     "compare_pitch_backends": "backends", "compare_intensity_backends": "backends", "ceilings_table": "ceilings",
+    "representation_table": "representation", "style_representations": "representation",
+    "representation_finding": "representation",
     "format_spread": "tables", "not_run_notes": "tables", "table3_side_by_side": "tables",
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",

@@ -24,6 +24,11 @@ picks layers (empty = all five) and ``encoders.whisper_layer_mix`` either concat
 (``concat``) or averages them over the chosen layers (``average``); ``encoders.whisper_pooling`` is ``mean`` or
 ``mean_std`` (mean, then standard deviation over frames). Dimension: ``384 x (2 if mean_std) x (n layers if
 concat else 1)``.
+
+Precision (``encoders.whisper_precision``): ``bfloat16`` runs the forward pass under ``torch.autocast``
+(weights stay float32; the statistics are accumulated in float64), measured on the 2-core CPU at 32.5 vs 23.6
+clips/s (3.5 s clips, 2 threads), embeddings within 0.4 % (relative L2) of float32 and bitwise repeatable;
+``float32`` is the exact path (the CTranslate2 comparison test uses it).
 """
 
 from __future__ import annotations
@@ -183,7 +188,8 @@ def output_dim(config) -> int:
 
 def identity(config) -> dict:
     return {"name": "whisper-tiny-layers", "version": 1,
-            "weights": "sha256:" + file_sha256(model_path() / "model.bin"), "runtime": "torch-float32",
+            "weights": "sha256:" + file_sha256(model_path() / "model.bin"),
+            "runtime": f"torch-{config.whisper_precision}",
             "sample_rate_hz": SAMPLE_RATE_HZ, "n_mels": 80, "chunk_s": 30,
             "context": "clip length rounded up to 1 s", "layers": selected_layers(config),
             "layer_mix": config.whisper_layer_mix, "pooling": config.whisper_pooling + "-over-valid-frames"}
@@ -204,6 +210,7 @@ class WhisperLayersEncoder(AudioEncoder):
         self.layers = selected_layers(config)
         self.pooling = config.whisper_pooling
         self.layer_mix = config.whisper_layer_mix
+        self.precision = config.whisper_precision
         self.dim = output_dim(config)
         self.identity = identity(config)
         self.features = WhisperFeatureExtractor(feature_size=80, sampling_rate=SAMPLE_RATE_HZ, hop_length=160,
@@ -242,7 +249,8 @@ class WhisperLayersEncoder(AudioEncoder):
                 feats = self.features([chunks[k] for k in batch], sampling_rate=SAMPLE_RATE_HZ,
                                       return_tensors="np").input_features.astype(np.float32)
                 feats = np.ascontiguousarray(feats[:, :, :seconds * MEL_FRAMES_PER_S])
-                with torch.inference_mode():
+                with torch.inference_mode(), torch.autocast(self.device, dtype=torch.bfloat16,
+                                                            enabled=self.precision == "bfloat16"):
                     states = hidden_states(self.model, torch.from_numpy(feats).to(self.device))
                 states = states.to("cpu", torch.float64).numpy()  # (layers, batch, frames, 384)
                 for j, k in enumerate(batch):
