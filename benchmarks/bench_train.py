@@ -2,13 +2,13 @@
 
 Same data, same head, same batch size, one run. The data are synthetic clips (2 s harmonic tones with noise at
 16 kHz, one of 8 pitches each, paired with 8 class prompts); the audio encoder is the project's default offline
-encoder (``clapemo.encoders``, whisper-tiny through CTranslate2) when it loads, else a documented stand-in
+encoder (``clapemo.encoders``: whisper-tiny-layers) when it loads, else a documented stand-in
 (log-mel spectrogram + a frozen random projection, mean-pooled: far *cheaper* than any real encoder, so the ratio
 it gives is a lower bound). Text prompts are embedded once in both loops (re-encoding them is not the point).
 
 Prints: the one-time embedding cost, steps/s of both loops, their ratio (target >= 20x), the time for 30 epochs
-each way, and CPU steps/s of the head alone at the default sizes (d_audio 384, d_text 384, projection 1024,
-batch 128) for 1 and 2 threads. Both loops run with ``--threads`` torch threads (default 1).
+each way, and CPU steps/s of the head alone at the default sizes (d_audio 768 of the default whisper-tiny-layers,
+d_text 384, projection 1024, batch 128) for 1 and 2 threads. Both loops run with ``--threads`` torch threads (default 1).
 
 Then the training step itself (issue 14), at the default sizes, one thread: steps/s of the step before the change
 (every pair's clip and prompt projected, float32; a copy of the old loop below) and after it (each distinct clip
@@ -40,6 +40,8 @@ from clapemo.model import LOGIT_SCALE_MAX, CLAPHead
 
 RATE_HZ = 16000
 BATCH = 128
+#: embedding sizes of the default encoders (whisper-tiny-layers, MiniLM): the sizes the training step runs at
+D_AUDIO, D_TEXT = 768, 384
 PITCHES_HZ = (110, 140, 170, 200, 230, 260, 290, 320)
 PROMPTS = [f"prompt {i}" for i in range(len(PITCHES_HZ))]
 
@@ -144,10 +146,10 @@ def old_step_steps_per_s(audio_emb, text_emb, clip_index, text_index, config, n_
 
 def step_comparison(config, rng: np.random.Generator) -> None:
     n_clips = BATCH * 20
-    audio = rng.standard_normal((n_clips, 384)).astype(np.float32)
+    audio = rng.standard_normal((n_clips, D_AUDIO)).astype(np.float32)
     epochs = 2
     for name, n_texts, per_clip in (("class-label pairs", 8, 1), ("augmented pairs (5 per clip)", 80, 5)):
-        text = rng.standard_normal((n_texts, 384)).astype(np.float32)
+        text = rng.standard_normal((n_texts, D_TEXT)).astype(np.float32)
         clip_index = np.repeat(np.arange(n_clips), per_clip)
         text_index = rng.integers(0, n_texts, len(clip_index))
         steps = epochs * (len(clip_index) // BATCH)
@@ -159,7 +161,7 @@ def step_comparison(config, rng: np.random.Generator) -> None:
               f"{after['float32']:.1f} steps/s ({after['float32'] / before:.2f}x), + bfloat16 autocast "
               f"{after['bfloat16']:.1f} steps/s ({after['bfloat16'] / before:.2f}x)", flush=True)
     # determinism of the new step: two runs, equal weights
-    text = rng.standard_normal((8, 384)).astype(np.float32)
+    text = rng.standard_normal((8, D_TEXT)).astype(np.float32)
     ci, ti = np.arange(n_clips), rng.integers(0, 8, n_clips)
     for precision in ("float32", "bfloat16"):
         cfg = replace(config, **{"train.epochs": 1, "train.precision": precision, "train.num_threads": 1})
@@ -191,8 +193,8 @@ def matmul_scaling(n: int = 200) -> float:
 def plan_task(seed: int, *, root: str, n_pairs: int, epochs: int) -> int:
     """One training of a plan (module level: worker processes import it); returns its checkpoint size."""
     rng = np.random.default_rng(seed)
-    audio = rng.standard_normal((n_pairs, 384)).astype(np.float32)
-    text = rng.standard_normal((64, 384)).astype(np.float32)
+    audio = rng.standard_normal((n_pairs, D_AUDIO)).astype(np.float32)
+    text = rng.standard_normal((64, D_TEXT)).astype(np.float32)
     cfg = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu", "train.num_threads": 1,
                                         "train.epochs": epochs, "train.seed": seed})
     run = train.fit_embeddings(audio, text, np.arange(n_pairs), rng.integers(0, 64, n_pairs), config=cfg,
@@ -222,19 +224,20 @@ def run_folder_sizes() -> None:
     cfg = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu", "train.num_threads": 1,
                                         "train.epochs": 1})
     with tempfile.TemporaryDirectory() as tmp:
-        run = train.fit_embeddings(rng.standard_normal((n, 384)).astype(np.float32),
-                                   rng.standard_normal((8, 384)).astype(np.float32), np.arange(n),
+        run = train.fit_embeddings(rng.standard_normal((n, D_AUDIO)).astype(np.float32),
+                                   rng.standard_normal((8, D_TEXT)).astype(np.float32), np.arange(n),
                                    rng.integers(0, 8, n), config=cfg, run_dir=Path(tmp) / "run", progress=False)
         after = sum(p.stat().st_size for p in run.iterdir())
         ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
-        head = CLAPHead(384, 384, projection_dim=1024)
+        head = CLAPHead(D_AUDIO, D_TEXT, projection_dim=1024)
         opt = torch.optim.Adam(head.parameters(), fused=True)
-        head(torch.zeros(2, 384), torch.zeros(2, 384))[0].sum().backward()
+        head(torch.zeros(2, D_AUDIO), torch.zeros(2, D_TEXT))[0].sum().backward()
         opt.step()  # creates the Adam moments the unfinished checkpoint carries
         ckpt["optimizer"] = opt.state_dict()
         torch.save(ckpt, Path(tmp) / "with_optimizer.pt")
         before = after - (run / "checkpoint.pt").stat().st_size + (Path(tmp) / "with_optimizer.pt").stat().st_size
-    print(f"finished run folder (projection 1024, d 384): with optimizer state {before / 1e6:.1f} MB, "
+    print(f"finished run folder (projection 1024, d_audio {D_AUDIO}, d_text {D_TEXT}): with optimizer state "
+          f"{before / 1e6:.1f} MB, "
           f"weights only {after / 1e6:.1f} MB")
 
 
@@ -284,14 +287,15 @@ def main() -> None:
 
     # head-only CPU throughput at the default sizes
     n = BATCH * 40
-    a = rng.standard_normal((n, 384)).astype(np.float32)
-    t = rng.standard_normal((64, 384)).astype(np.float32)
+    a = rng.standard_normal((n, D_AUDIO)).astype(np.float32)
+    t = rng.standard_normal((64, D_TEXT)).astype(np.float32)
     ti = rng.integers(0, 64, n)
     for threads in (1, 2):
         cfg = replace(config, **{"train.epochs": 2, "train.num_threads": threads})
         sps = cached_steps_per_s(a, t, np.arange(n), ti, cfg, 2)
         label = f"{threads} thread(s)"
-        print(f"head only, d_audio=384 d_text=384 projection=1024 batch {BATCH}, {label}: {sps:.0f} steps/s")
+        print(f"head only, d_audio={D_AUDIO} d_text={D_TEXT} projection=1024 batch {BATCH}, {label}: "
+              f"{sps:.0f} steps/s")
     step_comparison(config, rng)
     plan_comparison(ns.plan_runs)
     run_folder_sizes()
