@@ -8,7 +8,8 @@ it gives is a lower bound). Text prompts are embedded once in both loops (re-enc
 
 Prints: the one-time embedding cost, steps/s of both loops, their ratio (target >= 20x), the time for 30 epochs
 each way, and CPU steps/s of the head alone at the default sizes (d_audio 768 of the default whisper-tiny-layers,
-d_text 384, projection 1024, batch 128) for 1 and 2 threads. Both loops run with ``--threads`` torch threads (default 1).
+d_text 384, projection 1024, batch 128) for 1 and 2 threads. Both loops run with ``--threads`` torch threads
+(default 1).
 
 Then the training step itself (issue 14), at the default sizes, one thread: steps/s of the step before the change
 (every pair's clip and prompt projected, float32; a copy of the old loop below) and after it (each distinct clip
@@ -237,8 +238,7 @@ def run_folder_sizes() -> None:
         torch.save(ckpt, Path(tmp) / "with_optimizer.pt")
         before = after - (run / "checkpoint.pt").stat().st_size + (Path(tmp) / "with_optimizer.pt").stat().st_size
     print(f"finished run folder (projection 1024, d_audio {D_AUDIO}, d_text {D_TEXT}): with optimizer state "
-          f"{before / 1e6:.1f} MB, "
-          f"weights only {after / 1e6:.1f} MB")
+          f"{before / 1e6:.1f} MB, weights only {after / 1e6:.1f} MB")
 
 
 def main() -> None:
