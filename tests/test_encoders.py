@@ -222,6 +222,24 @@ def whisper(cache_dir):
     return E.audio_encoder(EncodersConfig(audio="whisper-tiny", device="cpu", cache_dir=str(cache_dir)))
 
 
+@pytest.mark.parametrize("n_samples", [1, 160, 15999, 16000, 16001, 47999, 48000, 52000, 479999, 480000])
+def test_whisper_log_mel_of_the_context_equals_the_30s_path(n_samples):
+    from transformers import WhisperFeatureExtractor
+
+    from clapemo.encoders.whisper import log_mel
+
+    fe = WhisperFeatureExtractor(feature_size=80, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400)
+    rng = np.random.default_rng(n_samples)
+    loud = np.zeros(n_samples, np.float32)
+    loud[-min(n_samples, 800):] = 0.9  # energy up to the last sample: the frames past the clip must see it
+    chunks = [0.1 * rng.standard_normal(n_samples).astype(np.float32), loud]
+    seconds = min(30, max(1, math.ceil(n_samples / 16000)))
+    reference = fe(chunks, sampling_rate=16000, return_tensors="np").input_features[:, :, :100 * seconds]
+    ours = log_mel(fe, chunks, seconds)
+    assert ours.shape == (2, 80, 100 * seconds) and ours.dtype == np.float32 and ours.flags.c_contiguous
+    np.testing.assert_array_equal(ours, reference)
+
+
 def test_whisper_pools_over_the_frames_that_cover_the_audio(whisper):
     import ctranslate2
 

