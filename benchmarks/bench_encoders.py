@@ -3,9 +3,12 @@
 1. Throughput on CPU (or the configured device): clips/s and real-time factor (audio seconds per wall second)
    for whisper-tiny-layers (the default), whisper-tiny, resemblyzer and cnn14 (random weights: same cost as
    trained ones) on synthetic 3 s clips.
-2. Cache: ``embed_audio`` on a manifest of wav files, first call (miss: load + encode + write) vs second call
+2. Whisper's front end: the log-mel input of the encoder context only (:func:`clapemo.encoders.whisper.log_mel`)
+   vs the feature extractor's 30 s padded spectrogram cut to the context (the path before), on its own and inside
+   the default encoder; the features are asserted bitwise equal.
+3. Cache: ``embed_audio`` on a manifest of wav files, first call (miss: load + encode + write) vs second call
    (hit: hash + read), printed as a ratio.
-3. ``--probe``: how the default audio representation is chosen. :func:`clapemo.probe.validation_probe` (a
+4. ``--probe``: how the default audio representation is chosen. :func:`clapemo.probe.validation_probe` (a
    speaker-independent validation split carved from each corpus's *train* split; the test splits are never
    read) over every candidate of :data:`clapemo.probe.AUDIO_CANDIDATES`, each also centred per speaker, for
    three validation draws; prints the accuracy per corpus, the mean, the lowest and highest draw, and each
@@ -13,7 +16,7 @@
 
 Usage::
 
-    python benchmarks/bench_encoders.py                       # 1 + 2
+    python benchmarks/bench_encoders.py                       # 1 + 2 + 3
     python benchmarks/bench_encoders.py --probe --synth-root data/synth --profile default
 """
 
@@ -48,7 +51,7 @@ def _clip(rate: int, duration_s: float, seed: int) -> np.ndarray:
 def throughput(n_clips: int, duration_s: float, device: str) -> None:
     print(f"## throughput: {n_clips} clips of {duration_s:g} s, device={device}, torch threads="
           f"{__import__('torch').get_num_threads()}")
-    print(f"{'encoder':<14}{'dim':>6}{'load s':>9}{'clips/s':>10}{'RTF (x real time)':>20}")
+    print(f"{'encoder':<20}{'dim':>6}{'load s':>9}{'clips/s':>10}{'RTF (x real time)':>20}")
     for name in AUDIO:
         cfg = EncodersConfig(audio=name, allow_random_weights=True, device=device, batch_size=8)
         t0 = time.perf_counter()
@@ -59,7 +62,7 @@ def throughput(n_clips: int, duration_s: float, device: str) -> None:
         t0 = time.perf_counter()
         enc.embed(clips)
         wall = time.perf_counter() - t0
-        print(f"{name:<14}{enc.dim:>6}{load_s:>9.2f}{n_clips / wall:>10.2f}{n_clips * duration_s / wall:>20.1f}")
+        print(f"{name:<20}{enc.dim:>6}{load_s:>9.2f}{n_clips / wall:>10.2f}{n_clips * duration_s / wall:>20.1f}")
     t0 = time.perf_counter()
     tenc = E.text_encoder(EncodersConfig(device=device))
     prompts = [f"{a} {b} {c}" for a in ("low", "high") for b in ("pitch", "intensity", "speech rate")
@@ -67,8 +70,47 @@ def throughput(n_clips: int, duration_s: float, device: str) -> None:
     tenc.embed(prompts[:2])
     t1 = time.perf_counter()
     tenc.embed(prompts)
-    print(f"{'minilm (text)':<14}{tenc.dim:>6}{t1 - t0:>9.2f}{len(prompts) / (time.perf_counter() - t1):>10.1f}"
+    print(f"{'minilm (text)':<20}{tenc.dim:>6}{t1 - t0:>9.2f}{len(prompts) / (time.perf_counter() - t1):>10.1f}"
           f"{'(texts/s)':>20}")
+
+
+def _log_mel_padded(features, chunks, seconds):
+    """The path before :func:`clapemo.encoders.whisper.log_mel`: the 30 s padded spectrogram, cut."""
+    feats = features(chunks, sampling_rate=16000, return_tensors="np").input_features
+    return np.ascontiguousarray(feats[:, :, :seconds * 100], dtype=np.float32)
+
+
+def front_end(n_clips: int, duration_s: float, device: str, repeats: int = 3) -> None:
+    from unittest import mock
+
+    from clapemo.encoders import whisper, whisper_torch
+
+    enc = E.audio_encoder(EncodersConfig(audio="whisper-tiny-layers", device=device, batch_size=8))
+    clips = [_clip(16000, duration_s, 200 + i) for i in range(n_clips)]
+    seconds = enc.context_s(len(clips[0]))
+    assert np.array_equal(whisper.log_mel(enc.features, clips, seconds),
+                          _log_mel_padded(enc.features, clips, seconds))
+
+    def best(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    ours = best(lambda: whisper.log_mel(enc.features, clips, seconds))
+    before = best(lambda: _log_mel_padded(enc.features, clips, seconds))
+    enc_ours = best(lambda: enc.embed(clips))
+    with mock.patch.object(whisper_torch, "log_mel", _log_mel_padded):
+        enc_before = best(lambda: enc.embed(clips))
+    print(f"## whisper front end ({n_clips} clips of {duration_s:g} s, context {seconds} s, best of {repeats}; "
+          f"features bitwise equal)")
+    print(f"log-mel of the context: {1e3 * ours / n_clips:.1f} ms/clip vs 30 s padded then cut "
+          f"{1e3 * before / n_clips:.1f} ms/clip -> {before / ours:.1f}x")
+    print(f"whisper-tiny-layers embed: {n_clips / enc_ours:.1f} clips/s vs {n_clips / enc_before:.1f} clips/s "
+          f"with the padded front end -> {enc_before / enc_ours:.2f}x")
 
 
 def cache(n_clips: int, duration_s: float, name: str, device: str) -> None:
@@ -154,6 +196,7 @@ def main() -> None:
         probe(args.synth_root, args.profile, args.corpora, args.cache_dir, args.device, args.seeds)
         return
     throughput(args.clips, args.duration_s, args.device)
+    front_end(args.clips * 4, args.duration_s, args.device)
     cache(args.clips * 4, args.duration_s, "resemblyzer", args.device)
 
 
