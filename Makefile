@@ -19,6 +19,10 @@ DATA        ?= data
 PYTEST_ARGS ?=
 
 STAMP       := $(dir $(PYTHON)).clapemo-installed
+# where `make reproduce` records each step's wall time (clapemo.book.timings reads it; `make bench` prints it)
+TIMINGS     := book/executed/.timings.tsv
+record_time = mkdir -p $(dir $(TIMINGS)) && printf '%s\t%s\t%s\n' '$(1)' "$$(( $$(date +%s) - $(2) ))" \
+              "$$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> $(TIMINGS)
 RUN_ENV     := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYDEVD_DISABLE_FILE_VALIDATION=1
 
 .PHONY: help setup test test-all reproduce book check-book lab bench clean
@@ -38,9 +42,11 @@ LOCK        ?= requirements.lock
 PIN         := $(if $(strip $(LOCK)),-c $(strip $(LOCK)))
 
 $(STAMP): pyproject.toml $(strip $(LOCK)) | $(if $(filter $(VENV)/bin/python,$(strip $(PYTHON))),$(VENV)/bin/python)
+	@date +%s > $@.start
 	$(PYTHON) -m pip install --quiet --upgrade pip $(PIN)
 	$(PYTHON) -m pip install --quiet '$(strip $(TORCH_SPEC))' $(PIN)
 	$(PYTHON) -m pip install --quiet -e '.[all]' $(PIN)
+	@$(call record_time,setup,$$(cat $@.start)) && rm -f $@.start
 	touch $@
 
 setup: $(STAMP) ## create .venv: torch first, then `pip install -e .[all]`, pinned by requirements.lock (LOCK= unpinned); PYTHON=... uses an existing env
@@ -92,11 +98,17 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: data notebooks FORCE
 
-reproduce: setup ## set up, generate the synthetic benchmark, run the notebooks, build the book (PROFILE=, DEVICE=, SET=)
+reproduce: reproduce-start setup ## set up, generate the synthetic benchmark, run the notebooks, build the book (PROFILE=, DEVICE=, SET=)
 	@$(MAKE) --no-print-directory book
+	@$(call record_time,make reproduce,$$(cat $(TIMINGS).start)) && rm -f $(TIMINGS).start
 	@echo
 	@echo "Done. Open the report: file://$(abspath $(BOOK_HTML))"
 	@echo "  (reproduction report: file://$(abspath $(REPORT_HTML)))"
+
+# opens the run's lines in $(TIMINGS) (before setup, so that the run's wall time includes it)
+.PHONY: reproduce-start
+reproduce-start:
+	@mkdir -p $(dir $(TIMINGS)) && date +%s > $(TIMINGS).start && $(call record_time,start,$$(date +%s))
 
 # the knobs the notebooks depend on, rewritten only when they change (so that a change re-runs them)
 $(PARAMS): FORCE
@@ -107,7 +119,9 @@ $(PARAMS): FORCE
 data: $(SYNTH_STAMP) ## generate the synthetic benchmark (data/synth/PROFILE; skips finished corpora)
 
 $(SYNTH_STAMP): $(wildcard clapemo/synth/*.py) $(PARAMS) | $(STAMP)
-	$(RUN_ENV) $(PYTHON) -m clapemo synth --profile $(strip $(PROFILE)) --seed $(SEED) -o $(DATA)/synth --quiet
+	@echo "== clapemo synth --profile $(strip $(PROFILE)) --seed $(SEED) -o $(DATA)/synth"
+	@start=$$(date +%s); $(RUN_ENV) $(PYTHON) -m clapemo synth --profile $(strip $(PROFILE)) --seed $(SEED) \
+	  -o $(DATA)/synth --quiet && $(call record_time,synthetic benchmark,$$start)
 	@echo "seed $(SEED)" > $@
 
 notebooks: $(EXECUTED) ## run the notebooks with papermill into book/executed/
@@ -115,7 +129,8 @@ notebooks: $(EXECUTED) ## run the notebooks with papermill into book/executed/
 book/executed/%.ipynb: notebooks/%.ipynb $(SYNTH_DEP) $(PARAMS) $(LIBRARY) | $(STAMP)
 	@mkdir -p $(@D)
 	@echo "== $< -> $@$(if $(SYNTH_DEP),, (no synthetic benchmark: the configs read data.source real))"
-	@start=$$(date +%s); $(BOOK_RUN) $< $@ && echo "   $@: $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(BOOK_RUN) $< $@ && echo "   $@: $$(( $$(date +%s) - start )) s" \
+	  && $(call record_time,$*,$$start)
 
 # searching your own audio needs the Table 3 runs (pa, cl, 4d)
 book/executed/07_search_your_audio.ipynb: book/executed/02_ear_table.ipynb
@@ -129,8 +144,9 @@ book/executed/05_report.ipynb: book/executed/02_ear_table.ipynb book/executed/03
 book: $(BOOK_HTML) ## build the book from the executed notebooks (runs what is missing; jupyter-book, strict)
 
 $(BOOK_HTML): $(EXECUTED) $(BOOK_SRC) | $(STAMP)
-	$(RUN_ENV) $(BIN)jupyter-book build book/ --warningiserror --keep-going --quiet
-	@touch $@
+	@echo "== jupyter-book build book/ --warningiserror --keep-going --quiet"
+	@start=$$(date +%s); $(RUN_ENV) $(BIN)jupyter-book build book/ --warningiserror --keep-going --quiet \
+	  && touch $@ && $(call record_time,book build,$$start)
 
 check-book: book ## check the built book's pages, tables and figures, and screenshot the report (book/screenshot.png)
 	$(RUN_ENV) $(PYTHON) -m clapemo book check book/_build/html
