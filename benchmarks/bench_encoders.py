@@ -1,8 +1,8 @@
 """Benchmark of the frozen encoders (``make bench``): throughput, cache hit vs miss, and a linear probe.
 
 1. Throughput on CPU (or the configured device): clips/s and real-time factor (audio seconds per wall second)
-   for whisper-tiny-layers (the default), whisper-tiny, resemblyzer and cnn14 (random weights: same cost as
-   trained ones) on synthetic 3 s clips.
+   for whisper-tiny-layers (the default), whisper-tiny, resemblyzer, cnn14 (random weights: same cost as
+   trained ones) and the eGeMAPS functionals on synthetic 3 s clips.
 2. Whisper's front end: the log-mel input of the encoder context only (:func:`clapemo.encoders.whisper.log_mel`)
    vs the feature extractor's 30 s padded spectrogram cut to the context (the path before), on its own and inside
    the default encoder; the features are asserted bitwise equal.
@@ -10,9 +10,11 @@
    (hit: hash + read), printed as a ratio.
 4. ``--probe``: how the default audio representation is chosen. :func:`clapemo.probe.validation_probe` (a
    speaker-independent validation split carved from each corpus's *train* split; the test splits are never
-   read) over every candidate of :data:`clapemo.probe.AUDIO_CANDIDATES`, each also centred per speaker, for
-   three validation draws; prints the accuracy per corpus, the mean, the lowest and highest draw, and each
-   candidate's clips/s on the benchmark's own clips (embedding-cache misses only; run on a cold cache for speed).
+   read) over every candidate of :data:`clapemo.probe.AUDIO_CANDIDATES` and the appended ones of
+   :data:`clapemo.probe.APPENDED_CANDIDATES` (the default + eGeMAPS functionals), each also centred per
+   speaker, for three validation draws; prints the accuracy per corpus, the mean, the lowest and highest draw,
+   and each candidate's clips/s on the benchmark's own clips (embedding-cache misses only; run on a cold cache
+   for speed).
 
 Usage::
 
@@ -36,7 +38,7 @@ import numpy as np  # noqa: E402
 from clapemo import encoders as E  # noqa: E402
 from clapemo.config import EncodersConfig  # noqa: E402
 
-AUDIO = ("whisper-tiny-layers", "whisper-tiny", "resemblyzer", "cnn14")
+AUDIO = ("whisper-tiny-layers", "whisper-tiny", "resemblyzer", "cnn14", "egemaps")
 
 
 def _clip(rate: int, duration_s: float, seed: int) -> np.ndarray:
@@ -164,10 +166,15 @@ def probe(synth_root: str, profile: str, corpora: list[str], cache_dir: str, dev
         start = time.perf_counter()
         E.embed_audio(clips, dataclasses.replace(enc, speaker_centring=False), progress=False)
         speed[name] = len(clips) / (time.perf_counter() - start)
-    rows = pd.concat([P.validation_probe(corpora=corpora, config=config, representations=candidates, seed=seed)
-                      .assign(seed=seed) for seed in seeds], ignore_index=True)
+    representations = dict(candidates)
+    for name, parts in P.APPENDED_CANDIDATES.items():  # e.g. the default + eGeMAPS functionals
+        for centred in (False, True):
+            label = name + (", centred per speaker" if centred else "")
+            representations[label] = P.concatenation([candidates[p] for p in parts], speaker_centring=centred)
+    rows = pd.concat([P.validation_probe(corpora=corpora, config=config, representations=representations,
+                                         seed=seed).assign(seed=seed) for seed in seeds], ignore_index=True)
     wide = rows.pivot_table(index="representation", columns="corpus", values="accuracy", sort=False)
-    wide = wide.reindex(list(candidates))
+    wide = wide.reindex(list(representations))
     per_draw = rows.groupby(["representation", "seed"], sort=False)["accuracy"].mean().unstack()
     wide["mean"] = wide.mean(axis=1)
     wide["lowest draw"] = per_draw.min(axis=1)

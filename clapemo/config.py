@@ -296,10 +296,12 @@ class PromptsConfig(_Section):
 class EncodersConfig(_Section):
     """Frozen audio and text encoders (``clapemo.encoders``)."""
 
-    audio: str = _f("whisper-tiny-layers", choices=("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14"),
+    audio: str = _f("whisper-tiny-layers",
+                    choices=("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14", "egemaps"),
                     doc="whisper-tiny-layers (default, chosen by a validation probe: clapemo.probe): PyTorch, "
                         "statistics of the hidden layers (whisper_layers, whisper_layer_mix, whisper_pooling); "
-                        "whisper-tiny: CTranslate2, mean of the last layer (the earlier default)")
+                        "whisper-tiny: CTranslate2, mean of the last layer (the earlier default); egemaps: the 88 "
+                        "eGeMAPS v02 functionals (opensmile), a hand-crafted baseline")
     whisper_layers: list = _f([], doc="whisper-tiny-layers: layers 0-4 (0 = block input, 4 = last); [] = all")
     whisper_layer_mix: str = _f("average", choices=("concat", "average"),
                                 doc="whisper-tiny-layers: concatenate the layers' statistics or average them")

@@ -37,10 +37,10 @@ import numpy as np
 
 from clapemo.errors import DataError, ParameterError
 
-__all__ = ["PROBE_PROPERTIES", "ORACLE_COLUMNS", "RESULT_COLUMNS", "AUDIO_CANDIDATES", "BOOK_CANDIDATES",
-           "fit_probe", "probe_row", "validation_split", "audio_probe", "property_probe", "oracle_probe",
-           "ceilings", "validation_probe", "candidate_encoders", "property_matrix", "oracle_matrix",
-           "zscore_per_speaker"]
+__all__ = ["PROBE_PROPERTIES", "ORACLE_COLUMNS", "RESULT_COLUMNS", "AUDIO_CANDIDATES", "APPENDED_CANDIDATES",
+           "BOOK_CANDIDATES", "concatenation", "fit_probe", "probe_row", "validation_split", "audio_probe",
+           "property_probe", "oracle_probe", "ceilings", "validation_probe", "candidate_encoders",
+           "property_matrix", "oracle_matrix", "zscore_per_speaker"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,13 @@ AUDIO_CANDIDATES: dict[str, dict[str, Any]] = {
                                                                 "whisper_layers": [],
                                                                 "whisper_layer_mix": "concat",
                                                                 "whisper_pooling": "mean_std"},
+    "eGeMAPS v02 functionals (opensmile)": {"audio": "egemaps"},
+}
+#: appended candidates (issue 18: "prosodic functionals appended"): name -> the candidates whose vectors are
+#: concatenated (:func:`concatenation`)
+APPENDED_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "whisper-tiny-layers: 5 layers, mean + std, averaged + eGeMAPS": (
+        "whisper-tiny-layers: 5 layers, mean + std, averaged", "eGeMAPS v02 functionals (opensmile)"),
 }
 #: the candidates chapter 01 shows: the earlier default and the chosen one (each also centred per speaker)
 BOOK_CANDIDATES = ("whisper-tiny: last layer, mean", "whisper-tiny-layers: 5 layers, mean + std, averaged")
@@ -369,6 +376,29 @@ def candidate_encoders(config, names: Sequence[str] = tuple(AUDIO_CANDIDATES), *
         out.update({f"{name}, centred per speaker": dataclasses.replace(enc, speaker_centring=True)
                     for name, enc in list(out.items())})
     return out
+
+
+def concatenation(encoders_configs: Sequence[Any], *, speaker_centring: bool = False) -> Representation:
+    """A representation that concatenates the embeddings of several ``EncodersConfig`` (each through the
+    embedding cache), then optionally centres the joint vector per speaker; for :func:`validation_probe`.
+
+    The probe standardises every column, so vectors of different scales (an encoder's embedding and 88 eGeMAPS
+    functionals) weigh by what they predict, not by their units.
+    """
+    import dataclasses
+
+    parts = [_embedder(dataclasses.replace(c, speaker_centring=False), speaker_centring=False)
+             for c in encoders_configs]
+    if not parts:
+        raise ParameterError("concatenation needs at least one encoders config")
+
+    def embed(m) -> np.ndarray:
+        from clapemo import encoders
+
+        x = np.hstack([part(m) for part in parts]).astype(np.float32)
+        return encoders.centre_per_speaker(x, speakers=_speakers(m)) if speaker_centring else x
+
+    return embed
 
 
 def validation_probe(*, corpora: Sequence[str], config, representations: Mapping[str, Any],

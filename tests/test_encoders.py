@@ -686,3 +686,38 @@ def test_whisper_layers_bfloat16_is_close_to_float32_and_repeatable(whisper_laye
     np.testing.assert_array_equal(fast.embed(waves), approx)  # deterministic
     # the precision is part of the encoder's identity, so the cache keeps the two apart
     assert fast.identity["runtime"] == "torch-bfloat16" and whisper_layers.identity["runtime"] == "torch-float32"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# eGeMAPS functionals (opensmile)
+# --------------------------------------------------------------------------------------------------------------
+
+def test_egemaps_functionals_known_answers():
+    pytest.importorskip("opensmile")
+    enc = E.audio_encoder(EncodersConfig(audio="egemaps"))
+    assert (enc.name, enc.dim, enc.sample_rate_hz) == ("egemaps", 88, 16000) and len(enc.feature_names) == 88
+    harmonic = sum(tone(220 * k, 2.0, 16000, amp=0.1 / k) for k in range(1, 6))
+    x = enc.embed([harmonic, 3 * harmonic])
+    f0 = enc.feature_names.index("F0semitoneFrom27.5Hz_sma3nz_amean")
+    loudness = enc.feature_names.index("loudness_sma3_amean")
+    assert x[:, f0] == pytest.approx(12 * math.log2(220 / 27.5), abs=0.1)  # 36 semitones above 27.5 Hz
+    assert x[1, loudness] > x[0, loudness] > 0
+    np.testing.assert_array_equal(enc.embed([harmonic])[0], x[0])  # deterministic
+    assert E.audio_identity(EncodersConfig(audio="egemaps"))["feature_set"] == "eGeMAPSv02"
+
+
+def test_egemaps_without_opensmile_is_a_config_error(monkeypatch):
+    import builtins
+
+    from clapemo.encoders import egemaps
+
+    real_import = builtins.__import__
+
+    def no_opensmile(name, *args, **kwargs):
+        if name == "opensmile":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_opensmile)
+    with pytest.raises(ConfigError, match="'egemaps' needs the 'opensmile' package"):
+        egemaps.identity(EncodersConfig(audio="egemaps"))

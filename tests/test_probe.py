@@ -215,3 +215,31 @@ def test_representation_table_and_finding(patched, monkeypatch):
         "reads the emotion best without speaker information: 38.0 % on average, against 32.0 % for old. Centring "
         "each speaker's embeddings (encoders.speaker_centring, which needs the speaker of every clip) changes "
         "that to 61.0 % (+23.0 points). This configuration embeds with new.")
+
+
+def test_concatenation_appends_then_centres_the_joint_vector(patched, monkeypatch):
+    """Two encoders' vectors side by side (the issue's "prosodic functionals appended"), centred per speaker
+    after joining; each part through embed_audio with its own config."""
+    patched["corpus"] = fake_corpus(offset_scale=6.0)
+    calls = []
+
+    def embed_audio(m, config=None, *, progress=True):
+        calls.append(config.audio)
+        table = patched["corpus"].set_index("utterance_id")
+        cols = [f"e{i}" for i in range(4)] if config.audio == "egemaps" else [f"e{i}" for i in range(4, 8)]
+        return table.loc[m["utterance_id"], cols].to_numpy(np.float32)
+
+    monkeypatch.setattr(E, "embed_audio", embed_audio)
+    parts = [EncodersConfig(), EncodersConfig(audio="egemaps", speaker_centring=True)]
+    m = patched["corpus"]
+    joint = probe.concatenation(parts)(m)
+    assert calls == ["whisper-tiny-layers", "egemaps"] and joint.shape == (len(m), 8)
+    np.testing.assert_allclose(joint, m[[f"e{i}" for i in (4, 5, 6, 7, 0, 1, 2, 3)]].to_numpy(), rtol=1e-6)
+    centred = probe.concatenation(parts, speaker_centring=True)(m)
+    per_speaker = pd.DataFrame(centred).groupby(m["speaker"].to_numpy()).mean()
+    assert np.abs(per_speaker.to_numpy()).max() < 1e-5
+    with pytest.raises(ParameterError, match="at least one"):
+        probe.concatenation([])
+    # the appended candidates name known candidates
+    for name, names in probe.APPENDED_CANDIDATES.items():
+        assert set(names) <= set(probe.AUDIO_CANDIDATES), name

@@ -71,7 +71,7 @@ __all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "au
            "embed_audio", "embed_texts", "encoder_id", "audio_identity", "text_identity", "centre_per_speaker",
            "speaker_ids", "cli"]
 
-AUDIO_ENCODERS = ("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14")
+AUDIO_ENCODERS = ("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14", "egemaps")
 TEXT_ENCODERS = ("minilm", "bert")
 PROMPT_COLUMNS = ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined")
 
@@ -97,6 +97,8 @@ def audio_identity(config: Any = None) -> dict:
         from clapemo.encoders import whisper_torch as module
     elif cfg.audio == "resemblyzer":
         from clapemo.encoders import ge2e as module
+    elif cfg.audio == "egemaps":
+        from clapemo.encoders import egemaps as module
     else:
         from clapemo.encoders import cnn14 as module
     return module.identity(cfg)
@@ -139,6 +141,8 @@ def audio_encoder(config: Any = None) -> AudioEncoder:
             from clapemo.encoders.whisper_torch import WhisperLayersEncoder as cls
         elif cfg.audio == "resemblyzer":
             from clapemo.encoders.ge2e import GE2EEncoder as cls
+        elif cfg.audio == "egemaps":
+            from clapemo.encoders.egemaps import EgemapsEncoder as cls
         else:
             from clapemo.encoders.cnn14 import Cnn14Encoder as cls
         _LOADED[key] = cls(cfg)
@@ -162,7 +166,7 @@ def _audio_dim(cfg: EncodersConfig) -> int:
         from clapemo.encoders.whisper_torch import output_dim
 
         return output_dim(cfg)
-    return {"whisper-tiny": 384, "resemblyzer": 256, "cnn14": 2048}[cfg.audio]
+    return {"whisper-tiny": 384, "resemblyzer": 256, "cnn14": 2048, "egemaps": 88}[cfg.audio]
 
 
 def speaker_ids(manifest) -> list:
