@@ -330,7 +330,8 @@ def _measure(metric: str) -> str:
 
 
 def section_table(comparisons: Any, section: str) -> Any:
-    """The rows of one section (both measures), values and differences in percentage points, for display."""
+    """The rows of one section (both measures), values and differences in percentage points, for display;
+    indexed by variant (the ``corpus`` column only when the section spans more than one corpus)."""
     import pandas as pd
 
     if section not in SECTIONS:
@@ -349,7 +350,11 @@ def section_table(comparisons: Any, section: str) -> Any:
                                    for lo, hi in zip(rows["ci_low"], rows["ci_high"])]
     table["detectable (pp)"] = (100 * rows["mdd"].astype(float)).round(1)
     table["reading"] = rows["reading"]
-    return table.reset_index(drop=True)
+    if table["corpus"].nunique() == 1:  # one corpus: the section's sentence names it; the page needs the width
+        table = table.drop(columns="corpus")
+    table = table.set_index("variant")  # the variant names the row (a 0, 1, 2 index would say nothing)
+    table.index.name = None
+    return table
 
 
 def _phrase(r: Any, unit: str) -> str:
