@@ -16,6 +16,7 @@ PROFILE     ?= default# synthetic benchmark size: tiny | default | large
 SEED        ?= 0
 DEVICE      ?= auto# auto | cpu | cuda
 DATA        ?= data
+NUMERICS    ?= portable# portable: the same bits on any x86-64 CPU with AVX2 | fast: bfloat16, this machine's bits only
 PYTEST_ARGS ?=
 
 STAMP       := $(dir $(PYTHON)).clapemo-installed
@@ -23,16 +24,17 @@ STAMP       := $(dir $(PYTHON)).clapemo-installed
 TIMINGS     := book/executed/.timings.tsv
 record_time = mkdir -p $(dir $(TIMINGS)) && printf '%s\t%s\t%s\n' '$(1)' "$$(( $$(date +%s) - $(2) ))" \
               "$$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> $(TIMINGS)
-RUN_ENV     := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYDEVD_DISABLE_FILE_VALIDATION=1
+RUN_ENV     := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYDEVD_DISABLE_FILE_VALIDATION=1 \
+               CLAPEMO_NUMERICS=$(strip $(NUMERICS))
 
-.PHONY: help setup test test-all reproduce book check-book lab bench clean
+.PHONY: help setup test test-all reproduce book check-book lab bench clean verify publish portability
 
 help: ## list the targets
 	@echo "clapemo - reproducible companion to arXiv 2310.02298"
 	@echo
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
-	@echo "knobs: PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) SET='$(strip $(SET))' PYTHON=$(strip $(PYTHON)) TORCH_SPEC='$(strip $(TORCH_SPEC))'"
+	@echo "knobs: PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) NUMERICS=$(strip $(NUMERICS)) SET='$(strip $(SET))' PYTHON=$(strip $(PYTHON)) TORCH_SPEC='$(strip $(TORCH_SPEC))'"
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -71,7 +73,9 @@ test-all: setup ## run every test, slow ones included
 # and `clapemo experiment figure2 --overlay my.yaml` give the same config hash.
 SET         ?=
 SET_FILES   := $(abspath $(filter %.yaml %.yml,$(SET)))
-SET_ITEMS   := $(filter-out %.yaml %.yml,$(SET))
+# fast numerics also ask for the bfloat16 paths (clapemo.numerics)
+SET_ITEMS   := $(filter-out %.yaml %.yml,$(SET)) $(if $(filter fast,$(strip $(NUMERICS))),\
+               encoders.whisper_precision=bfloat16 train.precision=bfloat16)
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED    := $(patsubst notebooks/%,book/executed/%,$(NOTEBOOKS))
 LIBRARY     := $(wildcard clapemo/*.py clapemo/*/*.py clapemo/*.yaml) $(wildcard configs/*.yaml)
@@ -113,8 +117,8 @@ reproduce-start:
 # the knobs the notebooks depend on, rewritten only when they change (so that a change re-runs them)
 $(PARAMS): FORCE
 	@mkdir -p $(@D)
-	@echo "PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) DATA=$(DATA) SET=$(strip $(SET))" \
-	  | cmp -s - $@ || echo "PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) DATA=$(DATA) SET=$(strip $(SET))" > $@
+	@echo "PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) DATA=$(DATA) SET=$(strip $(SET)) NUMERICS=$(strip $(NUMERICS))" \
+	  | cmp -s - $@ || echo "PROFILE=$(strip $(PROFILE)) SEED=$(SEED) DEVICE=$(strip $(DEVICE)) DATA=$(DATA) SET=$(strip $(SET)) NUMERICS=$(strip $(NUMERICS))" > $@
 
 data: $(SYNTH_STAMP) ## generate the synthetic benchmark (data/synth/PROFILE; skips finished corpora)
 
@@ -155,8 +159,19 @@ check-book: book ## check the built book's pages, tables and figures, and screen
 	       $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
 	$(PYTHON) -m clapemo book screenshot $(REPORT_HTML) $(SCREENSHOT) $(SHOT_SIZE)
 
-lab: setup ## open JupyterLab on the notebooks
-	$(RUN_ENV) $(BIN)jupyter lab notebooks/
+lab: setup ## open JupyterLab on the notebooks (its kernels get the portable-numerics pins)
+	eval "$$($(RUN_ENV) $(PYTHON) -m clapemo doctor --env)" && $(RUN_ENV) $(BIN)jupyter lab notebooks/
+
+verify: setup ## compare the built results (runs/results) with the published ones, number by number
+	$(RUN_ENV) $(PYTHON) -m clapemo verify --results-dir runs/results
+
+publish: setup ## write published/default.json from the built results (after a fresh make reproduce)
+	$(RUN_ENV) $(PYTHON) -m clapemo verify --write --results-dir runs/results
+
+portability: setup ## run a micro slice natively and on an emulated Haswell (qemu-user), compare the bits
+	@command -v qemu-x86_64 >/dev/null 2>&1 || { echo "installing qemu-user (Debian package) for the emulated CPU"; \
+	  $(SUDO) apt-get install -y qemu-user || { $(SUDO) apt-get update && $(SUDO) apt-get install -y qemu-user; }; }
+	$(RUN_ENV) $(PYTHON) -m clapemo portability --cpu Haswell
 
 bench: setup ## run the benchmarks (speed ratios, printed)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(RUN_ENV) $(PYTHON) $$b || exit 1; done

@@ -34,6 +34,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "classify": ("clapemo.classify", "zero-shot emotion recognition of your own audio with a trained run"),
     "book": ("clapemo.book", "build helpers of the book (notebook config, page check, screenshot)"),
     "doctor": ("clapemo.doctor", "check the environment against the lock, the device and the data folders"),
+    "verify": ("clapemo.verify", "compare a built run's results with the published ones, number by number"),
+    "portability": ("clapemo.portability", "run a micro slice here and on an emulated older CPU, compare the bits"),
 }
 
 

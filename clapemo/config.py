@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from clapemo import numerics
 from clapemo.errors import ConfigError
 
 __all__ = [
@@ -307,9 +308,10 @@ class EncodersConfig(_Section):
                                 doc="whisper-tiny-layers: concatenate the layers' statistics or average them")
     whisper_pooling: str = _f("mean_std", choices=("mean", "mean_std"),
                               doc="whisper-tiny-layers: mean over frames, or mean then standard deviation")
-    whisper_precision: str = _f("bfloat16", choices=("float32", "bfloat16"),
-                                doc="whisper-tiny-layers: matrix products in bfloat16 autocast (1.4x faster on "
-                                    "CPU, deterministic, embeddings within 0.4 % of float32) or plain float32")
+    whisper_precision: str = _f("float32", choices=("float32", "bfloat16"),
+                                doc="whisper-tiny-layers: plain float32 (default: the same bits on every x86-64 "
+                                    "CPU with AVX2) or bfloat16 autocast (faster, this machine's bits only: "
+                                    "fast mode, clapemo.numerics)")
     speaker_centring: bool = _f(False, doc="subtract each speaker's mean audio embedding over the clips of that "
                                            "speaker present in the manifest (clapemo.encoders.centre_per_speaker)")
     audio_checkpoint: str = _f("", path=True, doc="local weights file (cnn14: PANNs Cnn14_mAP=0.431.pth)")
@@ -344,9 +346,14 @@ class TrainConfig(_Section):
     num_threads: int = _f(0, min=0, doc="torch CPU threads while training; 0 = torch's default (1 in the worker "
                                         "processes of train.n_workers); results depend on it, so set it for "
                                         "byte-identical runs")
-    precision: str = _f("bfloat16", choices=("float32", "bfloat16"),
-                        doc="matrix products of the training step: bfloat16 autocast (fp32 weights, optimizer and "
-                            "loss; 1.5x faster CPU steps, deterministic) or plain float32")
+    precision: str = _f("float32", choices=("float32", "bfloat16"),
+                        doc="matrix products of the training step: plain float32 (default, portable) or bfloat16 "
+                            "autocast (fp32 weights, optimizer and loss; faster, this machine's bits only: fast "
+                            "mode, clapemo.numerics)")
+    checkpoint_every_s: float = _f(30.0, min=0.0, hashed=False,
+                                   doc="write the resume state (weights, Adam moments, random states) at most this "
+                                       "often, in seconds of training; a run shorter than that writes its weights "
+                                       "once, at the end. 0 = after every epoch")
     n_workers: int = _f(-1, min=-1, hashed=False,
                         doc="parallel trainings of an experiment plan (worker processes, one torch thread each); "
                             "-1: one per core, 1: serial in this process")
@@ -469,8 +476,9 @@ def to_dict(config: Any, *, include_paths: bool = True, hashed_only: bool = Fals
 
 def config_hash(config: Any, *, length: int = 12) -> str:
     """Stable hex digest of a config (any section) without its path and unhashed fields: a run id."""
-    canonical = json.dumps(to_dict(config, include_paths=False, hashed_only=True), sort_keys=True,
-                           separators=(",", ":"))
+    # a fast-mode result is this machine's only: it never shares an id with a portable one
+    payload = {**to_dict(config, include_paths=False, hashed_only=True), **numerics.identity_extra()}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:length]
 
 

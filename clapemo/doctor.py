@@ -9,6 +9,9 @@ thread settings, the data folders found, and names everything that would make a 
 * a dirty git tree (uncommitted or untracked changes) or no git checkout at all;
 * a training thread count that is not fixed (``train.num_threads = 0`` follows the machine's core count, and
   float sums change with it) or ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to something else;
+* numerics (:mod:`clapemo.numerics`) that are not the portable ones: fast mode, or a library using wider kernels
+  than AVX2 (imported before clapemo); ``--env`` prints the variables to export for processes clapemo does not
+  start itself (dask workers elsewhere);
 * with ``--against FOLDER``: any difference in commit or environment from that results folder's
   ``provenance.json`` (:mod:`clapemo.provenance`).
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,7 +35,7 @@ from typing import Any
 from clapemo.errors import DataError
 
 __all__ = ["LOCK_NAME", "Finding", "canonical_name", "check_against", "check_git", "check_threads", "cli",
-           "compare_lock", "data_folders", "default_lock_path", "diagnose", "freeze_lines", "installed_versions",
+           "compare_lock", "data_folders", "numerics_summary", "default_lock_path", "diagnose", "freeze_lines", "installed_versions",
            "public_version", "read_lock", "required_distributions", "write_lock"]
 
 LOCK_NAME = "requirements.lock"
@@ -287,6 +291,17 @@ def _latest_provenance(results_dir: Path) -> Path | None:
     return found[-1].parent if found else None
 
 
+def numerics_summary(state: Mapping[str, Any]) -> str:
+    """One line of :func:`clapemo.numerics.state`: the mode and the kernel paths in use."""
+    torch_state = state.get("torch") or {}
+    blas = ", ".join(f"{b.get('internal_api')} {b.get('architecture') or ''} ({b.get('num_threads')} thread(s))"
+                     for b in state.get("blas") or []) or "not loaded"
+    wide = state.get("numpy", {}).get("dispatch_enabled") or []
+    return (f"{state.get('mode')}; torch kernels {torch_state.get('cpu_capability', 'not loaded')}, NumPy dispatch "
+            f"{', '.join(wide) or 'baseline only'}, BLAS {blas}"
+            + (f"; kept from the environment: {state['kept']}" if state.get("kept") else ""))
+
+
 def diagnose(*, config: Any, lock: str | Path | None = None, against: str | Path | None = None,
              installed: Mapping[str, str] | None = None) -> tuple[list[tuple[str, str]], list[Finding]]:
     """Everything ``clapemo doctor`` reports: (facts to print, findings).
@@ -331,6 +346,8 @@ def diagnose(*, config: Any, lock: str | Path | None = None, against: str | Path
                               f"(interop {th['torch_interop']}); OMP_NUM_THREADS={th['OMP_NUM_THREADS']}, "
                               f"MKL_NUM_THREADS={th['MKL_NUM_THREADS']}")))
     findings += check_threads(train_threads=config.train.num_threads, threads=th)
+    facts.append(("numerics", numerics_summary(here["numerics"])))
+    findings += [Finding("numerics", problem) for problem in here["numerics"]["problems"]]
     facts += data_folders(config)
     if against is not None:
         reference = provenance.read(against)
@@ -354,7 +371,15 @@ def cli(argv: Sequence[str]) -> int:
                         help="compare with the newest results folder under evaluate.results_dir")
     parser.add_argument("--write-lock", nargs="?", const="", default=None, metavar="FILE",
                         help="write the lock of this environment (default file: the project's) and exit")
+    parser.add_argument("--env", action="store_true",
+                        help="print the portable-numerics variables as shell exports (for dask workers, a "
+                             "JupyterLab server, a script that imports NumPy before clapemo) and exit")
     args = parser.parse_args(list(argv))
+    if args.env:
+        from clapemo import numerics
+
+        print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in numerics.environment().items()))
+        return 0
     if args.write_lock is not None:
         path = write_lock(args.write_lock or args.lock or None)
         print(f"wrote {path} ({len(read_lock(path))} packages)")

@@ -14,7 +14,9 @@ Where the tasks run
   dask workers with ``--nthreads 1`` for the same one-thread-per-task rule.
 
 Results are those of the serial loop, in input order, whichever way they ran (each task must be a deterministic
-function of its item, which every clapemo step is: explicit seeds, no shared state).
+function of its item, which every clapemo step is: explicit seeds, no shared state, and in portable numerics
+(:mod:`clapemo.numerics`) the same kernels and thread counts in every worker: a worker whose kernels are not the
+portable ones, e.g. a dask worker started without the pins, refuses the task with a ConfigError).
 
 Errors
 ------
@@ -35,12 +37,15 @@ clusters place GPU work with their own worker resources.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import multiprocessing
 import os
 import pickle
+import socket
 from typing import Any, Callable, Iterable, Sequence
 
-from clapemo.errors import ClapEmoError, ParameterError
+from clapemo import numerics
+from clapemo.errors import ClapEmoError, ConfigError, ParameterError
 
 __all__ = ["map_tasks", "resolve_workers", "CUDA_TASKS_PER_DEVICE", "SCHEDULER_ENV"]
 
@@ -117,11 +122,32 @@ def _portable(err: BaseException) -> BaseException:
         return portable
 
 
-def _run_task(fn: Callable[[Any], Any], item: Any, index: int, one_thread: bool) -> Any:
+@functools.lru_cache(maxsize=None)
+def _worker_numerics(parent_mode: str) -> None:
+    """A ConfigError when this worker computes with other numerics than the process that sent the task.
+
+    A local worker inherits the parent's environment, so its kernels are pinned as the parent's are; a dask
+    worker started elsewhere without the pins would silently give other bits (checked once per process).
+    """
+    here = numerics.mode()
+    found = numerics.problems() if parent_mode == "portable" else []
+    if here != parent_mode:
+        found.insert(0, f"numerics mode {here!r} here, {parent_mode!r} where the tasks were sent from")
+    if found:
+        pins = " ".join(f"{k}={v}" for k, v in numerics.environment().items())
+        raise ConfigError(f"worker {socket.gethostname()} (pid {os.getpid()}) cannot compute portable numbers: "
+                          f"{'; '.join(found)}. Start dask workers with {numerics.MODE_ENV}={parent_mode} and, "
+                          f"for portable numbers, {pins} in their environment (`clapemo doctor --env` prints "
+                          f"them)")
+
+
+def _run_task(fn: Callable[[Any], Any], item: Any, index: int, one_thread: bool,
+              parent_mode: str = "portable") -> Any:
     """Run one task (in a worker); a failure is re-raised in a form that pickles, naming the task."""
     if one_thread:
         _one_thread()
     try:
+        _worker_numerics(parent_mode)
         return fn(item)
     except Exception as err:  # noqa: BLE001 - every failure must reach the caller intact
         err.add_note(f"(in task {index} of clapemo.executor.map_tasks: {getattr(fn, '__name__', fn)})")
@@ -205,7 +231,8 @@ def _map_local(fn: Callable, items: list, n: int, devices: list[str], *, progres
     pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker,
                                   initargs=(counter, devices))
     try:
-        futures = {pool.submit(_run_task, fn, item, i, False): i for i, item in enumerate(items)}
+        mode = numerics.mode()
+        futures = {pool.submit(_run_task, fn, item, i, False, mode): i for i, item in enumerate(items)}
         with _progress(len(items), desc, progress) as bar:
             for future in cf.as_completed(futures):
                 results[futures[future]] = future.result()  # the first failure raises here
@@ -232,7 +259,7 @@ def _map_dask(fn: Callable, items: list, scheduler: Any, *, progress: bool, desc
                            f"('train.scheduler' or ${SCHEDULER_ENV})") from None
     try:
         futures = client.map(_run_task, [fn] * len(items), items, list(range(len(items))),
-                             [True] * len(items), pure=False)
+                             [True] * len(items), [numerics.mode()] * len(items), pure=False)
         with _progress(len(items), desc, progress) as bar:
             for future in as_completed(futures):
                 if future.status == "error":

@@ -913,8 +913,9 @@ def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None, n_boo
     queries) with a hierarchical bootstrap interval (:mod:`clapemo.uncertainty`): the claim *holds* when every
     interval lies above 0, *does not hold* when one lies below 0, and is *undecided* otherwise. A claim whose rows
     were not run is *not testable*. Reported per claim: the deciding comparison (the one with the lowest interval
-    bound; for "does not hold", the one wholly below 0), its difference, 95 % interval and the minimum
-    detectable difference (MDD) of this run's size.
+    bound; for "does not hold", the one wholly below 0), its difference, 95 % interval, the share of bootstrap
+    resamples on the verdict's side (:func:`clapemo.uncertainty.verdict_share`: how firm the verdict is) and the
+    minimum detectable difference (MDD) of this run's size.
 
     Parameters
     ----------
@@ -924,17 +925,17 @@ def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None, n_boo
 
     Returns
     -------
-    DataFrame with ``artefact, id, claim, verdict, deciding, difference, ci_low, ci_high, mdd, n_seeds,
+    DataFrame with ``artefact, id, claim, verdict, deciding, difference, ci_low, ci_high, share, mdd, n_seeds,
     n_items``.
     """
     import pandas as pd
 
-    from clapemo.uncertainty import verdict
+    from clapemo.uncertainty import verdict, verdict_share
 
     texts = paper_results()["claims"].set_index("id")["claim"].to_dict()
     out = []
-    columns = ["artefact", "id", "claim", "verdict", "deciding", "difference", "ci_low", "ci_high", "mdd",
-               "n_seeds", "n_items"]
+    columns = ["artefact", "id", "claim", "verdict", "deciding", "difference", "ci_low", "ci_high", "share",
+               "mdd", "n_seeds", "n_items"]
 
     def items_of(frame: Any, name: str) -> Any:
         items = frame.attrs.get("items")
@@ -953,7 +954,8 @@ def claims(*, table3: Any = None, table4: Any = None, figure2: Any = None, n_boo
         below = [c for c in done if c[1].high < 0]
         label, d = below[0] if result == "does not hold" else min(done, key=lambda c: c[1].low)
         out.append({"artefact": artefact, "id": cid, "claim": texts[cid], "verdict": result, "deciding": label,
-                    "difference": d.mean, "ci_low": d.low, "ci_high": d.high, "mdd": d.mdd,
+                    "difference": d.mean, "ci_low": d.low, "ci_high": d.high,
+                    "share": verdict_share(d, result), "mdd": d.mdd,
                     "n_seeds": d.n_seeds, "n_items": d.n_items})
 
     if table3 is not None:

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clapemo import numerics
 from clapemo.errors import ConfigError, DataError, ParameterError
 
 __all__ = ["Projection", "CLAPHead", "CLAPProjection", "LOGIT_SCALE_INIT", "LOGIT_SCALE_MAX", "CHECKPOINT_FORMAT",
@@ -237,7 +238,7 @@ class TrainedCLAP:
             raise ParameterError(f"{which} embeddings must have shape (N, {width}), got {x.shape}")
         fn = self.head.project_audio if which == "audio" else self.head.project_text
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), numerics.blas_products():
             for start in range(0, len(x), self.batch_size):
                 out.append(fn(torch.from_numpy(x[start:start + self.batch_size])).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.head.projection_dim), np.float32)

@@ -14,6 +14,8 @@ Recorded (keys of the dict):
   audio depends on both);
 * ``platform``: OS, machine, CPU model, logical CPU count;
 * ``threads``: torch's intra-op thread count and the ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` environment;
+* ``numerics``: :func:`clapemo.numerics.state`: the mode (portable / fast), the kernel pins, the kernel paths
+  actually used (torch's CPU capability, NumPy's dispatch groups, the BLAS and its core type) and any problem;
 * ``device``: ``type`` (cpu/cuda, from ``config.train.device``; ``auto`` resolved), GPU name, CUDA version;
 * ``steps_s``: wall time per step, as given by the caller;
 * ``manifests``: sha256 of each data manifest file given (keyed by the name given, or the path as given);
@@ -38,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from clapemo import numerics
 from clapemo.errors import DataError
 
 __all__ = ["COMPARED", "FILENAME", "NUMERIC_PACKAGES", "collect", "compare_folders", "differences", "read",
@@ -48,7 +51,7 @@ NUMERIC_PACKAGES = ("torch", "numpy", "scipy", "librosa", "praat-parselmouth", "
                     "scikit-learn", "espeakng-loader", "soundfile", "pandas")
 FILENAME = "provenance.json"
 #: the sections :func:`differences` compares (timings, digests and the config legitimately differ between folders)
-COMPARED = ("git", "python", "packages", "espeak_ng", "platform", "threads", "device")
+COMPARED = ("git", "python", "packages", "espeak_ng", "platform", "threads", "numerics", "device")
 SCHEMA_VERSION = 1
 _MAX_CHANGED = 20
 
@@ -225,6 +228,7 @@ def collect(*, config: Any = None, data_manifests: Iterable[str | Path] | Mappin
         espeak_ng=espeak_ng_state(),
         platform=platform_state(),
         threads=thread_state(),
+        numerics=numerics.state(),
         device=device_state(requested),
         steps_s={str(k): round(float(v), 2) for k, v in (steps or {}).items()},
         manifests=manifests,

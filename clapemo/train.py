@@ -20,8 +20,9 @@ training clip gives a new run instead of the old one. The folder holds
 * ``checkpoint.pt`` ``{"format", "state_dict", "epoch", "config", "dims", "thresholds", "init_digest",
   "data_digest", "n_pairs", "encoder_id"}`` with tensors and primitives only, so
   ``torch.load(path, weights_only=True)`` reads it. While the run is unfinished it also holds the resume state
-  (``"optimizer"``, ``"rng"``) and is rewritten after every epoch; a finished run keeps the weights only (the
-  Adam moments would triple its size);
+  (``"optimizer"``, ``"rng"``), rewritten after an epoch at most every ``train.checkpoint_every_s`` seconds of
+  training (default 30: most runs here are shorter and write no resume state at all); a finished run keeps the
+  weights only (the Adam moments would triple its size);
 * ``thresholds.json`` when quantile prompt bins were fitted on the training split
   (:func:`clapemo.prompts.save_thresholds` format);
 * ``provenance.json`` commit, environment, device, threads and wall times of the training
@@ -31,8 +32,9 @@ training clip gives a new run instead of the old one. The folder holds
   ``clapemo train`` of the same run waits, then reuses the finished run.
 
 Every file is written atomically (:func:`clapemo.files.atomic_write`): an interrupted training leaves the last
-complete checkpoint and no temporary file. An interrupted run resumes from its last epoch checkpoint (weights,
-optimizer, and both random states), so it ends with the same weights as an uninterrupted one.
+complete checkpoint and no temporary file. An interrupted run resumes from its last resume checkpoint (weights,
+optimizer, and both random states; epoch 0 when it wrote none), so it ends with the same weights as an
+uninterrupted one.
 
 :func:`fit_many` trains independent configs through :func:`clapemo.executor.map_tasks` (worker processes or a
 dask cluster); each run is the one :func:`fit` gives, byte for byte, when ``train.num_threads`` is set (the thread
@@ -59,6 +61,7 @@ import torch
 
 from clapemo.config import (Config, add_config_arguments, config_from_args, config_hash, from_dict,
                             to_dict)
+from clapemo import numerics
 from clapemo.errors import ConfigError, DataError, ParameterError
 from clapemo.files import FolderLock, atomic_write, atomic_write_text, file_sha256
 from clapemo.loss import clip_loss, multi_positive_loss
@@ -366,14 +369,16 @@ def _lock(run_dir: Path) -> FolderLock:
 
 @contextlib.contextmanager
 def _training_context(device: torch.device, num_threads: int) -> Iterator[None]:
-    """Deterministic algorithms (CPU strictly, CUDA warn-only) and the thread count, restored afterwards."""
+    """Deterministic algorithms (CPU strictly, CUDA warn-only), the thread count (restored afterwards) and, in
+    portable numerics, the matrix products on OpenBLAS (:func:`clapemo.numerics.blas_products`)."""
     det, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     threads = torch.get_num_threads()
     torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     if num_threads:
         torch.set_num_threads(num_threads)
     try:
-        yield
+        with numerics.blas_products():
+            yield
     finally:
         torch.use_deterministic_algorithms(det, warn_only=warn)
         torch.set_num_threads(threads)
@@ -446,6 +451,7 @@ def _init_from(config: Config, head: CLAPHead) -> None:
 
 
 def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    numerics.check_precision("train.precision", precision)
     if precision != "bfloat16":
         return None
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
@@ -546,13 +552,11 @@ def _train_in_folder(arrays: tuple[np.ndarray, ...], *, config: Config, run_dir:
                                   "cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None}
             _save_checkpoint(ckpt_path, payload)
 
-        if state.epoch == 0 and tc.epochs > 0:
-            save(0, finished=False)
-            _write_log(run_dir / "log.csv", rows)
         from clapemo.executor import progress_bar
 
         bar = progress_bar(range(state.epoch + 1, tc.epochs + 1), desc=f"train {run_dir.name}", unit="epoch",
                            enabled=progress, initial=state.epoch, total=tc.epochs)
+        last_save_s = time.perf_counter()
         for epoch in bar:
             t0 = time.perf_counter()
             order = torch.randperm(len(clip_index), generator=generator).to(device)
@@ -562,8 +566,12 @@ def _train_in_folder(arrays: tuple[np.ndarray, ...], *, config: Config, run_dir:
                    "seconds": round(time.perf_counter() - t0, 4), "lr": tc.learning_rate,
                    "logit_scale": float(head.scale().detach()), "accuracy": correct / max(seen, 1)}
             rows.append(row)
-            _write_log(run_dir / "log.csv", rows)  # log first: a crash in between re-runs this epoch on resume
-            save(epoch, finished=False)
+            # resume state at most every train.checkpoint_every_s: each one is the weights and twice their size
+            # of Adam moments (39 MB at the default sizes), so once per epoch wrote ~190 GB in a reproduction
+            if epoch < tc.epochs and time.perf_counter() - last_save_s >= tc.checkpoint_every_s:
+                _write_log(run_dir / "log.csv", rows)  # log first: a crash in between re-runs this epoch on resume
+                save(epoch, finished=False)
+                last_save_s = time.perf_counter()
             bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['accuracy']:.3f}")
         bar.close()
         _write_log(run_dir / "log.csv", rows)

@@ -17,7 +17,8 @@ standard error of the mean difference. A difference smaller than the MDD that co
 this run is too small to decide, not that there is no difference.
 
 Verdicts (:func:`verdict`): a claim "A > B" *holds* when the interval lies above 0, *does not hold* when it lies
-below 0, and is *undecided* otherwise.
+below 0, and is *undecided* otherwise. :func:`verdict_share` tells how firm it is: the share of the bootstrap
+resamples on the verdict's side.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 
 from clapemo.errors import ParameterError
 
-__all__ = ["PairedDifference", "paired_difference", "verdict", "Z_95", "Z_POWER_80"]
+__all__ = ["PairedDifference", "paired_difference", "verdict", "verdict_share", "Z_95", "Z_POWER_80"]
 
 Z_95 = 1.959963984540054  # two-sided 95 %
 Z_POWER_80 = 0.8416212335729143  # one-sided 80 % power
@@ -47,6 +48,9 @@ class PairedDifference:
     mdd: float
     n_seeds: int
     n_items: int
+    #: share of the bootstrap means above 0 (a - b > 0) and below 0; ties at 0 count in neither
+    share_above: float = float("nan")
+    share_below: float = float("nan")
 
 
 def paired_difference(a: Any, b: Any, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> PairedDifference:
@@ -95,7 +99,22 @@ def paired_difference(a: Any, b: Any, *, n_boot: int = 2000, level: float = 0.95
     se = float(means.std(ddof=1))
     return PairedDifference(mean=mean, low=float(low), high=float(high), se=se,
                             mdd=float((Z_95 + Z_POWER_80) * se), n_seeds=int(n_seeds),
-                            n_items=int(valid.any(axis=0).sum()))
+                            n_items=int(valid.any(axis=0).sum()), share_above=float((means > 0).mean()),
+                            share_below=float((means < 0).mean()))
+
+
+def verdict_share(difference: PairedDifference, result: str) -> float:
+    """How firm a verdict is: the share of bootstrap resamples of its deciding comparison on the verdict's side.
+
+    ``holds``: the share above 0; ``does not hold``: the share below 0; ``undecided``: the share on the claim's
+    side (above 0), so a reader sees whether it leans towards holding (near 1) or failing (near 0). A verdict
+    whose share is near 0.975 sits at the edge of its interval.
+    """
+    if result == "does not hold":
+        return difference.share_below
+    if result in ("holds", "undecided"):
+        return difference.share_above
+    raise ParameterError(f"result = {result!r} must be 'holds', 'does not hold' or 'undecided'")
 
 
 def verdict(differences: Sequence[PairedDifference]) -> str:

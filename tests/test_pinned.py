@@ -26,12 +26,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch (run as a script too)
+
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = Path(__file__).resolve().parent / "expected" / "tiny_results.json"
 REFRESH = "HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python -m tests.test_pinned --refresh"
-#: float tolerance: summation order differs between CPU instruction sets (AVX2 / AVX-512) even on one thread;
-#: float32 dot products of 1024-d unit vectors carry ~1e-6 absolute error
-RTOL, ATOL = 1e-4, 1e-5
+#: no tolerance: under portable numerics (clapemo.numerics) every value is the same bits on any x86-64 CPU with
+#: AVX2, so any change is a real change (it used to be rtol 1e-4 for AVX2 vs AVX-512 summation orders)
+RTOL, ATOL = 0.0, 0.0
 EAR_KINDS = ("class_label", "pitch", "intensity", "speech_rate", "articulation_rate")
 FEATURE_COLUMNS = ("duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
                    "articulation_rate_syl_per_s", "n_syllables", "phonation_time_s", "voiced_fraction")
@@ -159,8 +161,11 @@ def refresh() -> Path:
 def test_differences_name_what_moved_and_accept_float_noise():
     expected = {"a": {"x": 1.0, "s": "low pitch anger"}, "b": [1, 2], "gone": 3}
     actual = {"a": {"x": 1.0 + 1e-7, "s": "high pitch anger"}, "b": [1, 2], "new": None}
-    assert differences(expected, actual) == ["a.s: expected 'low pitch anger', got 'high pitch anger'",
-                                             "gone: missing (expected 3)", "new: new (got None)"]
+    assert differences(expected, actual, rtol=1e-6, atol=0) == [
+        "a.s: expected 'low pitch anger', got 'high pitch anger'", "gone: missing (expected 3)",
+        "new: new (got None)"]
+    assert differences({"x": 1.0}, {"x": 1.0 + 1e-7}) == [  # the default is exact: portable numerics
+        "x: expected 1.0, got 1.0000001 (relative change 1e-07)"]
     (moved,) = differences({"p": 0.5}, {"p": 0.6})
     assert moved == "p: expected 0.5, got 0.6 (relative change 0.2)"
     assert differences({"n": None}, {"n": 0.0}) == ["n: expected None, got 0.0"]

@@ -74,7 +74,7 @@ def test_same_seed_same_weights_and_other_seed_differs(tmp_path):
 
 def test_resume_after_interruption_gives_the_same_weights(tmp_path, monkeypatch):
     audio, text, clip_index, labels = clusters(per_class=20)
-    cfg = small_config(tmp_path, **{"train.epochs": 4})
+    cfg = small_config(tmp_path, **{"train.epochs": 4, "train.checkpoint_every_s": 0.0})
     full = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "full",
                                 progress=False)
     real_save, calls = train._save_checkpoint, []
@@ -258,7 +258,7 @@ def test_finished_run_keeps_weights_only_and_thresholds_in_the_prompts_format(tm
 
 def test_interrupted_checkpoint_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     audio, text, clip_index, labels = clusters(per_class=10)
-    cfg = small_config(tmp_path, **{"train.epochs": 3})
+    cfg = small_config(tmp_path, **{"train.epochs": 3, "train.checkpoint_every_s": 0.0})
     real_save = torch.save
 
     def half_then_interrupt(obj, f, *args, **kwargs):
@@ -382,3 +382,23 @@ def test_fit_many_in_workers_equals_serial_fit_on_the_tiny_benchmark(tmp_path):
     parallel = train.fit_many(cfgs, n_workers=2, progress=False)
     assert [(p / "checkpoint.pt").read_bytes() for p in parallel] == serial
     assert len(set(serial)) == 2
+
+
+def test_a_short_run_writes_its_checkpoint_once(tmp_path, monkeypatch):
+    """Resume state at most every train.checkpoint_every_s: a run shorter than that writes only the final weights
+    (once per epoch, with the Adam moments, wrote ~190 GB in a reproduction); 0 writes after every epoch."""
+    audio, text, clip_index, labels = clusters(per_class=10)
+    real_save, saved = train._save_checkpoint, []
+
+    def counting(path, payload):
+        saved.append((payload["epoch"], "optimizer" in payload))
+        real_save(path, payload)
+
+    monkeypatch.setattr(train, "_save_checkpoint", counting)
+    cfg = small_config(tmp_path, **{"train.epochs": 3})
+    train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "short", progress=False)
+    assert saved == [(3, False)]
+    saved.clear()
+    cfg = small_config(tmp_path, **{"train.epochs": 3, "train.checkpoint_every_s": 0.0})
+    train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "every", progress=False)
+    assert saved == [(1, True), (2, True), (3, False)]

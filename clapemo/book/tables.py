@@ -259,17 +259,23 @@ def format_figure2(side: "pd.DataFrame", *, results: Any = None):
         "gives these only as bars, so its column is empty.", results, "corpus"))
 
 
+#: the claims table's firmness column (clapemo.uncertainty.verdict_share)
+SHARE_TITLE = "resamples on the verdict's side"
+
+
 @tolerates_not_run
 def format_claims(verdicts: "pd.DataFrame"):
     """``clapemo.experiments.claims(...)`` styled: each paper claim, whether it holds here, and by how much."""
     shown = verdicts.drop(columns=["id"], errors="ignore").rename(
-        columns={"ci_low": "95 % CI low", "ci_high": "95 % CI high", "mdd": "min. detectable difference",
-                 "n_seeds": "seeds", "n_items": "test items"})
+        columns={"ci_low": "95 % CI low", "ci_high": "95 % CI high", "share": SHARE_TITLE,
+                 "mdd": "min. detectable difference", "n_seeds": "seeds", "n_items": "test items"})
     colors = {"holds": "#d9f2d9", "undecided": "#f2f2f2", "does not hold": "#f7d4d4",
               "not testable (rows not run)": "#fbecd5"}
     numbers = {c: "{:+.3f}" for c in ("difference", "95 % CI low", "95 % CI high") if c in shown.columns}
     if "min. detectable difference" in shown.columns:
         numbers["min. detectable difference"] = "{:.3f}"
+    if SHARE_TITLE in shown.columns:
+        numbers[SHARE_TITLE] = "{:.1%}"
     return (shown.style.format(numbers, na_rep="–")
             .map(lambda v: f"background-color: {colors.get(v, '')}", subset=["verdict"])
             .hide(axis="index"))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from clapemo import numerics
 from clapemo.errors import ConfigError, ParameterError
 from clapemo.files import file_sha256  # re-exported: encoders name their weights by digest
 
@@ -21,7 +22,8 @@ __all__ = ["AudioEncoder", "TextEncoder", "file_sha256", "identity_id", "resolve
 
 def identity_id(identity: dict[str, Any]) -> str:
     """``<name>-<12 hex>``: a stable, filesystem-safe id of an encoder identity dict."""
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    # fast-mode embeddings are this machine's bits only: they get keys of their own
+    canonical = json.dumps({**identity, **numerics.identity_extra()}, sort_keys=True, separators=(",", ":"))
     return f"{identity['name']}-{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
 

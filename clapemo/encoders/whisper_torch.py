@@ -25,10 +25,11 @@ picks layers (empty = all five) and ``encoders.whisper_layer_mix`` either concat
 ``mean_std`` (mean, then standard deviation over frames). Dimension: ``384 x (2 if mean_std) x (n layers if
 concat else 1)``.
 
-Precision (``encoders.whisper_precision``): ``bfloat16`` runs the forward pass under ``torch.autocast``
-(weights stay float32; the statistics are accumulated in float64), measured on the 2-core CPU at 32.5 vs 23.6
-clips/s (3.5 s clips, 2 threads), embeddings within 0.4 % (relative L2) of float32 and bitwise repeatable;
-``float32`` is the exact path (the CTranslate2 comparison test uses it).
+Precision (``encoders.whisper_precision``): ``float32`` (default) is the exact and portable path: the same bits
+on every x86-64 CPU with AVX2 under :mod:`clapemo.numerics`' pins, whatever the batch a clip is embedded in and the
+thread count (tested). ``bfloat16`` runs the forward pass under ``torch.autocast`` (weights stay float32; the
+statistics are accumulated in float64): faster (1.4x on this 2-core CPU), within 0.4 % (relative L2) of float32,
+but up to 0.13 % apart between AVX2, AVX-512-BF16 and AMX kernels, so fast mode only.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clapemo import numerics
 from clapemo.encoders.base import AudioEncoder, file_sha256, resolve_device
 from clapemo.encoders.whisper import (CHUNK_SAMPLES, FRAME_SAMPLES, N_FRAMES, SAMPLE_RATE_HZ, log_mel,
                                       model_path)
@@ -187,7 +189,7 @@ def output_dim(config) -> int:
 
 
 def identity(config) -> dict:
-    return {"name": "whisper-tiny-layers", "version": 1,
+    return {"name": "whisper-tiny-layers", "version": 2,
             "weights": "sha256:" + file_sha256(model_path() / "model.bin"),
             "runtime": f"torch-{config.whisper_precision}",
             "sample_rate_hz": SAMPLE_RATE_HZ, "n_mels": 80, "chunk_s": 30,
@@ -210,6 +212,8 @@ class WhisperLayersEncoder(AudioEncoder):
         self.layers = selected_layers(config)
         self.pooling = config.whisper_pooling
         self.layer_mix = config.whisper_layer_mix
+        numerics.check_precision("encoders.whisper_precision", config.whisper_precision)
+        numerics.configure_torch()
         self.precision = config.whisper_precision
         self.dim = output_dim(config)
         self.identity = identity(config)
@@ -247,8 +251,8 @@ class WhisperLayersEncoder(AudioEncoder):
             for b in range(0, len(members), self.batch_size):
                 batch = members[b:b + self.batch_size]
                 feats = log_mel(self.features, [chunks[k] for k in batch], seconds)
-                with torch.inference_mode(), torch.autocast(self.device, dtype=torch.bfloat16,
-                                                            enabled=self.precision == "bfloat16"):
+                with torch.inference_mode(), numerics.blas_products(), \
+                        torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
                     states = hidden_states(self.model, torch.from_numpy(feats).to(self.device))
                 states = states.to("cpu", torch.float64).numpy()  # (layers, batch, frames, 384)
                 for j, k in enumerate(batch):
