@@ -67,6 +67,7 @@ KERNEL_PINS: dict[str, str] = {
     "NPY_DISABLE_CPU_FEATURES": " ".join(NUMPY_WIDE_GROUPS),
     "OPENBLAS_CORETYPE": "Haswell",
     "CT2_FORCE_CPU_ISA": "AVX2",
+    "CT2_USE_MKL": "0",  # CTranslate2 (the whisper-tiny encoder) on oneDNN: MKL's int8 products differ by vendor
     "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
 }
 #: torch intra-op threads of a clapemo process in portable mode (executor workers use 1)

@@ -2,7 +2,7 @@
 
 :func:`slice_digests` runs every kind of computation the book's numbers go through, at a size an emulator can
 afford: the acoustic properties of two short clips (Praat through parselmouth, NumPy), one forward pass of the
-default audio encoder and of the text encoder (torch, oneDNN, MKL), a few training steps of a small CLAP head
+default audio encoder (torch, oneDNN, OpenBLAS), of the earlier one (CTranslate2 int8) and of the text encoder, a few training steps of a small CLAP head
 (Adam, dropout, the symmetric loss) written and read back as a run, the retrieval and SER metrics of its
 similarities, a paired bootstrap, and a scikit-learn probe (OpenBLAS). It returns the sha256 of each result's
 bytes, with a few values to read.
@@ -35,7 +35,7 @@ from clapemo.errors import ClapEmoError, ParameterError
 __all__ = ["STAGES", "test_signal", "slice_digests", "compare", "cli"]
 
 #: the stages of the slice, in order
-STAGES = ("features", "audio_encoder", "text_encoder", "training", "metrics", "bootstrap", "probe")
+STAGES = ("features", "audio_encoder", "ct2_encoder", "text_encoder", "training", "metrics", "bootstrap", "probe")
 _RATE_HZ = 16000
 
 
@@ -85,6 +85,9 @@ def slice_digests(workdir: str | Path) -> dict[str, dict]:
                                p.speech_rate_syl_per_s, p.voiced_fraction] for p in props])
     audio = encoders.audio_encoder(config.encoders).embed(clips)
     out["audio_encoder"] = _entry(audio)
+    # the earlier default, CTranslate2's int8 Whisper (chapter 01 compares it)
+    out["ct2_encoder"] = _entry(encoders.audio_encoder(replace(config, **{"encoders.audio": "whisper-tiny"}).encoders)
+                                .embed(clips))
     prompts = ["high pitch anger", "low pitch sad", "high intensity happy", "low speech rate neutral"]
     text = encoders.text_encoder(config.encoders).embed(prompts)
     out["text_encoder"] = _entry(text)
