@@ -12,10 +12,12 @@ d_text 384, projection 1024, batch 128) for 1 and 2 threads. Both loops run with
 (default 1).
 
 Then the training step itself (issue 14), at the default sizes, one thread: steps/s of the step before the change
-(every pair's clip and prompt projected, float32; a copy of the old loop below) and after it (each distinct clip
-and prompt of a batch projected once, ``CLAPHead.pair_logits``, in float32 and with ``train.precision =
-"bfloat16"``), for class-label pairs (8 distinct prompts) and augmented pairs (80), and whether two runs of the
-new step give equal weights (determinism). Last, the wall time of a small plan of independent trainings of the
+(every pair's clip and prompt projected; a copy of the old loop below) and after it (each distinct clip and prompt
+of a batch projected once, ``CLAPHead.pair_logits``), for class-label pairs (8 distinct prompts) and augmented
+pairs (80), and whether two runs of the new step give equal weights (determinism). First of all, the price of
+portable numerics (issue 26): steps/s in portable float32 vs fast mode (this CPU's kernels) in float32 and
+bfloat16, each measured in a process of its own mode, and the bytes one 30-epoch training writes with resume state
+every epoch (the old rule) and at the default ``train.checkpoint_every_s``. Last, the wall time of a small plan of independent trainings of the
 paper's 30 epochs run serially and through ``clapemo.executor.map_tasks`` with 2 worker processes (target >= 1.8x
 on 2 cores), beside what starting the 2 workers costs and what 2 cores give at best on this machine.
 
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clapemo import train
+from clapemo import numerics, train
 from clapemo.config import load_config, replace
 from clapemo.loss import clip_loss
 from clapemo.model import LOGIT_SCALE_MAX, CLAPHead
@@ -155,23 +157,80 @@ def step_comparison(config, rng: np.random.Generator) -> None:
         clip_index = np.repeat(np.arange(n_clips), per_clip)
         text_index = rng.integers(0, n_texts, len(clip_index))
         steps = epochs * (len(clip_index) // BATCH)
-        before = old_step_steps_per_s(audio, text, clip_index, text_index, config, steps)
-        after = {p: cached_steps_per_s(audio, text, clip_index, text_index, replace(config, **{
-            "train.epochs": epochs, "train.precision": p, "train.num_threads": 1}), epochs)
-            for p in ("float32", "bfloat16")}
-        print(f"training step, {name}: before {before:.1f} steps/s; after: distinct rows once "
-              f"{after['float32']:.1f} steps/s ({after['float32'] / before:.2f}x), + bfloat16 autocast "
-              f"{after['bfloat16']:.1f} steps/s ({after['bfloat16'] / before:.2f}x)", flush=True)
+        with numerics.blas_products():
+            before = old_step_steps_per_s(audio, text, clip_index, text_index, config, steps)
+        after = cached_steps_per_s(audio, text, clip_index, text_index, replace(config, **{
+            "train.epochs": epochs, "train.num_threads": 1}), epochs)
+        print(f"training step ({numerics.mode()} numerics), {name}: before {before:.1f} steps/s; after: distinct "
+              f"rows once {after:.1f} steps/s ({after / before:.2f}x)", flush=True)
     # determinism of the new step: two runs, equal weights
     text = rng.standard_normal((8, D_TEXT)).astype(np.float32)
     ci, ti = np.arange(n_clips), rng.integers(0, 8, n_clips)
-    for precision in ("float32", "bfloat16"):
-        cfg = replace(config, **{"train.epochs": 1, "train.precision": precision, "train.num_threads": 1})
+    cfg = replace(config, **{"train.epochs": 1, "train.num_threads": 1})
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [train.fit_embeddings(audio, text, ci, ti, config=cfg, run_dir=Path(tmp) / f"r{i}",
+                                     progress=False) for i in range(2)]
+        same = (runs[0] / "checkpoint.pt").read_bytes() == (runs[1] / "checkpoint.pt").read_bytes()
+    print(f"deterministic: two runs give byte-identical checkpoints: {same}")
+
+
+def _written_bytes() -> int:
+    """Bytes this process has passed to write() so far (Linux /proc/self/io ``wchar``); -1 elsewhere."""
+    try:
+        with open("/proc/self/io") as fh:
+            return int(next(line for line in fh if line.startswith("wchar")).split()[1])
+    except (OSError, StopIteration):
+        return -1
+
+
+def numerics_child(precision: str) -> dict:
+    """In a process of one numerics mode: training steps/s at the default sizes (class-label and augmented
+    pairs) and the bytes one 30-epoch training writes, with resume state every epoch (the old rule) and at most
+    every ``train.checkpoint_every_s`` (the default)."""
+    rng = np.random.default_rng(0)
+    config = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu", "train.num_threads": 1,
+                                           "train.precision": precision})
+    n_clips = BATCH * 20
+    audio = rng.standard_normal((n_clips, D_AUDIO)).astype(np.float32)
+    out: dict = {}
+    for name, n_texts, per_clip in (("class_label", 8, 1), ("augmented", 80, 5)):
+        text = rng.standard_normal((n_texts, D_TEXT)).astype(np.float32)
+        clip_index = np.repeat(np.arange(n_clips), per_clip)
+        out[name] = cached_steps_per_s(audio, text, clip_index, rng.integers(0, n_texts, len(clip_index)),
+                                       replace(config, **{"train.epochs": 2}), 2)
+    text = rng.standard_normal((8, D_TEXT)).astype(np.float32)
+    small = BATCH * 4
+    for key, every_s in (("bytes_every_epoch", 0.0), ("bytes_default", None)):
+        cfg = replace(config, **{"train.epochs": 30, **({} if every_s is None else
+                                                       {"train.checkpoint_every_s": every_s})})
         with tempfile.TemporaryDirectory() as tmp:
-            runs = [train.fit_embeddings(audio, text, ci, ti, config=cfg, run_dir=Path(tmp) / f"r{i}",
-                                         progress=False) for i in range(2)]
-            same = (runs[0] / "checkpoint.pt").read_bytes() == (runs[1] / "checkpoint.pt").read_bytes()
-        print(f"deterministic ({precision}): two runs give byte-identical checkpoints: {same}")
+            before = _written_bytes()
+            train.fit_embeddings(audio[:small], text, np.arange(small), rng.integers(0, 8, small), config=cfg,
+                                 run_dir=Path(tmp) / "run", progress=False)
+            out[key] = _written_bytes() - before
+    return out
+
+
+def numerics_comparison() -> None:
+    """Portable float32 vs fast (this CPU's kernels) float32 and bfloat16: steps/s, and bytes per training."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    results = {}
+    for mode, precision in (("portable", "float32"), ("fast", "float32"), ("fast", "bfloat16")):
+        proc = subprocess.run([sys.executable, __file__, "--numerics-child", precision], capture_output=True,
+                              text=True, env={**os.environ, numerics.MODE_ENV: mode}, check=True)
+        results[(mode, precision)] = json.loads(proc.stdout.strip().splitlines()[-1])
+    portable = results[("portable", "float32")]
+    for kind in ("class_label", "augmented"):
+        cells = ", ".join(f"{m} {p} {r[kind]:.1f}" for (m, p), r in results.items())
+        print(f"training steps/s, {kind} pairs (one thread, default sizes): {cells}; fast bfloat16 / portable "
+              f"{results[('fast', 'bfloat16')][kind] / portable[kind]:.2f}x", flush=True)
+    print(f"bytes one 30-epoch training writes: resume state every epoch {portable['bytes_every_epoch'] / 1e6:.1f} "
+          f"MB, at most every train.checkpoint_every_s (default) {portable['bytes_default'] / 1e6:.1f} MB "
+          f"({portable['bytes_every_epoch'] / max(portable['bytes_default'], 1):.0f}x less)", flush=True)
 
 
 def _matmul_seconds(n: int) -> float:
@@ -264,12 +323,19 @@ def main() -> None:
                         help="skip the cached-vs-naive comparison (the step, plan and size parts only)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for both loops (0 = torch's default); 1 is fastest on a busy machine")
+    parser.add_argument("--numerics-child", default=None, help=argparse.SUPPRESS)
     ns = parser.parse_args()
+    if ns.numerics_child:
+        import json
+
+        print(json.dumps(numerics_child(ns.numerics_child)))
+        return
     if ns.threads:
         torch.set_num_threads(ns.threads)
     config = replace(load_config(None), **{"train.batch_size": BATCH, "train.device": "cpu",
                                            "train.num_threads": ns.threads})
     rng = np.random.default_rng(0)
+    numerics_comparison()
     if ns.skip_encoder:
         step_comparison(config, rng)
         plan_comparison(ns.plan_runs)

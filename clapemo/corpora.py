@@ -171,6 +171,22 @@ def _select_split(m: Any, split: str | None, config: Config, name: str) -> Any:
     return m.loc[mask]
 
 
+def select_split(table: Any, split: str, config: Config) -> Any:
+    """The rows of a table of corpora (a manifest of several, with any added columns) that
+    :func:`manifest` gives for ``split``, corpus by corpus (the ``dataset`` column): the same rule as training's,
+    so that cuts shown in the book are fitted on the rows training fits them on."""
+    import numpy as np
+
+    if "split" not in table.columns or "dataset" not in table.columns:
+        return table
+    keep = np.zeros(len(table), dtype=bool)
+    for name in dict.fromkeys(table["dataset"]):
+        rows = np.flatnonzero((table["dataset"] == name).to_numpy())
+        chosen = _select_split(table.iloc[rows], split, config, str(name))
+        keep[rows[np.isin(table.index[rows], chosen.index)]] = True
+    return table[keep]
+
+
 def manifest(names: str | Sequence[str], config: Config, *, split: str | None = None) -> Any:
     """The concatenated manifest of corpora, optionally restricted to a split.
 

@@ -104,10 +104,11 @@ def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None 
     return th
 
 
-def _phrase(kind: str, bin_: str) -> str:
-    from clapemo.prompts import TEMPLATES
+def _phrase(kind: str, bin_: str, levels: int) -> str:
+    """The words of a bin at the run's number of levels (``"high male pitch"``; 3 levels: ``"normal intensity"``)."""
+    from clapemo.prompts import bin_phrases
 
-    return TEMPLATES[kind][bin_].replace("{emotion}", "").strip()
+    return bin_phrases(kind, levels)[bin_].replace("{emotion}", "").strip()
 
 
 def bin_words(props: Any, *, thresholds: Any) -> dict[str, str | None]:
@@ -126,7 +127,7 @@ def bin_words(props: Any, *, thresholds: Any) -> dict[str, str | None]:
         value = props[PROPERTY_OF_KIND[kind]] if hasattr(props, "__getitem__") else getattr(
             props, PROPERTY_OF_KIND[kind])
         b = bin_name(None if _missing(value) else float(value), kind, thresholds=thresholds)
-        out[kind] = None if b is None else _phrase(kind, b)
+        out[kind] = None if b is None else _phrase(kind, b, thresholds.levels)
     parts = [out[k] for k in COMBINED_KINDS if out.get(k)]
     out["description"] = COMBINED_SEPARATOR.join(parts) if parts else None
     return out

@@ -131,13 +131,16 @@ def apply(environ: MutableMapping[str, str] | None = None) -> None:
 
 
 def configure_torch() -> None:
-    """Torch's thread count and (training) deterministic algorithms for this process's mode; call after import."""
+    """Torch's thread count (:data:`TORCH_THREADS`, one in executor workers) and cuDNN's deterministic
+    convolutions for this process's mode; called by the encoders and the training before they compute."""
     if not portable():
         return
     import torch
 
     if os.environ.get("CLAPEMO_WORKER") != "1" and torch.get_num_threads() != TORCH_THREADS:
         torch.set_num_threads(TORCH_THREADS)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
 
 
 def check_precision(key: str, value: str) -> None:

@@ -142,6 +142,7 @@ import numpy as np
 from clapemo.config import PromptsConfig
 from clapemo.emotions import EMOTIONS, PROMPT_WORDS
 from clapemo.errors import ConfigError, DataError, ParameterError
+from clapemo.schema import EXTRA_PROMPT_KINDS
 
 __all__ = [
     "KINDS",
@@ -317,6 +318,9 @@ def validate_templates(templates: Mapping[str, Mapping[str, str]]) -> None:
 
 
 def _validate_extra_kinds() -> None:
+    if tuple(EXTRA_KINDS) != EXTRA_PROMPT_KINDS:
+        raise ParameterError(f"EXTRA_KINDS names {tuple(EXTRA_KINDS)}, but clapemo.schema.EXTRA_PROMPT_KINDS "
+                             f"{EXTRA_PROMPT_KINDS}: declare a voice-quality kind in both")
     for kind, spec in EXTRA_KINDS.items():
         if kind in KINDS:
             raise ParameterError(f"EXTRA_KINDS[{kind!r}] shadows a prompt kind of KINDS")

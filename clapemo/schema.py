@@ -23,7 +23,7 @@ from typing import Any
 
 __all__ = [
     "MANIFEST_COLUMNS", "STRING_COLUMNS", "CAPTION_COLUMN", "PROPERTY_COLUMNS", "EXTRA_PROPERTY_COLUMNS",
-    "PROMPT_KINDS", "ACOUSTIC_KINDS",
+    "PROMPT_KINDS", "EXTRA_PROMPT_KINDS", "ALL_PROMPT_KINDS", "ACOUSTIC_KINDS",
     "AUGMENT_KINDS", "TRAIN_PROMPT_KINDS", "FOUR_CLASSES", "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
     "merge_four_class", "split_values",
 ]
@@ -53,6 +53,11 @@ EXTRA_PROPERTY_COLUMNS: tuple[str, ...] = ("f0_sd_st", "jitter_local_pct", "shim
 #: prompt the paper mentions)
 PROMPT_KINDS: tuple[str, ...] = ("class_label", "pitch", "pitch2", "intensity", "speech_rate",
                                  "articulation_rate", "combined")
+#: the voice-quality prompt kinds (chapter 6; their words: ``clapemo.prompts.EXTRA_KINDS``), in the order of
+#: :data:`EXTRA_PROPERTY_COLUMNS`; ``prompts_table`` adds their columns after :data:`PROMPT_KINDS` when asked
+EXTRA_PROMPT_KINDS: tuple[str, ...] = ("pitch_variability", "jitter", "shimmer", "hnr", "pause_rate")
+#: every prompt column a prompts table may hold
+ALL_PROMPT_KINDS: tuple[str, ...] = (*PROMPT_KINDS, *EXTRA_PROMPT_KINDS)
 #: the prompt kinds that describe a measured property
 ACOUSTIC_KINDS: tuple[str, ...] = tuple(k for k in PROMPT_KINDS if k != "class_label")
 #: prompt augmentation (PA): each clip paired with these prompts, class label first

@@ -373,6 +373,7 @@ def _training_context(device: torch.device, num_threads: int) -> Iterator[None]:
     portable numerics, the matrix products on OpenBLAS (:func:`clapemo.numerics.blas_products`)."""
     det, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     threads = torch.get_num_threads()
+    numerics.configure_torch()
     torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     if num_threads:
         torch.set_num_threads(num_threads)

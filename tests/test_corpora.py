@@ -175,3 +175,24 @@ def test_test_fold_resplits_the_twins_like_the_real_corpora(tmp_path):
     moved = corpora.manifest(["synth-cremad"], load_config(overrides=[*base, "data.test_fold={cremad: 2}"]))
     assert set(moved.loc[moved["split"] == "test", "fold"]) == {2}
     assert set(moved.loc[moved["split"] == "train", "fold"]) == set(default["fold"]) - {2}
+
+
+def test_select_split_is_the_manifest_rule_and_the_book_fits_its_cuts_on_it():
+    """A missing split is training data, and fold-style splits hold out their first fold: the book's cuts are
+    fitted on the rows training uses (it used split == "train", which left out rows without a split)."""
+    from clapemo.book import views
+    from clapemo.prompts import fit_thresholds
+
+    cfg = replace(load_config(None), **{"prompts.binning": "quantile"})
+    table = pd.DataFrame({
+        "utterance_id": [f"u{i}" for i in range(8)], "dataset": ["a"] * 4 + ["b"] * 4, "label": "angry",
+        "split": ["train", None, "test", "train", "s1", "s2", "s3", "s1"],
+        "f0_mean_hz": [100.0, 300.0, 999.0, 120.0, 999.0, 140.0, 160.0, 999.0],
+        "intensity_db": [50.0, 70.0, 99.0, 55.0, 99.0, 60.0, 65.0, 99.0],
+        "speech_rate_syl_per_s": 3.0, "articulation_rate_syl_per_s": 4.0, "sex": "male", "speaker": "s"})
+    train_rows = corpora.select_split(table, "train", cfg)
+    assert list(train_rows["utterance_id"]) == ["u0", "u1", "u3", "u5", "u6"]  # b: fold s1 is the test fold
+    assert list(corpora.select_split(table, "test", cfg)["utterance_id"]) == ["u2", "u4", "u7"]
+    shown = views.thresholds(cfg, table)
+    fitted = fit_thresholds(train_rows, cfg.prompts, by="pooled")
+    assert shown["intensity_db"] == [60.0] == list(fitted.cuts("intensity"))  # median of 50 70 55 60 65

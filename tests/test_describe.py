@@ -148,3 +148,27 @@ def test_cli_prints_and_writes(tmp_path, clips, capsys):
 
     assert main(["describe", str(folder), "-o", str(tmp_path / "d.txt")]) == 2  # a ParameterError, named
     assert ".csv or .json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("levels", "top"), [(3, "high"), (5, "very high")])
+def test_a_run_with_more_levels_describes_in_its_own_words(tmp_path, clips, levels, top):
+    """A run trained with prompts.levels 3 or 5 names bins with its own words (it raised a KeyError: describe
+    looked the phrases up in the two-level templates)."""
+    from clapemo.config import PromptsConfig
+    from clapemo.prompts import fit_thresholds
+
+    _, paths = clips
+    x = np.linspace(0.0, 1.0, 50)
+    table = pd.DataFrame({"utterance_id": [f"c/{i}" for i in range(50)], "label": "angry", "dataset": "c",
+                          "speaker": "s", "sex": "female", "f0_mean_hz": 120 + 80 * x, "intensity_db": 40 + 20 * x,
+                          "speech_rate_syl_per_s": 1 + x, "articulation_rate_syl_per_s": 2 + x})
+    cuts = fit_thresholds(table, PromptsConfig(binning="quantile", levels=levels))
+    cfg = clip_config(tmp_path, **{"train.epochs": 0, "train.projection_dim": 8, "train.device": "cpu",
+                                   "prompts.binning": "quantile", "prompts.levels": levels})
+    rng = np.random.default_rng(0)
+    run = train.fit_embeddings(rng.normal(size=(6, 4)), rng.normal(size=(2, 3)), np.arange(6), np.arange(6) % 2,
+                               config=cfg, run_dir=tmp_path / "runs" / f"l{levels}", thresholds=cuts, progress=False)
+    row = D.describe([paths["high_female"]], run=str(run), progress=False).iloc[0]
+    # 250 Hz and 68 dB lie above every cut fitted on 120-200 Hz and 40-60 dB: the top level's words
+    assert row["pitch2"] == f"{top} pitch" and row["intensity"] == f"{top} intensity"
+    assert row["description"].startswith(f"{top} female pitch, {top} intensity")

@@ -689,6 +689,27 @@ def test_embed_cli_reads_the_shared_config_options(tmp_path):
     np.testing.assert_allclose(np.load(out), encoders.embed_texts(texts, cfg), atol=1e-6)
 
 
+def test_embed_prompts_takes_every_prompt_kind_of_a_prompts_table():
+    """The texts `clapemo embed --prompts` encodes: every prompt column prompts_table writes, the voice-quality
+    kinds included (they were left out: the encoders kept their own list of kinds)."""
+    import pandas as pd
+
+    from clapemo import encoders, prompts
+    from clapemo.config import PromptsConfig
+    from clapemo.schema import EXTRA_PROPERTY_COLUMNS
+
+    x = np.linspace(0.0, 1.0, 10)
+    props = pd.DataFrame({"utterance_id": [f"u{i}" for i in range(10)], "label": "angry", "sex": "female",
+                          "f0_mean_hz": 150 + 100 * x, "intensity_db": 50 + 20 * x, "speech_rate_syl_per_s": 2 + x,
+                          "articulation_rate_syl_per_s": 3 + x, **{c: x for c in EXTRA_PROPERTY_COLUMNS}})
+    cfg = PromptsConfig(binning="quantile", extra_kinds=list(prompts.EXTRA_KINDS))
+    table = prompts.prompts_table(props, cfg, thresholds=prompts.fit_thresholds(props, cfg))
+    texts = encoders.prompt_texts(table)
+    for column in ("class_label", "pitch", *prompts.EXTRA_KINDS):
+        assert set(table[column].dropna()) <= set(texts), column
+    assert "varied pitch anger" in texts and "monotone pitch anger" in texts
+
+
 def test_whisper_layers_bfloat16_is_close_to_float32_and_repeatable(whisper_layers, monkeypatch):
     with pytest.raises(ConfigError, match="not portable"):  # portable numerics refuse bfloat16, naming the key
         E.audio_encoder(EncodersConfig(audio="whisper-tiny-layers", device="cpu", whisper_precision="bfloat16"))

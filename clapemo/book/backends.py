@@ -127,10 +127,10 @@ def _measure(clips: "pd.DataFrame", fcfg: Any) -> tuple["pd.DataFrame", float]:
 def _prompt_thresholds(config: "Config", table: "pd.DataFrame") -> Any:
     """The prompt cuts the chapter bins with: the config's fixed cuts, or (``quantile`` binning) the cuts fitted
     on the table's training split, pooled (as :func:`clapemo.book.views.thresholds` shows them)."""
-    from clapemo import prompts
+    from clapemo import corpora, prompts
 
     if config.prompts.binning == "quantile":
-        train = table[table["split"] == "train"] if "split" in table.columns else table
+        train = corpora.select_split(table, "train", config)
         return prompts.fit_thresholds(train, config.prompts, by="pooled")
     return prompts.Thresholds.from_config(config.prompts)
 

@@ -80,7 +80,7 @@ def corpus_table(config: "Config") -> "pd.DataFrame":
         if config.prompts.binning != "quantile":
             return corpora.annotated(names, config)
         table = corpora.with_features(corpora.manifest(names, config), config)
-        train = table[table["split"] == "train"] if "split" in table.columns else table
+        train = corpora.select_split(table, "train", config)
         cuts = prompts.fit_thresholds(train, config.prompts)
         return corpora.with_prompts(table, config, thresholds=cuts)
 
@@ -130,12 +130,12 @@ def thresholds(config: "Config", table: "pd.DataFrame | None" = None) -> dict[st
     ``fixed`` binning reads them from ``config.prompts`` (reconstructed values); ``quantile`` binning fits them
     on the training split of ``table`` with ``clapemo.prompts.fit_thresholds`` (pooled over corpora, for display).
     """
-    from clapemo import prompts
+    from clapemo import corpora, prompts
 
     if config.prompts.binning == "quantile":
         if table is None:
             raise ParameterError("thresholds: quantile binning needs the table the cuts are fitted on")
-        train = table[table["split"] == "train"] if "split" in table.columns else table
+        train = corpora.select_split(table, "train", config)
         cuts = prompts.fit_thresholds(train, config.prompts, by="pooled")
     else:
         cuts = prompts.Thresholds.from_config(config.prompts)

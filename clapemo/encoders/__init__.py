@@ -66,6 +66,7 @@ from clapemo.config import EncodersConfig
 from clapemo.encoders.base import AudioEncoder, TextEncoder, check_texts, identity_id
 from clapemo.encoders.cache import EmbeddingCache, audio_key, text_key
 from clapemo.errors import DataError, ParameterError
+from clapemo.schema import ALL_PROMPT_KINDS
 
 __all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "audio_encoder", "text_encoder",
            "embed_audio", "embed_texts", "encoder_id", "audio_identity", "text_identity", "centre_per_speaker",
@@ -73,7 +74,8 @@ __all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "au
 
 AUDIO_ENCODERS = ("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14", "egemaps")
 TEXT_ENCODERS = ("minilm", "bert")
-PROMPT_COLUMNS = ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined")
+#: the prompt columns whose texts ``clapemo embed --prompts`` encodes: every kind of a prompts table
+PROMPT_COLUMNS = ALL_PROMPT_KINDS
 
 _LOADED: dict[tuple, Any] = {}  # (modality, encoder id, device) -> encoder; models load once per process
 

@@ -230,6 +230,7 @@ class Cnn14Encoder(AudioEncoder):
     dim = EMBED_DIM
 
     def __init__(self, config) -> None:
+        numerics.configure_torch()
         self.sample_rate_hz = int(config.cnn14_sample_rate_hz)
         self.batch_size = int(config.batch_size)
         self.device = resolve_device(config.device)

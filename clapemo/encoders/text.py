@@ -69,6 +69,7 @@ class HFTextEncoder(TextEncoder):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        numerics.configure_torch()
         self.name = config.text
         self.device = resolve_device(config.device)
         self.batch_size = int(config.batch_size)
