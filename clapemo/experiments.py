@@ -60,7 +60,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from clapemo.config import Config, EvaluateConfig, config_hash, load_config, to_dict
+from clapemo.config import Config, EvaluateConfig, config_hash, load_config, stored_dict, to_dict
 from clapemo.emotions import CAPTION_CORPORA, EMOTION_CORPORA
 from clapemo.errors import ClapEmoError, ConfigError, DataError, ParameterError
 from clapemo.evaluate import (
@@ -497,7 +497,8 @@ def _cached(artefact: str, config: Config, compute: Callable[[], Any], *, by: Se
                           side_by_side(summary, paper_results()[artefact]).to_csv(index=False))
     meta = {"artefact": artefact, "config_hash": config_hash(config),
             "seconds": round(time.perf_counter() - start, 1)}
-    atomic_write_text(folder / "config.yaml", yaml.safe_dump({"_meta": meta, **to_dict(config)}, sort_keys=False))
+    atomic_write_text(folder / "config.yaml",
+                      yaml.safe_dump({"_meta": meta, **stored_dict(config)}, sort_keys=False))
     manifests, extra = _data_provenance(config, artefact)
     provenance.write(folder, provenance.collect(config=config, data_manifests=manifests, extra=extra,
                                                 steps={"compute": time.perf_counter() - start}))

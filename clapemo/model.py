@@ -266,14 +266,15 @@ class TrainedCLAP:
 
 def load_run(run_dir: str | Path) -> TrainedCLAP:
     """Load a finished run (``checkpoint.pt`` + ``done``) for evaluation; the head is on CPU in eval mode."""
-    from clapemo.config import Config, from_dict
+    from clapemo.config import Config, anchored, from_dict
 
     run_dir = Path(run_dir)
     if not (run_dir / "done").is_file():
         raise DataError(f"{run_dir} is not a finished training run (no 'done' marker); run clapemo.train.fit "
                         "again to resume it")
     ckpt = load_checkpoint(run_dir / "checkpoint.pt")
-    config = from_dict(Config, ckpt["config"])
+    # a run stores its paths relative to the project (clapemo.config.stored_dict): anchor them in this one
+    config = anchored(from_dict(Config, ckpt["config"]))
     dims = ckpt["dims"]
     head = CLAPHead(dims["d_audio"], dims["d_text"], projection_dim=dims["projection_dim"],
                     dropout=config.train.dropout)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clapemo.config import Config, config_hash, load_config, replace, to_dict
+from clapemo.config import Config, config_hash, from_dict, load_config, replace, to_dict
 from clapemo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,3 +100,21 @@ def test_cli_help_lists_existing_subcommands():
     proc = subprocess.run([sys.executable, "-m", "clapemo", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert "config" in proc.stdout
+
+
+def test_stored_config_has_no_absolute_paths_and_anchors_back(tmp_path):
+    """Runs store their config without this machine's paths: under the project -> relative, elsewhere -> left out;
+    read back, relative folders are anchored in the project of this installation."""
+    from clapemo.config import anchored, project_root, stored_dict
+
+    root = tmp_path / "project"
+    cfg = replace(load_config(None), **{"features.cache_dir": str(root / "data" / "cache" / "features"),
+                                        "train.runs_dir": "/elsewhere/runs", "data.roots": {"ravdess": "/corpora/R"},
+                                        "encoders.cache_dir": "data/cache/embeddings"})
+    stored = stored_dict(cfg, root=root)
+    assert stored["features"]["cache_dir"] == "data/cache/features" and "runs_dir" not in stored["train"]
+    assert stored["data"]["roots"] == {} and stored["encoders"]["cache_dir"] == "data/cache/embeddings"
+    back = anchored(from_dict(Config, stored), root)
+    assert back.features.cache_dir == str(root / "data" / "cache" / "features")
+    assert back.train.runs_dir == str(root / "runs")  # the default, in this project
+    assert project_root() is not None

@@ -63,26 +63,6 @@ def _items(items: str | Sequence[str] | None) -> list[str]:
     return items.split() if isinstance(items, str) else [str(i) for i in items]
 
 
-def _absolute_paths(section: Any, base: Path) -> dict:
-    """Dotted overrides that make every relative ``path=True`` field of ``section`` absolute under ``base``."""
-    out: dict = {}
-    for f in dataclasses.fields(section):
-        value = getattr(section, f.name)
-        if dataclasses.is_dataclass(value):
-            out.update({f"{f.name}.{k}": v for k, v in _absolute_paths(value, base).items()})
-        elif f.metadata.get("path"):
-            if isinstance(value, str) and value and not Path(value).is_absolute():
-                candidate = base / value
-                # output folders always; inputs (checkpoints, model folders) only when they exist under the root,
-                # so a model name such as "google-bert/bert-base-uncased" is left alone
-                if candidate.exists() or f.name.endswith(("_dir", "_root")):
-                    out[f.name] = str(candidate)
-            elif isinstance(value, dict):
-                out[f.name] = {k: str(base / v) if isinstance(v, str) and not Path(v).is_absolute() else v
-                               for k, v in value.items()}
-    return out
-
-
 def _changed(child: Any, base: Any, prefix: str = "") -> list[str]:
     """``section.key=value`` overrides for the leaves of ``child`` that differ from ``base`` (plain dicts)."""
     out = []
@@ -137,7 +117,7 @@ def notebook_config(config: str | os.PathLike, *, profile: str | None = None, se
     Config
     """
     from clapemo.book.progress import install
-    from clapemo.config import replace, resolve_config, to_dict
+    from clapemo.config import anchored, replace, resolve_config, to_dict
 
     install()  # in a notebook kernel: progress bars to the terminal, not the page (idempotent)
     path = _artefact_path(config)
@@ -154,7 +134,7 @@ def notebook_config(config: str | os.PathLike, *, profile: str | None = None, se
     if output_dir is not None:
         items.append(f"evaluate.results_dir={output_dir}")
     cfg = resolve_config(source, overlays=_paths(overlays), overrides=items + _items(overrides))
-    return replace(cfg, **_absolute_paths(cfg, root())) if absolute_paths else cfg
+    return anchored(cfg, root()) if absolute_paths else cfg
 
 
 def emotion_corpora(config: "Config") -> list[str]:
