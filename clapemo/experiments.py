@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,7 @@ __all__ = [
     "NotRun",
     "NO_4D",
     "provided_emotion_corpora",
+    "root_problems",
     "missing_paper_corpora",
     "caption_corpora_available",
     "corpora_used",
@@ -276,17 +278,34 @@ def _figure2_specs(config: Config) -> dict[tuple[str, str], RunSpec]:
     return specs
 
 
+def root_problems(config: Config) -> dict[str, str]:
+    """Corpus name -> why its ``data.roots`` folder cannot be read (missing, not a folder, empty), for the real
+    source; {} for the synthetic one. Known before any work starts, so a plan says it instead of "ok"."""
+    if config.data.source == "synth":
+        return {}
+    out = {}
+    for name, root in config.data.roots.items():
+        path = Path(root)
+        problem = ("no such folder" if not path.exists() else "not a folder" if not path.is_dir()
+                   else "an empty folder" if not any(path.iterdir()) else None)
+        if problem:
+            out[name] = f"data.roots.{name} = {root!r}: {problem}"
+    return out
+
+
 def corpora_used(config: Config, *, artefacts: Sequence[str] = ("table3", "table4", "figure2")) -> Any:
     """Which corpora each artefact uses and which of the paper's are missing: one row per artefact.
 
     Returns
     -------
     DataFrame with ``artefact, evaluated_on, emotion_corpora (the '5ED'), caption_corpora (4D), missing`` (the
-    paper's emotion corpora this config lacks), ``status`` ("ok" or the :class:`NotRun` reason).
+    paper's emotion corpora this config lacks), ``status`` ("ok", the :class:`NotRun` reason, or "error: ..."
+    naming each ``data.roots`` folder it uses that is missing, not a folder or empty: :func:`root_problems`).
     """
     import pandas as pd
 
     rows = []
+    broken = root_problems(config)
     for artefact in artefacts:
         key = {"table3": "ear_collection", "table4": "ser_target", "figure2": "prompt_analysis_corpora"}[artefact]
         targets = getattr(config.evaluate, key)
@@ -297,6 +316,10 @@ def corpora_used(config: Config, *, artefacts: Sequence[str] = ("table3", "table
             eds = resolved if artefact == "figure2" else emotion_corpora(config, target=resolved[0])
         except NotRun as err:
             status, resolved = str(err), targets
+        used = [*resolved, *eds, *caption_corpora_available(config)]
+        found = [broken[name] for name in dict.fromkeys(base_corpus(n) for n in used) if name in broken]
+        if found:
+            status = "error: " + "; ".join(found)
         rows.append({"artefact": artefact, "evaluated_on": ", ".join(resolved),
                      "emotion_corpora": ", ".join(eds) or "none",
                      "caption_corpora": ", ".join(caption_corpora_available(config)) or "none",
@@ -1054,7 +1077,10 @@ def cli(argv: list[str]) -> int:
             for row, spec in specs.items():
                 if isinstance(spec, str):
                     print(f"# {artefact} row {row!r}: {spec}")
-        return 0
+        problems = sorted(set(root_problems(next(iter(configs.values()))).values()))
+        for problem in problems:
+            print(f"# error: {problem}", file=sys.stderr)
+        return 1 if problems else 0
     frames = {}
     for artefact, config in configs.items():
         try:

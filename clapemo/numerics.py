@@ -128,6 +128,14 @@ def apply(environ: MutableMapping[str, str] | None = None) -> None:
         target[name] = value
     if environ is None:
         _APPLIED["late"] = [m for m in ("numpy", "torch") if m in sys.modules]
+        found = problems() if _APPLIED["late"] else []
+        if found:
+            import warnings
+
+            warnings.warn(f"{' and '.join(_APPLIED['late'])} loaded before clapemo, so the portable kernel pins "
+                          f"came too late: {'; '.join(found)}. Numbers may differ from other machines; import "
+                          f"clapemo first (or export the variables `clapemo doctor --env` prints)", RuntimeWarning,
+                          stacklevel=3)
 
 
 def configure_torch() -> None:

@@ -34,8 +34,19 @@ def test_every_yaml_example_is_a_valid_overlay_over_every_artefact(doc, tmp_path
 def test_the_partial_corpora_plan_of_the_book_runs(tmp_path, capsys):
     from clapemo.experiments import cli
 
+    from tests.fake_corpora import make_cremad, make_ravdess
+
     block = next(b for b in _blocks(REPO / "book" / "real_data.md", "yaml") if "include_4d: false" in b)
+    overlay = yaml.safe_load(block)
+    assert set(overlay["data"]["roots"]) == {"ravdess", "cremad"}
+    # the page's roots are placeholders: a plan of missing folders is an error naming them (exit 1) ...
     (tmp_path / "partial.yaml").write_text(block)
+    assert cli(["all", "--overlay", str(tmp_path / "partial.yaml"), "--plan"]) == 1
+    assert "data.roots.ravdess = '/corpora/RAVDESS': no such folder" in capsys.readouterr().err
+    # ... and with the two corpora in place (fake trees) it plans what the page describes
+    overlay["data"]["roots"] = {"ravdess": str(make_ravdess(tmp_path / "RAVDESS")),
+                                "cremad": str(make_cremad(tmp_path / "CREMA-D"))}
+    (tmp_path / "partial.yaml").write_text(yaml.safe_dump(overlay))
     commands = [line.split("#")[0].split() for b in _blocks(REPO / "book" / "real_data.md", "bash")
                 for line in b.splitlines() if "--plan" in line and "partial.yaml" in line]
     assert commands
