@@ -21,7 +21,8 @@ Two modes, chosen per process by the environment variable ``CLAPEMO_NUMERICS``:
       workers, a Dask ``LocalCluster``: they inherit the environment). ``OPENBLAS_CORETYPE`` is kept where it is
       already set (some platforms set it themselves) and recorded;
     * thread counts fixed independently of the core count (:data:`THREAD_PINS`): torch's intra-op pool of a process
-      has :data:`TORCH_THREADS` threads and OpenBLAS as many, executor workers one each; parallelism comes from worker
+      has :data:`TORCH_THREADS` threads (executor workers one), every BLAS product one thread (OpenBLAS sums in
+      another order with another thread count); parallelism comes from worker
       processes, whose tasks do not depend on how many there are;
     * deterministic algorithms in training (strict on CPU); on a GPU ``CUBLAS_WORKSPACE_CONFIG`` is set so that
       cuBLAS is deterministic too. A GPU gives the same numbers run after run on one GPU model and driver, not
@@ -76,7 +77,7 @@ TORCH_THREADS = 2
 THREAD_PINS: dict[str, str] = {
     "OMP_NUM_THREADS": str(TORCH_THREADS),
     "MKL_NUM_THREADS": str(TORCH_THREADS),
-    "OPENBLAS_NUM_THREADS": str(TORCH_THREADS),
+    "OPENBLAS_NUM_THREADS": "1",
     # torch's OpenMP threads must not spin while OpenBLAS's threads compute (2x slower encoders otherwise)
     "OMP_WAIT_POLICY": "PASSIVE",
 }
@@ -335,4 +336,11 @@ def blas_products() -> Any:
 
     if not portable():
         return contextlib.nullcontext()
-    return _mode_class()()
+    import threadpoolctl
+
+    stack = contextlib.ExitStack()
+    # one BLAS thread, whatever the process: OpenBLAS splits some products between its threads in other orders
+    # (128x768 @ 768x1024 gives other bits with 1, 2 and 3 threads), so a product must not depend on where it runs
+    stack.enter_context(threadpoolctl.threadpool_limits(1, user_api="blas"))
+    stack.enter_context(_mode_class()())
+    return stack

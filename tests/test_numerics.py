@@ -142,3 +142,17 @@ def test_test_signal_is_a_voiced_clip_of_known_pitch():
 def test_the_slice_gives_the_same_bits_on_an_emulated_haswell():
     result = portability.compare(cpu="Haswell", timeout_s=900)
     assert result["differs"] == [], result
+
+
+def test_blas_products_use_one_thread_whatever_the_process_allows():
+    """OpenBLAS sums a 128x768 @ 768x1024 product in other orders with 1, 2 or 3 threads, so blas_products runs
+    every product on one thread: the bits do not depend on the process's thread settings."""
+    import threadpoolctl
+
+    gen = torch.Generator().manual_seed(0)
+    a, w = torch.randn(128, 768, generator=gen), torch.randn(1024, 768, generator=gen)
+    outs = []
+    for threads in (1, 2, 3):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"), numerics.blas_products():
+            outs.append(torch.nn.functional.linear(a, w))
+    assert all(torch.equal(outs[0], o) for o in outs[1:])
