@@ -247,8 +247,13 @@ def check_threads(*, train_threads: int, threads: Mapping[str, Any]) -> list[Fin
         findings.append(Finding("threads", f"train.num_threads = 0 trains with torch's default, here "
                                            f"{threads.get('torch')} threads (the core count): sums, and so numbers, "
                                            f"change with the machine; the book's configs fix it (1)"))
+    from clapemo import numerics
+
+    pinned = numerics.environment() if numerics.portable() else {}
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         value = threads.get(var)
+        if str(value) == pinned.get(var):  # portable numerics fix it on purpose (clapemo.numerics)
+            continue
         if value not in (None, "") and train_threads and str(value) != str(train_threads):
             findings.append(Finding("threads", f"{var}={value} while training uses {train_threads} thread(s): "
                                                f"feature and embedding steps run with {value}", differs=False))
