@@ -8,6 +8,17 @@ Two entry points the other stages share:
   ``start_s`` / ``end_s`` read a segment (``None`` or NaN = from the start / to the end).
 * :func:`as_mono` validates an in-memory array (1-D, or 2-D with a channel axis that is mixed down), checks
   that it is finite and non-empty, and returns it as contiguous float32.
+* :func:`admit` is the one admission rule of a clip, applied to the waveform as loaded (its own rate, before any
+  resampling or encoding) by feature extraction (``clapemo.features``: ``describe``) and by the embedding path
+  (``clapemo.encoders.embed_audio``: training, ``index``/``search``, ``classify``): a sample rate of at least
+  :data:`MIN_SAMPLE_RATE_HZ`, at least :data:`MIN_DURATION_S` of audio, and not silent (peak at least
+  :data:`SILENCE_PEAK`, and not a constant/DC-only signal). A clip that breaks it is a
+  :class:`~clapemo.errors.DataError`, so a batch records it as an error row: never a class, never a search hit.
+  Its fourth rule, an intact file, is checked by :func:`load` while reading, where the bytes are: a file that is
+  not a regular file (FIFO, device, directory; :func:`regular_file`, before anything opens it), a truncated WAV
+  (:func:`wav_truncation`), a truncated Ogg (:func:`ogg_truncation`), a file that libsndfile opens but cannot
+  decode to its end (FLAC "lost sync"), and a FLAC/MP4/MP3 (with a Xing/Info/VBRI header) whose decoded length
+  falls short of the length its header declares by more than :data:`TRUNCATION_TOLERANCE_S`.
 
 Every rule broken raises :class:`~clapemo.errors.DataError` (bad file or signal) or
 :class:`~clapemo.errors.ParameterError` (bad argument), with the file name and the rule in the message.
@@ -18,6 +29,8 @@ Sample values are returned as they are stored (float files are not rescaled; int
 from __future__ import annotations
 
 import math
+import os
+import stat
 import struct
 from pathlib import Path
 
@@ -25,13 +38,36 @@ import numpy as np
 
 from clapemo.errors import DataError, ParameterError
 
-__all__ = ["load", "as_mono", "resample", "wav_truncation", "SOUNDFILE_SUFFIXES", "MAX_CHANNELS"]
+__all__ = ["load", "as_mono", "admit", "regular_file", "resample", "wav_truncation", "ogg_truncation",
+           "SOUNDFILE_SUFFIXES", "MAX_CHANNELS", "MIN_DURATION_S", "MIN_SAMPLE_RATE_HZ", "SILENCE_PEAK",
+           "TRUNCATION_TOLERANCE_S"]
 
 #: Suffixes read with soundfile (libsndfile) first; everything else goes to PyAV.
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd"})
 
 #: A 2-D array whose shorter axis is at most this long is read as (channels, samples) or (samples, channels).
 MAX_CHANNELS = 8
+
+# The admission rule (:func:`admit`). Every clip of the synthetic benchmark passes it by a wide margin (16 kHz and
+# up, seconds long, a noise floor well above the silence threshold), so it rejects none of them and changes no
+# number: a clip that passes is encoded and measured exactly as before.
+
+#: Shortest clip admitted, in seconds: less than one syllable is no utterance (a 0.05 s clip is a click). The
+#: default of ``FeaturesConfig.min_duration_s``, which feature extraction passes to :func:`admit` (a config may
+#: raise it for the measurements); the embedding path uses this value.
+MIN_DURATION_S = 0.1
+#: Lowest sample rate admitted, in Hz: the telephone rate, the lowest at which speech is stored (its band reaches
+#: 4 kHz, where the second and third formants live); a 1 kHz file holds nothing above 500 Hz.
+MIN_SAMPLE_RATE_HZ = 8000
+#: Silence threshold on the peak absolute sample value (and on the swing around the mean, for a constant, DC-only
+#: signal): 2e-5, i.e. 0 dB on the intensity scale of ``clapemo.features`` (samples read as pascals). Below one
+#: step of 16-bit PCM (3.05e-5), so in 16-bit files it admits anything but digital silence.
+SILENCE_PEAK = 2e-5
+#: A compressed file whose header declares a length (FLAC, MP4/M4A, MP3 with a Xing/Info/VBRI header) is
+#: truncated when it decodes to more than this many seconds less (one codec frame of slack: at most 0.13 s for AAC
+#: at 8 kHz); a file libsndfile reads is truncated when it yields more than this many seconds fewer frames than
+#: it declares.
+TRUNCATION_TOLERANCE_S = 0.2
 
 
 def _is_missing(value: float | None) -> bool:
@@ -98,6 +134,109 @@ def as_mono(audio: np.ndarray, *, name: str = "audio") -> np.ndarray:
         n_bad = int(np.count_nonzero(~np.isfinite(out)))
         raise DataError(f"{name}: {n_bad} of {out.size} samples are NaN or infinite; samples must be finite")
     return out
+
+
+def admit(audio: np.ndarray, *, sample_rate_hz: int, name: str = "audio",
+          min_duration_s: float = MIN_DURATION_S) -> None:
+    """Raise unless a clip, as loaded, is admissible audio: the one admission rule of clapemo.
+
+    Feature extraction (``clapemo.features``, hence ``describe``) and the embedding path
+    (``clapemo.encoders.embed_audio``, hence training, ``index``/``search`` and ``classify``) both call it on the
+    waveform at its own sample rate, before any resampling, measuring or encoding; a clip that passes goes on
+    unchanged. Its rules, in the order they are checked:
+
+    1. sample rate at least :data:`MIN_SAMPLE_RATE_HZ` (8000 Hz);
+    2. at least ``min_duration_s`` of audio (default :data:`MIN_DURATION_S`, 0.1 s);
+    3. not silent: peak absolute sample value at least :data:`SILENCE_PEAK` (2e-5, 0 dB on the intensity scale);
+    4. not a constant (DC-only) signal: some sample at least :data:`SILENCE_PEAK` away from the mean.
+
+    An intact file is the rule's other half, checked by :func:`load` while it reads the bytes (see the module
+    docstring: non-regular files, truncated WAV/Ogg/FLAC/MP4/MP3).
+
+    Parameters
+    ----------
+    audio : np.ndarray, shape (n_samples,), float
+        Mono samples as :func:`load` or :func:`as_mono` return them (non-empty and finite).
+    sample_rate_hz : int
+        The rate of ``audio`` in Hz, as stored in the file (not a rate it is later resampled to).
+    name : str
+        What to call the clip in the message (the file, or ``"utterance 'id' (file)"``).
+    min_duration_s : float
+        The shortest clip admitted, seconds (>= 0); feature extraction passes ``FeaturesConfig.min_duration_s``.
+
+    Raises
+    ------
+    DataError
+        A rule is broken; the message names the clip, the value and the rule, e.g. ``"clip.wav: 0.05 s of audio
+        (800 samples at 16000 Hz), shorter than the min_duration_s = 0.1 s minimum"``.
+    ParameterError
+        ``sample_rate_hz`` not a positive integer, ``min_duration_s`` negative or not finite, ``audio`` not 1-D.
+    """
+    if (isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer))
+            or sample_rate_hz <= 0):
+        raise ParameterError(f"sample_rate_hz = {sample_rate_hz!r} must be a positive integer (Hz)")
+    if isinstance(min_duration_s, bool) or not isinstance(min_duration_s, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(min_duration_s) or min_duration_s < 0:
+        raise ParameterError(f"min_duration_s = {min_duration_s!r} must be a finite number of seconds >= 0")
+    x = np.asarray(audio)
+    if x.ndim != 1:
+        raise ParameterError(f"audio of shape {x.shape} must be 1-D (mono samples; see as_mono)")
+    rate = int(sample_rate_hz)
+    if rate < MIN_SAMPLE_RATE_HZ:
+        raise DataError(f"{name}: sample rate {rate} Hz is too low; audio needs sample_rate_hz >= "
+                        f"{MIN_SAMPLE_RATE_HZ} Hz (the telephone rate; MIN_SAMPLE_RATE_HZ)")
+    duration = x.size / rate
+    if duration < min_duration_s:
+        samples = "1 sample" if x.size == 1 else f"{x.size} samples"
+        raise DataError(f"{name}: {duration:.3g} s of audio ({samples} at {rate} Hz), shorter than the "
+                        f"min_duration_s = {min_duration_s:g} s minimum")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak < SILENCE_PEAK:
+        raise DataError(f"{name}: the clip is silent (peak amplitude {peak:.2g}, below the silence threshold "
+                        f"SILENCE_PEAK = {SILENCE_PEAK:g}, i.e. 0 dB on the intensity scale); nothing to hear")
+    offset = float(np.mean(x, dtype=np.float64))
+    # = max |x - offset| in float64 (rounding is monotonic, so the extremes give it), without a float64 copy
+    swing = max(float(x.max()) - offset, offset - float(x.min()))
+    if swing < SILENCE_PEAK:
+        raise DataError(f"{name}: constant signal (every sample within SILENCE_PEAK = {SILENCE_PEAK:g} of the "
+                        f"offset {offset:.4g}, i.e. DC only); the clip is silent, there is no sound")
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO, i.e. a named pipe"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def regular_file(path: str | os.PathLike) -> Path:
+    """The path, when it names an existing regular file (symlinks followed); checked with ``os.stat`` alone, so
+    a FIFO, a device or a directory is refused at once instead of blocking the first ``open``/read.
+
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    DataError
+        ``"<path>: audio file not found"``, ``"<path>: not a regular file (a FIFO, i.e. a named pipe); audio
+        is read from regular files only"`` (or a directory, a device, a socket), or ``"<path>: cannot be read
+        (...)"``.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: audio file not found") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((what for test, what in _FILE_KINDS if test(st.st_mode)), "a special file")
+        raise DataError(f"{path}: not a regular file ({kind}); audio is read from regular files only")
+    return path
 
 
 def resample(audio: np.ndarray, *, orig_rate_hz: int, target_rate_hz: int, quality: str = "HQ") -> np.ndarray:
@@ -173,7 +312,83 @@ def wav_truncation(path: str | Path) -> str | None:
     return None
 
 
+def ogg_truncation(path: str | Path) -> str | None:
+    """Why an Ogg file (Vorbis, Opus, FLAC in Ogg) is truncated or cut, or None when it is whole or not Ogg.
+
+    Both libsndfile and FFmpeg read a cut Ogg file silently as a shorter clip (the length comes from the last
+    page they find), so its pages are walked here (27-byte headers, no decoding): the file must not end inside a
+    page, and every logical stream must reach its end-of-stream page. Bytes after the last stream ended (a
+    trailing tag) are ignored.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        if f.read(4) != b"OggS":
+            return None
+        open_streams: set[int] = set()
+        offset = 0
+        while offset < size:
+            f.seek(offset)
+            header = f.read(27)
+            if len(header) < 27 or header[:4] != b"OggS":
+                if not open_streams:
+                    return None  # every stream ended: trailing bytes are not audio
+                what = "the file ends" if len(header) < 27 else "no Ogg page starts"
+                return (f"truncated Ogg: {what} at byte {offset} of {size} before stream(s) "
+                        f"{sorted(open_streams)} reached their end-of-stream page")
+            flags, serial, n_segments = header[5], struct.unpack("<I", header[14:18])[0], header[26]
+            table = f.read(n_segments)
+            end = offset + 27 + n_segments + sum(table)
+            if len(table) < n_segments or end > size:
+                return (f"truncated Ogg: the file ends inside the page at byte {offset} (the page needs "
+                        f"{end - offset} bytes, the file holds {size - offset} from there)")
+            if flags & 0x02:
+                open_streams.add(serial)
+            if flags & 0x04:
+                open_streams.discard(serial)
+            offset = end
+        if open_streams:
+            return (f"truncated Ogg: stream(s) {sorted(open_streams)} have no end-of-stream page (the file stops "
+                    f"at byte {size})")
+    return None
+
+
+def _mp3_declares_length(path: Path) -> bool:
+    """Whether an MP3 file carries a Xing/Info/VBRI header (a frame count FFmpeg reports as its duration); without
+    one FFmpeg estimates the duration from the bit rate, which is no declaration to hold a file to."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        skip = 0
+        if len(head) == 10 and head[:3] == b"ID3":
+            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+            skip = 10 + size  # the tag's syncsafe size
+            skip += 10 if head[5] & 0x10 else 0
+        f.seek(skip)
+        block = f.read(8192)
+    for i in range(len(block) - 1):
+        if block[i] == 0xFF and block[i + 1] & 0xE0 == 0xE0:  # the first frame's sync word
+            frame = block[i:i + 200]
+            return b"Xing" in frame or b"Info" in frame or b"VBRI" in frame
+    return False
+
+
+def _declared_length_s(container: object, stream: object, path: Path) -> float | None:
+    """The length in seconds a container's header declares for ``stream``, for the formats whose header is a
+    declaration (FLAC's STREAMINFO, MP4's moov, an MP3's Xing/Info/VBRI frame count); None otherwise."""
+    formats = set(container.format.name.split(","))  # type: ignore[attr-defined]
+    if not (formats & {"flac", "mov", "mp4", "m4a"} or ("mp3" in formats and _mp3_declares_length(path))):
+        return None
+    if stream.duration and stream.time_base:  # type: ignore[attr-defined]
+        return float(stream.duration * stream.time_base)  # type: ignore[attr-defined]
+    if container.duration:  # type: ignore[attr-defined]
+        return container.duration / 1_000_000  # type: ignore[attr-defined]  # AV_TIME_BASE
+    return None
+
+
 def _read_soundfile(path: Path, start: float, end: float | None) -> tuple[np.ndarray, int]:
+    """Read with libsndfile. An error opening the file propagates (the caller falls back to PyAV); once
+    libsndfile has recognised the file, an error decoding it or fewer frames than it declares is a truncated or
+    corrupt file (a DataError: no fallback, which would decode the damaged file to a shorter clip)."""
     import soundfile as sf
 
     with sf.SoundFile(str(path)) as f:
@@ -184,8 +399,29 @@ def _read_soundfile(path: Path, start: float, end: float | None) -> tuple[np.nda
         if first >= n_total and n_total > 0:
             raise DataError(f"{path}: segment start_s = {start:g} is past the end of the file "
                             f"({n_total / rate:.3f} s)")
-        f.seek(min(first, n_total))
-        data = f.read(max(0, last - first), dtype="float32", always_2d=True)
+        kind = f"{f.format} file" if f.format else "file"
+        try:
+            f.seek(min(first, n_total))
+            data = f.read(max(0, last - first), dtype="float32", always_2d=True)
+            tail_decodes = True
+            if last < n_total and len(data) == last - first:
+                # a segment that ends early: the file must still decode at its declared end (a damaged file is
+                # refused whole, as a truncated WAV is, not only when the segment reaches the damage)
+                f.seek(n_total - 1)
+                tail_decodes = len(f.read(1, dtype="float32")) == 1
+        except Exception as err:  # noqa: BLE001 - libsndfile's decode errors (e.g. FLAC "lost sync")
+            message = " ".join(str(err).split())
+            raise DataError(f"{path}: truncated or corrupt {kind}: decoding stops before the end the header "
+                            f"declares ({n_total / rate:.3f} s) with '{message}'; the file is damaged (re-copy or "
+                            "re-export it)") from None
+    if not tail_decodes:
+        raise DataError(f"{path}: truncated {kind}: its last frame ({n_total / rate:.3f} s, as the header "
+                        "declares) does not decode; the file is damaged (re-copy or re-export it)")
+    wanted = max(0, last - first)
+    if wanted - len(data) > TRUNCATION_TOLERANCE_S * rate:
+        raise DataError(f"{path}: truncated {kind}: the header declares {n_total} frames ({n_total / rate:.3f} s) "
+                        f"but only {first + len(data)} decode ({(first + len(data)) / rate:.3f} s); the file is "
+                        "damaged (re-copy or re-export it)")
     return data.T, rate  # (channels, samples)
 
 
@@ -205,6 +441,7 @@ def _read_av(path: Path, start: float, end: float | None) -> tuple[np.ndarray, i
         rate = None
         first_time: float | None = None
         resampler = av.AudioResampler(format="fltp")
+        to_the_end = True
         for frame in container.decode(stream):
             if rate is None:
                 rate = int(frame.sample_rate)
@@ -212,13 +449,24 @@ def _read_av(path: Path, start: float, end: float | None) -> tuple[np.ndarray, i
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray())  # (channels, samples) float32 planar
             if end is not None and frame.time is not None and frame.time > end + 0.5:
+                to_the_end = False
                 break
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
+        declared_s = _declared_length_s(container, stream, path) if to_the_end and rate else None
+        stream_start_s = (float(stream.start_time * stream.time_base)
+                          if stream.start_time is not None and stream.time_base else 0.0)
     if rate is None or not chunks:
         return np.zeros((1, 0), dtype=np.float32), int(stream.rate or 1)
     data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
     offset = first_time or 0.0
+    if declared_s is not None:
+        # decoded from the start: the samples count; after a seek: where the decoded frames end
+        decoded_s = data.shape[1] / rate if start == 0 else offset - stream_start_s + data.shape[1] / rate
+        if declared_s - decoded_s > TRUNCATION_TOLERANCE_S:
+            kind = path.suffix.lstrip(".").upper() or container.format.name.split(",")[0]
+            raise DataError(f"{path}: truncated {kind} file: the header declares {declared_s:.3f} s of audio but "
+                            f"it decodes to {decoded_s:.3f} s; the file is damaged (re-copy or re-export it)")
     first = max(0, int(round((start - offset) * rate)))
     last = data.shape[1] if end is None else max(first, min(data.shape[1], int(round((end - offset) * rate))))
     if first >= data.shape[1] and data.shape[1] > 0:
@@ -235,7 +483,7 @@ def load(path: str | Path, *, sample_rate_hz: int | None = None, start_s: float 
     ----------
     path : str or Path
         wav/flac/ogg/aiff are read with soundfile; mp3, mp4, m4a, webm and anything else with PyAV.
-        A soundfile read that fails falls back to PyAV.
+        A file soundfile cannot open falls back to PyAV; one it opens but cannot decode is damaged (DataError).
     sample_rate_hz : int, optional
         Resample to this rate (soxr, high quality). ``None`` keeps the file's rate.
     start_s, end_s : float, optional
@@ -252,9 +500,14 @@ def load(path: str | Path, *, sample_rate_hz: int | None = None, start_s: float 
     Raises
     ------
     DataError
-        Missing file, not a regular file, unreadable/corrupt, a WAV whose data chunk is truncated (the header
-        declares more frames than the file holds; see :func:`wav_truncation`), no audio stream, empty (no
-        samples in the file or the segment), or non-finite samples. The message names the file.
+        Missing file, not a regular file (a FIFO, a device or a directory: refused by :func:`regular_file`
+        before anything opens it), unreadable/corrupt, truncated (a WAV whose data chunk declares more frames
+        than the file holds, :func:`wav_truncation`; an Ogg file cut inside a page or without its end-of-stream
+        page, :func:`ogg_truncation`; a file libsndfile opens but cannot decode to its end, e.g. FLAC "lost
+        sync"; a FLAC/MP4/MP3 whose decoded length falls short of its header's by more than
+        :data:`TRUNCATION_TOLERANCE_S`), no audio stream, empty (no samples in the file or the segment), or
+        non-finite samples. The message names the file. The clip rules (rate, duration, silence) are
+        :func:`admit`'s, which callers apply to what this returns.
     ParameterError
         ``sample_rate_hz`` not a positive int, or a bad segment (negative start, ``end_s <= start_s``).
     """
@@ -263,14 +516,11 @@ def load(path: str | Path, *, sample_rate_hz: int | None = None, start_s: float 
                                        or isinstance(sample_rate_hz, bool) or sample_rate_hz <= 0):
         raise ParameterError(f"sample_rate_hz = {sample_rate_hz!r} must be a positive integer (Hz) or None")
     start, end = _check_segment(start_s, end_s)
-    if not path.exists():
-        raise DataError(f"{path}: audio file not found")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
+    regular_file(path)  # a FIFO or a device would block the first read: refused before anything opens it
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes)")
     try:
-        truncated = wav_truncation(path)
+        truncated = wav_truncation(path) or ogg_truncation(path)
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err})") from None
     if truncated is not None:

@@ -4,7 +4,12 @@ Each label becomes a class prompt (``clapemo.evaluate.class_prompts``: the run's
 filled with the label's prompt word, e.g. ``angry`` -> ``"anger"``), embedded with the run's text projection; each
 file is embedded with its audio projection. The probabilities are the softmax over the labels of the run's
 learned logit scale times the cosine similarities (CLIP's zero-shot rule), so they are what the trained model
-itself would assign. A file that cannot be embedded keeps its row with the message in ``error``.
+itself would assign. A file that cannot be embedded keeps its row with the message in ``error``, and never gets a
+class: a file that is missing, not a regular file (a FIFO is refused before it is opened), unreadable or truncated
+(``clapemo.audio.load``), or that the admission rule refuses (``clapemo.audio.admit``, the rule feature
+extraction applies too: a sample rate below 8000 Hz, less than 0.1 s of audio, silence), e.g.
+``"DataError: clip.wav: 0.05 s of audio (800 samples at 16000 Hz), shorter than the min_duration_s = 0.1 s
+minimum"``.
 
 ``clapemo classify FILES|DIR ... --run NAME [--labels angry happy sad neutral] [-o out.csv|.json]``.
 """
@@ -77,14 +82,16 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
     Returns
     -------
     DataFrame, one row per file in input order: ``path``, ``name``, ``prediction`` (the most probable label;
-    ties go to the earlier label), ``p_<label>`` for each label (summing to 1), ``error`` (None, or why the file
-    could not be embedded; its other columns are then empty).
+    ties go to the earlier label), ``p_<label>`` for each label (summing to 1), ``error`` (None, or
+    ``"<ErrorType>: <file>: <rule>"``, why the file could not be embedded, the admission rule's refusals included;
+    its other columns are then empty).
     """
     import pandas as pd
 
     from clapemo import runs
     from clapemo.describe import audio_files
     from clapemo.evaluate import class_prompts
+    from clapemo.files import display_path
 
     labels = [str(label) for label in labels]
     if len(labels) < 2 or len(set(labels)) != len(labels):
@@ -109,7 +116,7 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
         by_row = dict(zip(ok, probs))
         for i, path in enumerate(chunk):
             p = by_row.get(i)
-            row = {"path": path, "name": Path(path).name,
+            row = {"path": display_path(path), "name": display_path(Path(path).name),
                    "prediction": labels[int(np.argmax(p))] if p is not None else None}
             row.update({f"p_{label}": (float(p[j]) if p is not None else np.nan)
                         for j, label in enumerate(labels)})
@@ -126,7 +133,8 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
 
 def cli(argv: Sequence[str]) -> int:
     """``clapemo classify FILES|DIR ... --run NAME [--labels ...] [-o out.csv|.json]``."""
-    from clapemo.describe import print_table, write_table
+    from clapemo.describe import check_table_output, print_table, write_table
+    from clapemo.files import display_path
     from clapemo.runs import add_run_arguments, run_from_args
 
     parser = argparse.ArgumentParser(prog="clapemo classify", description="Zero-shot emotion recognition of your "
@@ -136,14 +144,16 @@ def cli(argv: Sequence[str]) -> int:
                         help="canonical emotions to choose from (default: angry happy sad neutral)")
     parser.add_argument("-o", "--output", default=None,
                         help="write the table to .csv or .json instead of printing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing -o file even when it is not a table clapemo wrote")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_run_arguments(parser)
     ns = parser.parse_args(list(argv))
-    if ns.output and Path(ns.output).suffix.lower() not in (".csv", ".json"):
-        raise ParameterError(f"-o {ns.output!r} must end with .csv or .json")
+    if ns.output:
+        check_table_output(ns.output, overwrite=ns.force)  # before any work
     table = classify(ns.inputs, run=run_from_args(ns), labels=ns.labels, progress=not ns.quiet)
     if ns.output:
-        print(write_table(table, ns.output))
+        print(display_path(write_table(table, ns.output, overwrite=ns.force)))
     else:
         print_table(table, ["name", "prediction", *[f"p_{label}" for label in ns.labels], "error"])
     n_bad = int(table["error"].notna().sum())

@@ -11,7 +11,14 @@ settings are those of the run's config when a run is given, so a clip is describ
 training clips. A file that cannot be measured keeps its row, with the message in ``error``; a batch never
 fails on one bad file.
 
-``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|out.json]``.
+Outputs (:func:`write_table`, ``-o``) are checked before the work starts (a folder, a read-only place, a name
+without ``.csv``/``.json`` are refused at once); an existing file is replaced only when it is a table clapemo
+wrote (its header starts with ``path,name`` and ends with ``error``; JSON: records of those fields) or with
+``--force`` (``overwrite=True``); a symbolic link is written through (its target is replaced, the link stays);
+the file gets the permissions of the umask. File names that are not UTF-8 (``caf\xe9.wav``) are measured
+through a UTF-8 alias and shown backslash-escaped (:func:`clapemo.files.display_path`).
+
+``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|out.json] [--force]``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ __all__ = [
     "WORD_KINDS",
     "audio_files",
     "bin_words",
+    "check_table_output",
     "cli",
     "describe",
     "print_table",
@@ -44,10 +52,16 @@ WORD_KINDS: tuple[str, ...] = tuple(k for k in ACOUSTIC_KINDS if k != "combined"
 
 
 def audio_files(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
-    """Files and folders -> audio files: a folder gives its audio files recursively (sorted, by the suffixes of
-    ``clapemo.features.AUDIO_SUFFIXES``); a file is kept as given, whatever its suffix (so a bad file is reported,
-    not skipped). A path that does not exist is kept too (its row records the error)."""
+    """Files and folders -> audio files, each file once.
+
+    A folder gives its audio files recursively (sorted, by the suffixes of ``clapemo.features.AUDIO_SUFFIXES``),
+    including symbolic links of those suffixes that reach no file (broken, or a loop): their rows record the
+    error. A file is kept as given, whatever its suffix (so a bad file is reported, not skipped); a path that does
+    not exist is kept too (its row records the error). The same file named twice (``a/b.wav`` and ``a/./b.wav``,
+    a folder and a file in it, a link and its target) is listed once, under its first name.
+    """
     from clapemo.features import AUDIO_SUFFIXES
+    from clapemo.files import display_path
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
@@ -55,12 +69,17 @@ def audio_files(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES
+                          and (p.is_file() or (p.is_symlink() and not p.is_dir())))
         else:
             out.append(path)
     if not out:
-        raise DataError(f"no audio files in {[str(i) for i in inputs]} (looked for {', '.join(AUDIO_SUFFIXES)})")
-    return list(dict.fromkeys(out))
+        raise DataError(f"no audio files in {[display_path(i) for i in inputs]} (looked for "
+                        f"{', '.join(AUDIO_SUFFIXES)})")
+    unique: dict[str, Path] = {}
+    for p in out:
+        unique.setdefault(os.path.realpath(p), p)
+    return list(unique.values())
 
 
 def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None = None) -> Any:
@@ -198,6 +217,7 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
 
     from clapemo import features as F
     from clapemo.config import Config
+    from clapemo.files import display_path, named_message, readable_paths
     from clapemo.prompts import emotion_word
 
     model = _load_model(run, runs_dir=runs_dir)
@@ -207,10 +227,15 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
         emotion_word(label, prompts_cfg)  # a ParameterError naming the known labels, before any work
     thresholds = run_thresholds(model, config=settings, corpus=corpus)
     files = audio_files(inputs)
-    table = F.extract_table([str(p) for p in files], config=getattr(settings, "features", settings), n_jobs=n_jobs,
-                            progress=progress)
+    shown = [display_path(p) for p in files]
+    with readable_paths(files) as readable:  # names that are not UTF-8: measured through a UTF-8 alias
+        table = F.extract_table(readable, config=getattr(settings, "features", settings), n_jobs=n_jobs,
+                                progress=progress)
+    table["path"] = shown
+    errors = [named_message(e, alias=a, path=p) for e, a, p in zip(table["error"], readable, files)]
+    table["error"] = pd.Series(errors, index=table.index, dtype=object)
     words = _words_frame(table, thresholds, label=label, prompts_config=prompts_cfg)
-    out = pd.DataFrame({"path": table["path"], "name": [Path(p).name for p in table["path"]]})
+    out = pd.DataFrame({"path": table["path"], "name": [display_path(Path(p).name) for p in files]})
     out = pd.concat([out, table[list(PROPERTY_COLUMNS)], words], axis=1)
     if label is not None:
         out.insert(len(PROPERTY_COLUMNS) + 2, "label", label)
@@ -227,17 +252,68 @@ def _load_model(run: Any, *, runs_dir: Any) -> Any:
     return runs.load(run, runs_dir=runs_dir)
 
 
-def write_table(table: Any, path: str | os.PathLike) -> Path:
-    """Write a table atomically as ``.csv`` or ``.json`` (records; NaN -> null), by the suffix of ``path``."""
-    from clapemo.files import atomic_write_text
+def _is_clapemo_table(path: Path) -> bool:
+    """Whether the file at ``path`` is a table :func:`write_table` wrote: CSV whose header starts with
+    ``path,name`` and ends with ``error``; JSON: a list of records with those first and last fields."""
+    import csv
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+            if path.suffix.lower() == ".csv":
+                line = head.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+                columns = next(csv.reader([line]), [])
+                return len(columns) >= 3 and columns[:2] == ["path", "name"] and columns[-1] == "error"
+            records = json.loads(head + fh.read())
+    except (OSError, ValueError):
+        return False
+    return isinstance(records, list) and all(
+        isinstance(r, dict) and list(r)[:2] == ["path", "name"] and list(r)[-1] == "error" for r in records)
+
+
+def check_table_output(path: str | os.PathLike, *, overwrite: bool = False, what: str = "-o") -> Path:
+    """Check, before any work, that :func:`write_table` may write ``path``; returns where the write lands.
+
+    Rules: the name ends with ``.csv`` or ``.json``; it is not a folder and its folder can be written
+    (:func:`clapemo.files.check_output_file`); an existing file is replaced only when it is a table clapemo wrote
+    (:func:`write_table`'s header) or ``overwrite`` is set (``--force``). A symbolic link is written through.
+
+    Raises
+    ------
+    ParameterError
+        The suffix.
+    DataError
+        The target is a folder, cannot be written, or is a file clapemo did not write.
+    """
+    from clapemo.files import check_output_file, display_path
 
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return atomic_write_text(path, table.to_csv(index=False))
-    if suffix == ".json":
-        return atomic_write_text(path, json.dumps(json.loads(table.to_json(orient="records")), indent=1) + "\n")
-    raise ParameterError(f"output {str(path)!r} must end with .csv or .json")
+    if path.suffix.lower() not in (".csv", ".json"):
+        raise ParameterError(f"{what} {display_path(path)!r} must end with .csv or .json")
+    target = check_output_file(path, what=what)
+    if (target.exists() or target.is_symlink()) and not overwrite and not _is_clapemo_table(target):
+        raise DataError(f"{what} {display_path(path)} exists and is not a table clapemo wrote (no "
+                        "'path,name,...,error' header); clapemo does not overwrite it: pass --force "
+                        "(overwrite=True) to replace it, or choose another file")
+    return target
+
+
+def write_table(table: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a table atomically as ``.csv`` or ``.json`` (records; NaN -> null), by the suffix of ``path``.
+
+    The rules of :func:`check_table_output` apply (a file clapemo did not write is replaced only with
+    ``overwrite``); stale temporaries of earlier writes of ``path`` killed before their rename are removed.
+    Returns ``path``.
+    """
+    from clapemo.files import atomic_write_text, remove_stale_temporaries
+
+    target = check_table_output(path, overwrite=overwrite, what="output")
+    remove_stale_temporaries(target.parent, target=target.name)
+    if target.suffix.lower() == ".csv":
+        atomic_write_text(target, table.to_csv(index=False))
+    else:
+        atomic_write_text(target, json.dumps(json.loads(table.to_json(orient="records")), indent=1) + "\n")
+    return Path(path)
 
 
 def print_table(table: Any, columns: Sequence[str]) -> None:
@@ -271,19 +347,23 @@ def cli(argv: Sequence[str]) -> int:
     parser.add_argument("--corpus", default=None, help="run with per-corpus quantile cuts: whose cuts to use")
     parser.add_argument("-o", "--output", default=None,
                         help="write the table to .csv or .json instead of printing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing -o file even when it is not a table clapemo wrote")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="feature worker processes (-1: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     from clapemo.config import add_config_arguments, config_from_args
 
     add_config_arguments(parser)
     ns = parser.parse_args(list(argv))
-    if ns.output and Path(ns.output).suffix.lower() not in (".csv", ".json"):
-        raise ParameterError(f"-o {ns.output!r} must end with .csv or .json")
+    from clapemo.files import display_path
+
+    if ns.output:
+        check_table_output(ns.output, overwrite=ns.force)  # before any work
     config = config_from_args(ns) if (ns.config or ns.overlay or ns.set) else None
     table = describe(ns.inputs, label=ns.label, run=ns.run, runs_dir=runs_dir_from_args(ns), config=config,
                      corpus=ns.corpus, n_jobs=ns.jobs, progress=not ns.quiet)
     if ns.output:
-        print(write_table(table, ns.output))
+        print(display_path(write_table(table, ns.output, overwrite=ns.force)))
     else:
         print_table(table, ["name", "duration_s", "f0_mean_hz", "intensity_db", "speech_rate_syl_per_s",
                              "articulation_rate_syl_per_s", "description"]

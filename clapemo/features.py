@@ -80,15 +80,19 @@ The pause rate is defined for every measurable clip. Cost (measured, one process
 without, 204 ms with the switch (10x); 175 ms of it is ``To Harmonicity (cc)``, whose periodicity search runs
 up to the Nyquist frequency, 10 ms the point process.
 
-The DC offset (the clip's mean) is removed before any measurement. Sample rates: any rate is accepted. Clips
-above ``analysis_rate_hz`` are downsampled to it (soxr) before analysis (speech properties live well below
-8 kHz; this bounds the cost per second of audio); lower rates are analysed as they are, provided the Nyquist
-frequency is above ``f0_max_hz`` and the voicing ceiling (450 Hz).
+The DC offset (the clip's mean) is removed before any measurement. Sample rates: any rate from 8000 Hz up is
+accepted (``audio.MIN_SAMPLE_RATE_HZ``, the admission rule). Clips above ``analysis_rate_hz`` are downsampled to
+it (soxr) before analysis (speech properties live well below 8 kHz; this bounds the cost per second of audio);
+lower rates are analysed as they are, provided the Nyquist frequency is above ``f0_max_hz`` and the voicing
+ceiling (450 Hz).
 
 Bad input (:class:`~clapemo.errors.DataError` from :func:`extract`, a row with the message in ``error`` from
-:func:`extract_table`): missing/empty/corrupt/undecodable/truncated file, empty or non-finite samples, a clip
-shorter than ``min_duration_s``, a silent clip (peak below 2e-5, i.e. below 0 dB on the intensity scale), a
-constant signal (DC only: every sample within 2e-5 of its mean), a clipped clip (more than
+:func:`extract_table`): missing/empty/corrupt/undecodable/truncated file or one that is not a regular file (a
+FIFO is refused before it is opened), empty or non-finite samples; the admission rule the embedding path shares
+(:func:`clapemo.audio.admit`, on the clip at its own rate): a sample rate below 8000 Hz
+(``audio.MIN_SAMPLE_RATE_HZ``), a clip shorter than ``min_duration_s``, a silent clip (peak below 2e-5, i.e.
+below 0 dB on the intensity scale), a constant signal (DC only: every sample within 2e-5 of its mean); and, for
+measurement only, a clipped clip (more than
 ``max_clipped_fraction`` of the samples stuck at the clip's peak value in runs of 3 or more); in a manifest,
 an empty path cell or a ``start_s``/``end_s`` that is not a number. A clip that is audible but has no voiced
 frame (noise, music, general audio of the captioned "4D" sets) is
@@ -113,7 +117,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from clapemo.audio import as_mono, load, resample
+from clapemo.audio import admit, as_mono, load, regular_file, resample
 from clapemo.config import Config, FeaturesConfig, PromptsConfig, config_hash, section
 from clapemo.files import file_sha256
 from clapemo.errors import ClapEmoError, DataError, ParameterError
@@ -234,23 +238,16 @@ def _features_config(config: Any) -> FeaturesConfig:
 
 
 def _check_signal(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> float:
-    """The rules of a measurable clip (raises DataError naming ``name``); returns the DC offset (the mean)."""
-    duration = x.size / rate_hz
-    if duration < cfg.min_duration_s:
-        raise DataError(f"{name}: clip is {duration:.3f} s long; at least min_duration_s = "
-                        f"{cfg.min_duration_s:g} s is required")
+    """The rules of a measurable clip (raises DataError naming ``name``); returns the DC offset (the mean).
+
+    The admission rule shared with the embedding path (sample rate, duration, silence, DC only) is
+    :func:`clapemo.audio.admit`, here with the config's ``min_duration_s``, on the clip at its own rate; clipping
+    is a rule of measurement only (it biases intensity and pitch, not whether the clip is audio)."""
+    # admission first: a constant (DC-only) signal sits at its peak everywhere but is not clipped
+    admit(x, sample_rate_hz=rate_hz, name=name, min_duration_s=cfg.min_duration_s)
     magnitude = np.abs(x)
     peak = float(magnitude.max())
-    if peak < REFERENCE_PA:
-        raise DataError(f"{name}: clip is silent (peak amplitude {peak:.2g} < {REFERENCE_PA:g}, i.e. below 0 dB "
-                        f"on the intensity scale); nothing to measure")
     offset = float(np.mean(x, dtype=np.float64))
-    # = max |x - offset| in float64 (rounding is monotonic, so the extremes give it), without a float64 copy
-    swing = max(float(x.max()) - offset, offset - float(x.min()))
-    if swing < REFERENCE_PA:
-        # checked before clipping: a constant (DC-only) signal sits at its peak everywhere but is not clipped
-        raise DataError(f"{name}: constant signal (every sample within {REFERENCE_PA:g} of the offset "
-                        f"{offset:.4g}, i.e. DC only); there is no sound to measure")
     at_peak = magnitude == np.float32(peak)
     if at_peak.sum() >= 3:
         # count samples at the peak that sit in runs of >= 3 (flat tops), the signature of clipping
@@ -846,7 +843,11 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
             records[i] = _empty_record(error, fields=fields)
             continue
         try:
+            regular_file(path)  # a FIFO would block the hash forever: refused before anything opens it
             sha = file_sha256(path)
+        except DataError as err:
+            records[i] = _empty_record(f"DataError: {err}", fields=fields)
+            continue
         except FileNotFoundError:
             records[i] = _empty_record(f"DataError: {path}: audio file not found", fields=fields)
             continue

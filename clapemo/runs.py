@@ -22,7 +22,10 @@ finished last get the names
 =========  ==========================================
 
 for seed 0, and ``<name>-s<seed>`` for the other seeds. Everywhere a command takes ``--run`` it accepts such a
-name, a run id or a unique prefix of one, or the path of a run folder (:func:`resolve_run`).
+name, a run id or a unique prefix of one, or the path of a run folder (:func:`resolve_run`). A bare word is a
+name or id first (a folder ``pa/`` in the working directory never shadows the name ``pa``); a text with a
+``/`` (``./pa``, ``runs/abc``) is a path, and must be a run folder. A ``--runs-dir`` that does not exist is an
+error, not an empty list.
 
 ``clapemo runs [--runs-dir DIR] [--json]`` prints the table.
 """
@@ -34,6 +37,7 @@ import csv
 import json
 import logging
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -234,9 +238,11 @@ def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
     Parameters
     ----------
     run : str or Path
-        In this order: the path of a run folder (holding ``config.yaml`` or ``checkpoint.pt``); a name of
+        A ``Path``, or a text that looks like a path (holds ``/``, starts with ``.`` or ``~``): a run folder
+        (holding ``config.yaml`` or ``checkpoint.pt``), nothing else. A bare word, in this order: a name of
         :func:`reproduction_names` (``pa``, ``cl``, ``4d``, ``pa-s1`` ...); a run id under ``runs_dir``; a prefix
-        of exactly one run id.
+        of exactly one run id; a run folder of that name in the working directory (so a folder ``pa/`` that is
+        not a run, or is one, never shadows the name ``pa``).
     runs_dir : path, optional
         Folder of the runs (default ``runs``).
 
@@ -247,15 +253,21 @@ def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
     Raises
     ------
     ParameterError
-        Nothing matches, or a prefix matches several runs (the message lists them).
+        Nothing matches, a path is not a run folder, or a prefix matches several runs (the message lists them).
     """
-    if isinstance(run, Path) or (isinstance(run, str) and run.strip()):
-        text = str(run).strip()
+    if isinstance(run, os.PathLike) or (isinstance(run, str) and run.strip()):
+        text = str(os.fspath(run)).strip()
     else:
         raise ParameterError(f"run = {run!r} must be a run name (pa, cl, 4d), a run id or prefix, or a run folder")
-    path = Path(text).expanduser()
-    if _is_run_folder(path):
-        return path
+    if isinstance(run, os.PathLike) or os.sep in text or (os.altsep and os.altsep in text) \
+            or text.startswith((".", "~")):
+        path = Path(text).expanduser()
+        if _is_run_folder(path):
+            return path
+        why = "no such folder" if not path.exists() else ("not a folder" if not path.is_dir() else
+                                                           "it holds no config.yaml or checkpoint.pt")
+        raise ParameterError(f"run = {text!r} is a path but not a run folder ({why}); give a run folder written "
+                             "by 'clapemo train', or a run name or id without '/'")
     folder = _runs_dir(runs_dir)
     names = reproduction_names(runs_dir=folder)
     if text in names:
@@ -270,9 +282,15 @@ def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
         raise ParameterError(f"run = {text!r} is a prefix of {len(matches)} runs in {folder} "
                              f"({', '.join(matches[:8])}{' ...' if len(matches) > 8 else ''}); give more of "
                              "the id")
+    if _is_run_folder(Path(text)):  # a run folder in the working directory, named like no run of runs_dir
+        return Path(text)
+    if not folder.is_dir():
+        raise ParameterError(f"run = {text!r} is no run folder, and runs_dir = {str(folder)!r} does not exist, so "
+                             "there are no run names or ids to look it up in; give --runs-dir (the folder of the "
+                             "training runs) or a run folder")
     known = ", ".join(names) or "none (no finished Table 3 run)"
-    raise ParameterError(f"run = {text!r} is neither a run folder, a run name (known names: {known}) nor a run id "
-                         f"in {folder} ({len(ids)} runs; 'clapemo runs' lists them)")
+    raise ParameterError(f"run = {text!r} is neither a run name (known names: {known}) nor a run id in {folder} "
+                         f"({len(ids)} runs; 'clapemo runs' lists them), nor a run folder")
 
 
 def load(run: str | Path, *, runs_dir: str | Path | None = None) -> Any:
@@ -283,10 +301,15 @@ def load(run: str | Path, *, runs_dir: str | Path | None = None) -> Any:
 
 
 def runs_dir_from_args(ns: argparse.Namespace) -> Path:
-    """The runs folder of parsed options: ``--runs-dir``, else ``train.runs_dir`` of ``--config/--overlay/--set``,
-    else ``runs``."""
+    """The runs folder of parsed options: ``--runs-dir`` (which must be an existing folder: a ParameterError
+    otherwise), else ``train.runs_dir`` of ``--config/--overlay/--set``, else ``runs``."""
     if ns.runs_dir:
-        return Path(ns.runs_dir)
+        path = Path(ns.runs_dir).expanduser()
+        if not path.is_dir():
+            raise ParameterError(f"--runs-dir {ns.runs_dir!r} is " + ("not a folder" if path.exists() else
+                                 "no such folder") + "; give the folder of the training runs (default: "
+                                 "train.runs_dir, runs)")
+        return path
     if ns.config or ns.overlay or ns.set:
         from clapemo.config import config_from_args
 
@@ -327,7 +350,8 @@ def cli(argv: Sequence[str]) -> int:
         print(json.dumps(records, indent=1))
         return 0
     if table.empty:
-        print(f"no runs in {runs_dir}")
+        print(f"no runs in {runs_dir}" + ("" if runs_dir.is_dir() else " (the folder does not exist yet: train a "
+                                         "run, or make reproduce)"))
         return 0
     import pandas as pd
 

@@ -178,3 +178,178 @@ def test_truncated_wav_data_chunk_is_a_data_error_naming_the_file(tmp_path):
     unknown[at:at + 4] = b"\xff\xff\xff\xff"
     (tmp_path / "stream.wav").write_bytes(bytes(unknown))
     assert wav_truncation(tmp_path / "stream.wav") is None
+
+
+# ---- the admission rule (issue "own-audio tools that never lose a file or lie", round 2) ------------------------
+
+
+def test_admission_thresholds_are_the_documented_ones():
+    from clapemo.config import FeaturesConfig
+    from clapemo.features import REFERENCE_PA
+
+    assert (audio.MIN_DURATION_S, audio.MIN_SAMPLE_RATE_HZ, audio.SILENCE_PEAK) == (0.1, 8000, 2e-5)
+    assert audio.TRUNCATION_TOLERANCE_S == 0.2
+    # one rule: the features default minimum is the embedding path's, silence is 0 dB on the intensity scale
+    assert FeaturesConfig().min_duration_s == audio.MIN_DURATION_S and REFERENCE_PA == audio.SILENCE_PEAK
+
+
+@pytest.mark.parametrize("x, rate, message", [
+    (_tone(duration_s=0.05), RATE,
+     "clip.wav: 0.05 s of audio (800 samples at 16000 Hz), shorter than the min_duration_s = 0.1 s minimum"),
+    (np.array([0.5], np.float32), RATE,
+     "clip.wav: 6.25e-05 s of audio (1 sample at 16000 Hz), shorter than the min_duration_s = 0.1 s minimum"),
+    (np.zeros(RATE, np.float32), RATE,
+     "clip.wav: the clip is silent (peak amplitude 0, below the silence threshold SILENCE_PEAK = 2e-05, i.e. 0 dB "
+     "on the intensity scale); nothing to hear"),
+    (np.full(RATE, 0.25, np.float32), RATE,
+     "clip.wav: constant signal (every sample within SILENCE_PEAK = 2e-05 of the offset 0.25, i.e. DC only); the "
+     "clip is silent, there is no sound"),
+    (_tone(freq_hz=100.0, rate=1000), 1000,
+     "clip.wav: sample rate 1000 Hz is too low; audio needs sample_rate_hz >= 8000 Hz (the telephone rate; "
+     "MIN_SAMPLE_RATE_HZ)"),
+])
+def test_admit_refuses_each_rule_with_a_known_message(x, rate, message):
+    with pytest.raises(DataError) as err:
+        audio.admit(x, sample_rate_hz=rate, name="clip.wav")
+    assert str(err.value) == message
+
+
+def test_admit_passes_what_is_audio_at_the_edges():
+    audio.admit(_tone(duration_s=0.1), sample_rate_hz=RATE, name="edge")  # exactly the minimum duration
+    audio.admit(_tone(rate=8000), sample_rate_hz=8000)  # exactly the minimum rate
+    one_lsb = np.zeros(RATE, np.float32)
+    one_lsb[::50] = 1 / 32768  # one step of 16-bit PCM: quiet, not digital silence
+    audio.admit(one_lsb, sample_rate_hz=RATE)
+    audio.admit(_tone(duration_s=0.05), sample_rate_hz=RATE, min_duration_s=0.01)  # a caller's own minimum
+    with pytest.raises(ParameterError, match="sample_rate_hz"):
+        audio.admit(_tone(), sample_rate_hz=0)
+    with pytest.raises(ParameterError, match="min_duration_s"):
+        audio.admit(_tone(), sample_rate_hz=RATE, min_duration_s=-1.0)
+    with pytest.raises(ParameterError, match="1-D"):
+        audio.admit(np.zeros((2, RATE)), sample_rate_hz=RATE)
+
+
+def _within(seconds, fn):
+    """Run ``fn`` in a thread; fail (and unblock a reader stuck on a FIFO) if it takes longer than ``seconds``."""
+    import threading
+
+    result = {}
+
+    def target():
+        try:
+            result["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - handed to the test
+            result["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return thread.is_alive(), result
+
+
+def _fifo(path):
+    import os
+
+    os.mkfifo(path)
+    return path
+
+
+def _release(path):
+    """Open the FIFO for writing and close it: a reader blocked in open() returns (end of file)."""
+    import os
+
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+def test_fifo_is_refused_at_once_naming_it(tmp_path):
+    fifo = _fifo(tmp_path / "p.wav")
+    hung, result = _within(1.0, lambda: audio.load(fifo))
+    if hung:
+        _release(fifo)
+    assert not hung, "audio.load blocked on a FIFO"
+    assert isinstance(result.get("error"), DataError)
+    assert str(result["error"]) == f"{fifo}: not a regular file (a FIFO, i.e. a named pipe); audio is read from " \
+                                   "regular files only"
+    with pytest.raises(DataError, match="not a regular file \\(a directory\\)"):
+        audio.regular_file(tmp_path)
+    with pytest.raises(DataError, match="gone.wav: audio file not found"):
+        audio.regular_file(tmp_path / "gone.wav")
+    assert audio.regular_file(_write(tmp_path / "a.wav", _tone())) == tmp_path / "a.wav"
+
+
+def _half(path):
+    """A copy of ``path`` cut to half its bytes, next to it (``half_<name>``)."""
+    data = path.read_bytes()
+    cut = path.with_name("half_" + path.name)
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
+def _long_tone():
+    rng = np.random.default_rng(0)
+    return (_tone(duration_s=4.0, amp=0.3) + 0.01 * rng.standard_normal(4 * RATE)).astype(np.float32)
+
+
+@pytest.mark.parametrize("suffix, rule", [
+    (".flac", r"half_clip\.flac: truncated or corrupt FLAC file: decoding stops before the end the header declares "
+              r"\(4\.000 s\) with 'Error : flac decoder lost sync\.'"),
+    (".ogg", r"half_clip\.ogg: truncated Ogg: the file ends inside the page at byte \d+"),
+])
+def test_truncated_flac_and_ogg_are_data_errors_not_shorter_clips(tmp_path, suffix, rule):
+    whole = _write(tmp_path / f"clip{suffix}", _long_tone())
+    y, rate = audio.load(whole)
+    assert rate == RATE and y.size == 4 * RATE  # the whole file still reads in full
+    with pytest.raises(DataError, match=rule):
+        audio.load(_half(whole))
+    with pytest.raises(DataError, match="half_clip"):
+        audio.load(_half(whole), start_s=0.5, end_s=1.0)  # a segment of a damaged file too
+
+
+def test_ogg_pages_walk(tmp_path):
+    whole = _write(tmp_path / "clip.ogg", _long_tone())
+    assert audio.ogg_truncation(whole) is None
+    assert audio.ogg_truncation(_write(tmp_path / "a.wav", _tone())) is None  # not Ogg
+    data = whole.read_bytes()
+    last_page = data.rindex(b"OggS")
+    (tmp_path / "no_eos.ogg").write_bytes(data[:last_page])  # cut exactly at a page boundary
+    assert "no end-of-stream page" in audio.ogg_truncation(tmp_path / "no_eos.ogg")
+    (tmp_path / "tagged.ogg").write_bytes(data + b"TAG trailing bytes")  # after the end: not audio, ignored
+    assert audio.ogg_truncation(tmp_path / "tagged.ogg") is None
+
+
+def test_truncated_mp3_with_a_length_header_is_a_data_error(tmp_path):
+    pytest.importorskip("av")
+    x = _long_tone()
+    whole = _write_av(tmp_path / "clip.mp3", x, codec="mp3")
+    y, rate = audio.load(whole)
+    assert rate == RATE and abs(y.size - x.size) <= 0.05 * RATE
+    with pytest.raises(DataError, match=r"half_clip\.mp3: truncated MP3 file: the header declares 4\.000 s of "
+                                        r"audio but it decodes to [12]\.\d+ s"):
+        audio.load(_half(whole))
+
+
+def test_truncated_mp4_with_its_index_first_is_a_data_error(tmp_path):
+    pytest.importorskip("av")
+    import av
+
+    x = _long_tone()
+    whole = tmp_path / "clip.m4a"
+    with av.open(str(whole), mode="w", format="mp4", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("aac", rate=RATE, layout="mono")
+        for i in range(0, x.size, 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, i:i + 1024]), format="fltp",
+                                               layout="mono")
+            frame.sample_rate = RATE
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    y, _ = audio.load(whole)
+    assert abs(y.size / RATE - 4.0) < 0.15
+    # FFmpeg may stop with a decoding error or decode the cut file to a shorter clip: a DataError either way
+    with pytest.raises(DataError, match=r"half_clip\.m4a: (truncated M4A file: the header declares 4\.\d+ s|"
+                                        r"cannot decode audio)"):
+        audio.load(_half(whole))

@@ -87,3 +87,83 @@ def test_cli(emotion_run, tmp_path, capsys):
     assert C.cli([str(folder), "--run", str(run), "--quiet", "-o", str(tmp_path / "p.json")]) == 0
     records = json.loads((tmp_path / "p.json").read_text())
     assert [r["name"] for r in records] == ["a.wav", "b.wav"] and records[1]["error"]
+
+
+def _issue_files(folder):
+    """The files of the issue (each never a class, never a hit), with the message each must give."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(800) / 16000
+    sf.write(str(folder / "click.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+    sf.write(str(folder / "silence.wav"), np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    sf.write(str(folder / "one.wav"), np.array([0.5], np.float32), 16000)
+    t = np.arange(1000) / 1000
+    sf.write(str(folder / "lowrate.wav"), (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 1000)
+    whole = folder / "whole.flac"
+    x, _ = sf.read(str(write_clip(folder / "src.wav", 260.0, duration_s=4.0)), dtype="float32")
+    (folder / "src.wav").unlink()
+    sf.write(str(whole), x, 16000)
+    data = whole.read_bytes()
+    (folder / "cut.flac").write_bytes(data[: len(data) // 2])
+    whole.unlink()
+    return {
+        "click.wav": "0.05 s of audio (800 samples at 16000 Hz), shorter than the min_duration_s = 0.1 s minimum",
+        "silence.wav": "the clip is silent (peak amplitude 0, below the silence threshold SILENCE_PEAK = 2e-05, "
+                       "i.e. 0 dB on the intensity scale); nothing to hear",
+        "one.wav": "6.25e-05 s of audio (1 sample at 16000 Hz), shorter than the min_duration_s = 0.1 s minimum",
+        "lowrate.wav": "sample rate 1000 Hz is too low; audio needs sample_rate_hz >= 8000 Hz (the telephone rate; "
+                       "MIN_SAMPLE_RATE_HZ)",
+        "cut.flac": "truncated or corrupt FLAC file: decoding stops before the end the header declares (4.000 s) "
+                    "with 'Error : flac decoder lost sync.'; the file is damaged (re-copy or re-export it)",
+    }
+
+
+def test_files_admission_refuses_are_error_rows_never_a_class(emotion_run, tmp_path):
+    import os
+    import threading
+
+    _, run = emotion_run
+    folder = tmp_path / "issue"
+    expected = _issue_files(folder)
+    high = write_clip(tmp_path / "high.wav", 280.0)
+    fifo = tmp_path / "p.wav"
+    os.mkfifo(fifo)
+    inputs = [high, *[folder / name for name in expected], fifo]
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(table=C.classify(
+        inputs, run=str(run), labels=["angry", "sad"], progress=False)), daemon=True)
+    thread.start()
+    thread.join(60.0)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # unblock the reader before failing
+    assert not thread.is_alive(), "classify blocked on a FIFO"
+    table = result["table"]
+    assert list(table["name"]) == ["high.wav", *expected, "p.wav"]  # every file keeps its row, in order
+    assert table["prediction"].iloc[0] == "angry" and table["error"].iloc[0] is None  # the batch went on
+    for i, (name, rule) in enumerate(expected.items(), start=1):
+        assert table["error"].iloc[i] == f"DataError: {folder / name}: {rule}", name
+        assert table["prediction"].iloc[i] is None and np.isnan(table["p_angry"].iloc[i])
+    assert table["error"].iloc[-1] == (f"DataError: {fifo}: not a regular file (a FIFO, i.e. a named pipe); audio "
+                                       "is read from regular files only")
+    alone = C.classify([high], run=str(run), labels=["angry", "sad"], progress=False)
+    assert table["p_angry"].iloc[0] == alone["p_angry"].iloc[0]  # the good file's numbers are unchanged
+    os.unlink(fifo)
+
+
+def test_files_admission_refuses_are_never_search_hits(emotion_run, tmp_path):
+    from clapemo import search
+
+    _, run = emotion_run
+    folder = tmp_path / "mine"
+    expected = _issue_files(folder)
+    write_clip(folder / "high.wav", 280.0)
+    write_clip(folder / "low.wav", 110.0)
+    idx = search.index(folder, run=str(run), output=tmp_path / "idx", progress=False)
+    errors = dict(zip(idx.table["path"].map(lambda p: p.rsplit("/", 1)[-1]), idx.table["error"]))
+    for name, rule in expected.items():
+        assert errors[name] is not None and errors[name].endswith(rule), (name, errors[name])
+    assert errors["high.wav"] is None and errors["low.wav"] is None
+    for query in ("anger", "sad", "high pitch anger"):
+        hits = search.search(idx, query, k=100)
+        assert sorted(hits["path"].map(lambda p: p.rsplit("/", 1)[-1])) == ["high.wav", "low.wav"], query

@@ -1,6 +1,7 @@
 """clapemo.describe on clips of known pitch and level: bin words, prompts, run cuts, per-file errors, CLI."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -172,3 +173,92 @@ def test_a_run_with_more_levels_describes_in_its_own_words(tmp_path, clips, leve
     # 250 Hz and 68 dB lie above every cut fitted on 120-200 Hz and 40-60 dB: the top level's words
     assert row["pitch2"] == f"{top} pitch" and row["intensity"] == f"{top} intensity"
     assert row["description"].startswith(f"{top} female pitch, {top} intensity")
+
+
+def _rename_to_latin1(path, name_bytes):
+    """Give a file a name that is not valid UTF-8 (``caf\\xe9.wav``); returns its path as Python holds it."""
+    raw = os.fsencode(str(path.parent)) + b"/" + name_bytes
+    os.rename(os.fsencode(str(path)), raw)
+    return os.fsdecode(raw)
+
+
+def test_a_name_that_is_not_utf8_is_measured_and_shown_escaped(tmp_path, clips, capsys):
+    folder, paths = clips
+    _rename_to_latin1(paths["high_female"], b"caf\xe9.wav")
+    table = D.describe(folder, config=clip_config(tmp_path), progress=False).set_index("name")
+    row = table.loc["caf\\xe9.wav"]
+    assert row["error"] is None and row["f0_mean_hz"] == pytest.approx(250, rel=0.01)
+    assert row["path"].endswith("b/caf\\xe9.wav") and row["pitch"] == "high female pitch"
+    settings = ["--quiet", "--set", f"features.cache_dir={tmp_path / 'fc'}"]
+    assert D.cli([str(folder), *settings]) == 0  # printing never crashes
+    assert "caf\\xe9.wav" in capsys.readouterr().out
+    assert D.cli([str(folder), "-o", str(tmp_path / "d.json"), *settings]) == 0
+    records = json.loads((tmp_path / "d.json").read_text())
+    assert [r["path"].endswith("b/caf\\xe9.wav") for r in records if r["name"] == "caf\\xe9.wav"] == [True]
+    assert D.cli([str(folder), "-o", str(tmp_path / "d.csv"), *settings]) == 0
+    assert "caf\\xe9.wav" in pd.read_csv(tmp_path / "d.csv")["name"].tolist()
+
+
+def test_links_that_reach_no_file_are_rows_and_a_file_named_twice_is_one_row(tmp_path, clips):
+    folder, paths = clips
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
+    (folder / "gone.wav").symlink_to(folder / "nothing_here.wav")
+    (folder / "alias.wav").symlink_to(paths["low_male"])  # the same file as a/low_male.wav
+    files = D.audio_files([folder, paths["low_male"], folder / "a" / "." / "low_male.wav"])
+    assert sorted(p.name for p in files) == ["gone.wav", "high_female.wav", "high_male.wav", "loop.wav",
+                                             "low_female.wav", "low_male.wav"]  # alias.wav is low_male.wav
+    table = D.describe(folder, config=clip_config(tmp_path), progress=False).set_index("name")
+    assert len(table) == 6 and table.loc["low_male.wav", "error"] is None
+    assert "not found" in table.loc["gone.wav", "error"]
+    assert "symbolic links" in table.loc["loop.wav", "error"] and table.loc["loop.wav", "error"].startswith(
+        "DataError")
+
+
+def test_outputs_are_checked_before_the_work_and_never_replace_a_users_file(tmp_path, clips, capsys,
+                                                                            monkeypatch):
+    from clapemo.cli import main
+
+    folder, paths = clips
+    table = D.describe([paths["low_male"]], config=clip_config(tmp_path), progress=False)
+    thesis = tmp_path / "thesis.csv"
+    thesis.write_text("chapter,words\n1,9000\n")
+    with pytest.raises(DataError, match="not a table clapemo wrote.*--force"):
+        D.write_table(table, thesis)
+    assert thesis.read_text() == "chapter,words\n1,9000\n"
+    assert D.write_table(table, thesis, overwrite=True) == thesis and "low male pitch" in thesis.read_text()
+    own = D.write_table(table, tmp_path / "own.json")
+    D.write_table(table, own)  # a table clapemo wrote is replaced
+    (tmp_path / "notes.json").write_text('{"mine": 1}')
+    with pytest.raises(DataError, match="not a table clapemo wrote"):
+        D.write_table(table, tmp_path / "notes.json")
+    # a symbolic link is written through: the link stays, its target gets the table
+    target = tmp_path / "target.csv"
+    D.write_table(table, target)
+    (tmp_path / "link.csv").symlink_to(target)
+    D.write_table(table, tmp_path / "link.csv")
+    assert (tmp_path / "link.csv").is_symlink() and pd.read_csv(target)["name"].tolist() == ["low_male.wav"]
+    # a stale temporary of a write killed at its rename is removed by the next write
+    stale = tmp_path / ".own.json.k1ll3d00.tmp"
+    stale.write_text("[]")
+    D.write_table(table, own)
+    assert not stale.exists()
+    # the command line refuses before measuring anything
+    monkeypatch.setattr(D, "describe", lambda *a, **k: pytest.fail("the work started"))
+    (tmp_path / "dir.csv").mkdir()
+    assert main(["describe", str(folder), "-o", str(tmp_path / "dir.csv")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["describe", str(folder), "-o", "/proc/props.csv"]) == 2
+    assert "cannot write in /proc" in capsys.readouterr().err
+    thesis.write_text("chapter,words\n")
+    assert main(["describe", str(folder), "-o", str(thesis)]) == 2
+    assert "--force" in capsys.readouterr().err and thesis.read_text() == "chapter,words\n"
+
+
+def test_outputs_get_the_permissions_of_the_umask(tmp_path, clips):
+    _, paths = clips
+    table = D.describe([paths["low_male"]], config=clip_config(tmp_path), progress=False)
+    old = os.umask(0o022)
+    try:
+        assert (D.write_table(table, tmp_path / "o.csv").stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)

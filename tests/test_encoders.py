@@ -757,3 +757,96 @@ def test_egemaps_without_opensmile_is_a_config_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_opensmile)
     with pytest.raises(ConfigError, match="'egemaps' needs the 'opensmile' package"):
         egemaps.identity(EncodersConfig(audio="egemaps"))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The admission rule on the embedding path (clapemo.audio.admit)
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def bad_clips(tmp_path):
+    """The issue's files, each with the rule it breaks."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    sf.write(folder / "click.wav", tone(220, 0.05, 16000), 16000)
+    sf.write(folder / "silence.wav", np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    sf.write(folder / "one.wav", np.array([0.5], np.float32), 16000)
+    sf.write(folder / "lowrate.wav", tone(200, 1.0, 1000), 1000)
+    return {"click.wav": "0.05 s of audio (800 samples at 16000 Hz), shorter than the min_duration_s = 0.1 s "
+                         "minimum",
+            "silence.wav": "the clip is silent (peak amplitude 0",
+            "one.wav": "6.25e-05 s of audio (1 sample at 16000 Hz), shorter than the min_duration_s = 0.1 s minimum",
+            "lowrate.wav": "sample rate 1000 Hz is too low; audio needs sample_rate_hz >= 8000 Hz"}, folder
+
+
+def test_embed_audio_refuses_what_admission_refuses_before_encoding(bad_clips, clips, tmp_path, monkeypatch,
+                                                                    cnn14_cfg):
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+    fake = CountingEncoder(2048, 44100)
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: fake)
+    rules, folder = bad_clips
+    for name, rule in rules.items():
+        manifest = pd.DataFrame({"utterance_id": ["u"], "path": [str(folder / name)]})
+        with pytest.raises(DataError) as err:
+            E.embed_audio(manifest, cfg, progress=False)
+        assert str(err.value).startswith(f"utterance 'u' ({folder / name}): {rule}"), str(err.value)
+    assert fake.clips == 0 and not list((tmp_path / "cache").rglob("*.emb"))  # never encoded, never cached
+    E.embed_audio(pd.DataFrame({"path": clips}), cfg, progress=False)  # the 8 kHz tones pass
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000])
+def test_an_admitted_clip_is_encoded_bit_for_bit_as_before(tmp_path, rate):
+    from clapemo import audio
+
+    rng = np.random.default_rng(rate)
+    path = tmp_path / f"clip{rate}.wav"
+    sf.write(path, (tone(180, 1.3, rate, amp=0.3) + 0.01 * rng.standard_normal(int(round(1.3 * rate)))), rate,
+             subtype="PCM_16")
+    for target in (16000, 44100):
+        before = audio.load(path, sample_rate_hz=target)[0]  # what embed_audio encoded before admission existed
+        now = E._admitted_wave(str(path), start_s=None, end_s=None, sample_rate_hz=target, name=str(path))
+        assert now.dtype == before.dtype and now.flags["C_CONTIGUOUS"]
+        np.testing.assert_array_equal(now, before)
+        seg = E._admitted_wave(str(path), start_s=0.25, end_s=1.0, sample_rate_hz=target, name=str(path))
+        np.testing.assert_array_equal(seg, audio.load(path, sample_rate_hz=target, start_s=0.25, end_s=1.0)[0])
+
+
+def test_embed_audio_refuses_a_fifo_at_once(tmp_path, cnn14_cfg):
+    import os
+    import threading
+
+    fifo = tmp_path / "p.wav"
+    os.mkfifo(fifo)
+    result = {}
+
+    def run():
+        try:
+            E.embed_audio(pd.DataFrame({"path": [str(fifo)]}), enc_cfg(cnn14_cfg, cache_dir=str(tmp_path)),
+                          progress=False)
+        except DataError as err:
+            result["error"] = str(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(1.0)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # unblock the reader before failing
+    assert not thread.is_alive(), "embed_audio blocked on a FIFO"
+    assert result["error"] == f"{fifo}: not a regular file (a FIFO, i.e. a named pipe); audio is read from regular " \
+                              "files only"
+
+
+def test_admit_cached_holds_a_stale_cache_entry_to_the_rule(bad_clips, tmp_path, monkeypatch, cnn14_cfg):
+    from clapemo.encoders.cache import EmbeddingCache, audio_key
+
+    cfg = enc_cfg(cnn14_cfg, cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(E, "audio_encoder", lambda config=None: CountingEncoder(2048, 44100))
+    _, folder = bad_clips
+    silence = str(folder / "silence.wav")
+    # a vector cached for the silent clip by a version of clapemo without the rule
+    cache = EmbeddingCache(cfg.cache_dir, E.encoder_id(cfg, modality="audio"), 2048)
+    cache.put(audio_key(silence), np.ones(2048, np.float32))
+    manifest = pd.DataFrame({"path": [silence]})
+    assert E.embed_audio(manifest, cfg, progress=False)[0, 0] == 1.0  # training's pure cache read
+    with pytest.raises(DataError, match="silence.wav: the clip is silent"):
+        E.embed_audio(manifest, cfg, progress=False, admit_cached=True)

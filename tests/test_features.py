@@ -188,6 +188,52 @@ def test_bad_arguments():
         features.extract(vowel(120.0, rate=1000, duration_s=0.5)[:500], sample_rate_hz=1000)
 
 
+def test_admission_is_the_one_rule_of_clapemo_audio(tmp_path):
+    """Features apply clapemo.audio.admit (what the embedding path applies), at the clip's own rate."""
+    from clapemo import audio
+
+    for name, x, rate in [("click.wav", vowel(120.0, duration_s=0.05), RATE), ("silence.wav", np.zeros(RATE), RATE),
+                          ("one.wav", np.array([0.5]), RATE), ("lowrate.wav", vowel(120.0, rate=4000), 4000)]:
+        path = _write(tmp_path / name, x, rate=rate)
+        with pytest.raises(DataError) as shared:
+            audio.admit(audio.load(path)[0], sample_rate_hz=rate, name=path)
+        with pytest.raises(DataError) as measured:
+            features.extract(path)
+        assert str(measured.value) == str(shared.value), name
+    # 4 kHz was measurable before the rule (its Nyquist frequency is above 600 Hz): now below the 8 kHz minimum
+    assert "sample rate 4000 Hz is too low" in str(measured.value)
+    assert features.extract(vowel(150.0, rate=8000), sample_rate_hz=8000).f0_mean_hz == pytest.approx(150, rel=0.02)
+    # the config's min_duration_s is the minimum features pass to the rule
+    short = vowel(150.0, duration_s=0.08)
+    with pytest.raises(DataError, match="shorter than the min_duration_s = 0.1 s minimum"):
+        features.extract(short, sample_rate_hz=RATE)
+    with pytest.raises(DataError, match="shorter than the min_duration_s = 0.5 s minimum"):
+        features.extract(vowel(150.0, duration_s=0.3), sample_rate_hz=RATE,
+                         config=FeaturesConfig(min_duration_s=0.5))
+
+
+def test_table_refuses_a_fifo_at_once(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "p.wav"
+    os.mkfifo(fifo)
+    good = _write(tmp_path / "good.wav", vowel(150.0))
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(table=features.extract_table(
+        [str(fifo), good], config=FeaturesConfig(cache_dir=str(tmp_path / "cache")), n_jobs=1, progress=False)),
+        daemon=True)
+    thread.start()
+    thread.join(5.0)  # one clip is measured too; the FIFO itself is refused before it is opened
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # unblock the reader before failing
+    assert not thread.is_alive(), "extract_table blocked on a FIFO"
+    table = result["table"]
+    assert table.loc[0, "error"] == (f"DataError: {fifo}: not a regular file (a FIFO, i.e. a named pipe); audio is "
+                                     "read from regular files only")
+    assert table.loc[1, "error"] is None
+
+
 def test_corrupt_and_missing_files_raise(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all" * 100)

@@ -144,8 +144,45 @@ def test_cli_table_and_json(reproduction, capsys):
 
 
 def test_cli_on_an_empty_folder(tmp_path, capsys):
-    assert runs.cli(["--runs-dir", str(tmp_path / "none")]) == 0
+    (tmp_path / "empty").mkdir()
+    assert runs.cli(["--runs-dir", str(tmp_path / "empty")]) == 0
     assert "no runs" in capsys.readouterr().out
+
+
+def test_a_missing_runs_dir_is_an_error(tmp_path, capsys):
+    """``--runs-dir /no/such`` exited 0 with "no runs": a typo looked like an empty folder."""
+    from clapemo.cli import main
+
+    with pytest.raises(ParameterError, match="--runs-dir .*none.* is no such folder"):
+        runs.cli(["--runs-dir", str(tmp_path / "none")])
+    assert main(["runs", "--runs-dir", str(tmp_path / "none")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["runs", "--runs-dir", str(tmp_path / "file")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match="runs_dir = .*none.* does not exist"):
+        runs.resolve_run("pa", runs_dir=tmp_path / "none")
+
+
+def test_a_folder_named_like_a_run_name_never_shadows_it(reproduction, tmp_path, monkeypatch):
+    """A folder ``pa/`` in the working directory (here even with a config.yaml) was taken for ``--run pa``."""
+    runs_dir, made = reproduction
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pa").mkdir()
+    (tmp_path / "pa" / "config.yaml").write_text("name: my own project\n")
+    assert runs.resolve_run("pa", runs_dir=runs_dir) == made[("4D + [5ED - PA]", 0)]
+    assert runs.resolve_run("./pa", runs_dir=runs_dir) == type(tmp_path)("pa")  # a path: the folder itself
+    (tmp_path / "notarun").mkdir()
+    with pytest.raises(ParameterError, match="is a path but not a run folder .it holds no config.yaml"):
+        runs.resolve_run("./notarun", runs_dir=runs_dir)
+    with pytest.raises(ParameterError, match="is a path but not a run folder .no such folder"):
+        runs.resolve_run(tmp_path / "nothing", runs_dir=runs_dir)
+    with pytest.raises(ParameterError, match="neither a run name"):
+        runs.resolve_run("notarun", runs_dir=runs_dir)  # a bare word: names and ids, and run folders only
+    # a run folder in the working directory named like no run is still found by its bare name
+    other = train.fit_embeddings(*_embeddings(), config=base_config(tmp_path), run_dir=tmp_path / "mine",
+                                 progress=False)
+    assert runs.resolve_run("mine", runs_dir=runs_dir) == type(tmp_path)("mine") and other.name == "mine"
 
 
 def test_registry_runs_subcommand(reproduction, capsys):

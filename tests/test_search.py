@@ -2,6 +2,7 @@
 survives a killed run, re-runs embed only new or changed files, records bad files; top-k; CLI."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -110,19 +111,34 @@ def test_index_survives_a_killed_run(pitch_run, folder, tmp_path, monkeypatch):
     assert done.meta["last_run"]["embedded"] == len(TEST_F0_HZ) - 8 and len(done.table) == len(TEST_F0_HZ)
 
 
-def test_bad_files_are_recorded_and_never_hits(pitch_run, folder, tmp_path):
+def test_bad_files_are_recorded_and_never_hits(pitch_run, folder, tmp_path, monkeypatch):
     import soundfile as sf
+
+    from clapemo import features
 
     _, run = pitch_run
     (folder / "broken.wav").write_bytes(b"RIFF....WAVE junk")
-    sf.write(str(folder / "quiet.wav"), np.zeros(16000, np.float32), 16000)  # embeds, cannot be measured
+    sf.write(str(folder / "quiet.wav"), np.zeros(16000, np.float32), 16000)  # silent: refused by the audio rules
+    write_clip(folder / "odd.wav", 200.0, seed=99)  # embeds, but (below) cannot be measured
+    real = features.extract_table
+
+    def odd_cannot_be_measured(paths, **kwargs):
+        table = real(paths, **kwargs)
+        odd = table["path"].str.endswith("odd.wav").to_numpy()
+        table.loc[odd, "f0_mean_hz"] = np.nan
+        table["error"] = pd.Series([("DataError: odd.wav: no voiced frame" if o else e)
+                                    for o, e in zip(odd, table["error"])], index=table.index, dtype=object)
+        return table
+
+    monkeypatch.setattr(features, "extract_table", odd_cannot_be_measured)
     idx = search.index(folder, run=run, output=tmp_path / "idx", progress=False)
     table = idx.table.set_index("utterance_id")
-    assert table.loc["broken", "error"].startswith("DataError") and idx.meta["n_errors"] == 1
-    assert table.loc["quiet", "error"] is None and "silent" in table.loc["quiet", "features_error"]
-    assert np.isnan(table.loc["quiet", "f0_mean_hz"])
+    assert table.loc["broken", "error"].startswith("DataError") and idx.meta["n_errors"] == 2
+    assert table.loc["quiet", "error"].startswith("DataError") and "silent" in table.loc["quiet", "error"]
+    assert table.loc["odd", "error"] is None and "no voiced frame" in table.loc["odd", "features_error"]
+    assert np.isnan(table.loc["odd", "f0_mean_hz"])
     hits = search.search(idx, "high pitch", k=100)
-    assert len(hits) == len(TEST_F0_HZ) + 1 and not hits["path"].str.endswith("broken.wav").any()
+    assert len(hits) == len(TEST_F0_HZ) + 1 and not hits["path"].str.endswith(("broken.wav", "quiet.wav")).any()
 
 
 def test_index_rules(pitch_run, folder, tmp_path):
@@ -239,3 +255,163 @@ def test_index_survives_sigkill_of_the_process(pitch_run, tmp_path):
     assert partial.embeddings.shape == (len(partial.table), 32)
     done = search.index(folder, run=run, output=out, progress=False)
     assert len(done.table) == n and done.meta["last_run"]["embedded"] == n - len(partial.table)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Hardening: never lose a file, never lie
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_index_never_deletes_or_overwrites_files_it_did_not_write(pitch_run, folder, tmp_path):
+    _, run = pitch_run
+    mine = tmp_path / "mine_out"
+    (mine / "parts").mkdir(parents=True)
+    (mine / "parts" / "thesis.docx").write_bytes(b"years of work")
+    with pytest.raises(DataError, match="not empty .parts. and holds no clapemo index"):
+        search.index(folder, run="no-such-run-is-needed-first", output=mine, progress=False)
+    assert (mine / "parts" / "thesis.docx").read_bytes() == b"years of work"
+    (tmp_path / "a_file").write_text("mine")
+    with pytest.raises(DataError, match="is a file; a folder is expected"):
+        search.index(folder, run="no-such-run-is-needed-first", output=tmp_path / "a_file", progress=False)
+    with pytest.raises(DataError, match="cannot write in /proc"):
+        search.index(folder, run="no-such-run-is-needed-first", output="/proc/my_index", progress=False)
+    # inside an index's parts/: only the part files the index wrote are removed
+    out = tmp_path / "idx"
+    search.index(folder, run=run, output=out, progress=False)
+    foreign = {"thesis.docx": b"years of work", "0123456789abcdef.npz": b"looks like a part name, is not one",
+               ".notes.txt.abcd1234.tmp": b"a temporary, not of a part"}
+    for name, data in foreign.items():
+        (out / "parts" / name).write_bytes(data)
+    (out / "parts" / "sub").mkdir()
+    (out / "parts" / "sub" / "kept.txt").write_text("kept")
+    stale = [out / ".index.json.k1ll3d00.tmp", out / "parts" / ".0123456789abcdef.npz.k1ll3d00.tmp"]
+    for p in stale:
+        p.write_bytes(b"left by a kill at the rename")
+    write_clip(folder / "new.wav", 210.0)
+    again = search.index(folder, run=run, output=out, progress=False)
+    assert again.meta["last_run"]["embedded"] == 1 and len(again.table) == len(TEST_F0_HZ) + 1
+    assert all((out / "parts" / n).read_bytes() == d for n, d in foreign.items())
+    assert (out / "parts" / "sub" / "kept.txt").read_text() == "kept"
+    assert not any(p.exists() for p in stale)
+    assert [p.name for p in (out / "parts").iterdir() if search.PART_PATTERN.fullmatch(p.name)
+            and p.name != "0123456789abcdef.npz"] == again.meta["parts"]
+
+
+def test_another_folder_into_an_index_is_refused_naming_both(pitch_run, folder, tmp_path):
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    search.index(folder, run=run, output=out, progress=False)
+    other = tmp_path / "other"
+    write_clip(other / "x.wav", 150.0)
+    with pytest.raises(DataError, match=f"index of folder {re.escape(str(folder))}, not {re.escape(str(other))}"
+                                        f".*drop its {len(TEST_F0_HZ)} entries.*another output folder.*or delete"):
+        search.index(other, run=run, output=out, progress=False)
+    assert len(search.load_index(out).table) == len(TEST_F0_HZ)  # nothing was dropped
+
+
+def _damage(out, how):
+    meta = json.loads((out / "index.json").read_text())
+    part = out / "parts" / meta["parts"][0]
+    if how == "truncated part":
+        part.write_bytes(part.read_bytes()[:200])
+    elif how == "part of another width":
+        import io
+
+        with np.load(part) as data:
+            emb, records = data["embeddings"], data["records"]
+        buf = io.BytesIO()
+        np.savez(buf, embeddings=np.hstack([emb, emb]), records=records)
+        part.write_bytes(buf.getvalue())
+    elif how == "run_dir missing":
+        del meta["run_dir"]
+    elif how == "parts null":
+        meta["parts"] = None
+    (out / "index.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("truncated part", r"parts/[0-9a-f]{16}\.npz cannot be read \(BadZipFile"),
+    ("part of another width", r"embeddings of shape \(12, 64\); the index's width \(dim\) is 32"),
+    ("run_dir missing", r"index.json is damaged: 'run_dir' is missing"),
+    ("parts null", r"index.json is damaged: 'parts' is None"),
+])
+def test_a_damaged_index_is_a_clear_error_and_index_repairs_it(pitch_run, folder, tmp_path, how, message):
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    search.index(folder, run=run, output=out, progress=False)
+    _damage(out, how)
+    with pytest.raises(DataError, match=message) as err:
+        search.search(out, "high pitch", k=1)
+    assert "repair the index with 'clapemo index" in str(err.value) and str(out) in str(err.value)
+    repaired = search.index(folder, run=run, output=out, progress=False)
+    lost = 0 if how == "run_dir missing" else len(TEST_F0_HZ)
+    assert repaired.meta["last_run"]["embedded"] == lost and len(repaired.table) == len(TEST_F0_HZ)
+    assert len(search.search(out, "high pitch", k=3)) == 3
+    assert len(list((out / "parts").iterdir())) == 1  # the damaged part (ours: index.json named it) is gone
+
+
+def test_a_reindex_records_where_the_run_is_now(pitch_run, folder, tmp_path):
+    import shutil
+
+    _, run = pitch_run
+    first, second = tmp_path / "a" / run.name, tmp_path / "b" / run.name
+    shutil.copytree(run, first, ignore=shutil.ignore_patterns(".lock"))
+    out = tmp_path / "idx"
+    search.index(folder, run=str(first), output=out, progress=False)
+    shutil.copytree(first, second)
+    shutil.rmtree(first)
+    with pytest.raises(DataError, match="no longer exists"):
+        search.search(out, "high pitch", k=1)
+    assert search.index(folder, run=str(second), output=out, progress=False).meta["last_run"]["embedded"] == 0
+    assert json.loads((out / "index.json").read_text())["run_dir"] == str(second.resolve())
+    assert len(search.search(out, "high pitch", k=2)) == 2
+
+
+def test_an_index_where_every_file_failed_says_so(pitch_run, tmp_path, capsys):
+    from clapemo.cli import main
+
+    _, run = pitch_run
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("a.wav", "b.wav"):
+        (bad / name).write_bytes(b"RIFF....WAVE junk")
+    out = tmp_path / "idx"
+    assert search.index(bad, run=run, output=out, progress=False).meta["n_errors"] == 2
+    with pytest.raises(DataError, match="none of its 2 files could be embedded"):
+        search.search(out, "high pitch")
+    assert main(["search", str(out), "high pitch"]) == 2
+    assert "none of its 2 files" in capsys.readouterr().err
+
+
+def test_names_that_are_not_utf8_links_and_loops(pitch_run, folder, tmp_path, capsys):
+    import os
+
+    _, run = pitch_run
+    src = write_clip(folder / "tmp.wav", 300.0)
+    os.rename(os.fsencode(str(src)), os.fsencode(str(folder)) + b"/caf\xe9.wav")
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
+    (folder / "twice.wav").symlink_to(folder / "top" / "c00.wav")  # the same file under a second name
+    out = tmp_path / "idx"
+    assert search.index_cli([str(folder), "--run", str(run), "-o", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert f"{len(TEST_F0_HZ) + 2} files" in captured.out and "loop.wav: DataError" in captured.err
+    table = search.load_index(out).table.set_index("utterance_id")
+    assert "caf\\xe9" in table.index and table.loc["caf\\xe9", "error"] is None
+    assert table.loc["caf\\xe9", "f0_mean_hz"] == pytest.approx(300.0, rel=0.01)
+    assert "symbolic link loop" in table.loc["loop", "error"]
+    assert "twice" not in table.index and "top/c00" in table.index
+    assert search.search_cli([str(out), "high pitch", "-k", str(len(TEST_F0_HZ) + 1), "--json"]) == 0
+    assert any(r["path"].endswith("caf\\xe9.wav") for r in json.loads(capsys.readouterr().out))
+    assert search.search_cli([str(out), "high pitch", "-k", "20"]) == 0  # the table prints too
+    again = search.index(folder, run=run, output=out, progress=False)  # and the index is indexed again
+    assert again.meta["last_run"]["embedded"] == 1  # only the loop, which never embeds, is tried again
+
+
+def test_semicolons_split_queries_in_the_cli_as_in_the_api(pitch_run, folder, tmp_path, capsys):
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    search.index(folder, run=run, output=out, progress=False)
+    assert search.search_cli([str(out), "high pitch; low pitch", "-k", "1", "--json"]) == 0
+    assert [r["query"] for r in json.loads(capsys.readouterr().out)] == ["high pitch", "low pitch"]
+    assert list(search.search(out, ["high pitch; low pitch", "loud"], k=1)["query"]) == ["high pitch",
+                                                                                          "low pitch", "loud"]

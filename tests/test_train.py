@@ -406,3 +406,25 @@ def test_a_short_run_writes_its_checkpoint_once(tmp_path, monkeypatch):
     cfg = small_config(tmp_path, **{"train.epochs": 3, "train.checkpoint_every_s": 0.0})
     train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "every", progress=False)
     assert saved == [(1, True), (2, True), (3, False)]
+
+
+def test_clips_whose_audio_cannot_be_used_are_left_out_of_training_and_named(tmp_path, caplog):
+    """A silent clip in an own corpus fails the one admission rule (clapemo.audio.admit) in features and in the
+    encoders: training leaves it out with a warning naming it, instead of stopping at the embedding step."""
+    import logging
+
+    import soundfile as sf
+
+    from tests.fake_corpora import make_folder
+
+    rows = (("spk1/a.wav", "angry", "s1", "F", 0, "", ""), ("spk1/b.wav", "happy", "s1", "female", 0, "", ""),
+            ("spk2/c.wav", "sad", "s2", "m", 1, "", ""))
+    root = make_folder(tmp_path / "mine", rows=rows)
+    sf.write(str(root / "spk1" / "a.wav"), np.zeros(16000, np.float32), 16000)  # digital silence
+    cfg = replace(load_config(None), **{
+        "data.source": "real", "data.roots": {"mine": str(root)}, "train.corpora": ["mine"],
+        "train.include_4d": False, "features.cache_dir": str(tmp_path / "cache"), "data.n_jobs": 1})
+    with caplog.at_level(logging.WARNING, logger="clapemo.train"):
+        audio_index, _ = train.pairs(cfg, split=None)
+    assert not audio_index["path"].str.endswith("a.wav").any() and audio_index["path"].str.endswith("b.wav").any()
+    assert "left out" in caplog.text and "mine/" in caplog.text and "silent" in caplog.text

@@ -47,7 +47,8 @@ infinite values is a :class:`~clapemo.errors.DataError` naming the utterance and
 Public API
 ----------
 ``audio_encoder(config) -> AudioEncoder``, ``text_encoder(config) -> TextEncoder``,
-``embed_audio(manifest, config, *, progress=True) -> (n, dim)``, ``embed_texts(texts, config) -> (n, dim)``,
+``embed_audio(manifest, config, *, progress=True, admit_cached=False) -> (n, dim)``,
+``embed_texts(texts, config) -> (n, dim)``,
 ``encoder_id(config, modality=None) -> str``, ``centre_per_speaker(embeddings, *, speakers) -> (n, dim)``,
 ``speaker_ids(manifest) -> list``, and ``cli(argv)`` behind ``clapemo embed``.
 """
@@ -220,7 +221,22 @@ def _row_name(manifest, row: int, path: str) -> str:
     return path
 
 
-def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.ndarray:
+def _admitted_wave(path: str, *, start_s: float | None, end_s: float | None, sample_rate_hz: int | None,
+                   name: str) -> np.ndarray:
+    """A clip read for an encoder: loaded at its own rate, held to the admission rule there
+    (:func:`clapemo.audio.admit`: rate, duration, silence), then resampled to ``sample_rate_hz`` (None: kept at
+    its own rate). An admitted clip is the same float32 array, bit for bit, as ``audio.load(path,
+    sample_rate_hz=...)`` gives (the same soxr call on the same samples); shape (n_samples,)."""
+    from clapemo import audio
+
+    wave, rate_hz = audio.load(path, start_s=start_s, end_s=end_s)
+    audio.admit(wave, sample_rate_hz=rate_hz, name=name)
+    if sample_rate_hz is not None and int(sample_rate_hz) != rate_hz:
+        wave = audio.resample(wave, orig_rate_hz=rate_hz, target_rate_hz=int(sample_rate_hz))
+    return wave
+
+
+def embed_audio(manifest, config: Any = None, *, progress: bool = True, admit_cached: bool = False) -> np.ndarray:
     """Embeddings of every clip of a manifest, through the on-disk cache.
 
     Parameters
@@ -230,6 +246,11 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
     config : EncodersConfig, Config or None
     progress : bool
         Show a progress bar while encoding cache misses.
+    admit_cached : bool
+        Also hold the clips whose vectors are already cached to the admission rule (each is read again, not
+        encoded): for your own audio (``index``, ``search``, ``classify``), where a vector cached by an older
+        version of clapemo for a clip the rule now refuses must not come back as a class or a hit. Off for
+        training and evaluation (the benchmark's clips all pass; a cache hit stays a pure read).
 
     Returns
     -------
@@ -241,9 +262,13 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
     Raises
     ------
     DataError
-        A missing, unreadable or empty clip, or an encoder output with NaN/infinite values; the message names the
-        file (and the ``utterance_id`` when the manifest has one). No row is ever dropped. A cache entry that
-        fails its checks (:mod:`~.cache`) is recomputed, never used.
+        A missing, unreadable, empty, truncated or non-regular (FIFO, device) file, a clip that fails the
+        admission rule (:func:`clapemo.audio.admit`, applied at the clip's own rate before it is resampled and
+        encoded: a rate below 8000 Hz, less than 0.1 s of audio, silence or a DC-only signal), or an encoder
+        output with NaN/infinite values; the message names the file (and the ``utterance_id`` when the manifest
+        has one). No row is ever dropped. A cache entry that fails its checks (:mod:`~.cache`) is recomputed,
+        never used. The admission rule applies to every clip encoded here, and with ``admit_cached`` to the
+        cached ones too.
     """
     from clapemo import audio
 
@@ -256,12 +281,16 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
     ends = list(manifest["end_s"]) if "end_s" in manifest.columns else [None] * n
     identity = audio_identity(cfg)
     cache = EmbeddingCache(cfg.cache_dir, identity_id(identity), _audio_dim(cfg), identity=identity)
-    keys = [audio_key(p, start_s=s, end_s=e) for p, s, e in zip(paths, starts, ends)]
+    # a FIFO or a device would block the content hash forever: refused (DataError naming it) before it is opened
+    keys = [audio_key(audio.regular_file(p), start_s=s, end_s=e) for p, s, e in zip(paths, starts, ends)]
     out = np.zeros((n, cache.dim), np.float32)
     todo: dict[str, int] = {}  # key -> first row
     for row, key in enumerate(keys):
         vector = cache.get(key)
         if vector is not None:
+            if admit_cached:
+                _admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]), sample_rate_hz=None,
+                               name=_row_name(manifest, row, paths[row]))
             out[row] = vector
         elif key not in todo:
             todo[key] = row
@@ -272,8 +301,9 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True) -> np.nd
         bar = _progress(len(pending), "embed audio", progress)
         for b in range(0, len(pending), cfg.batch_size):
             batch = pending[b:b + cfg.batch_size]
-            waves = [audio.load(paths[row], sample_rate_hz=encoder.sample_rate_hz, start_s=_opt(starts[row]),
-                                end_s=_opt(ends[row]))[0] for _, row in batch]
+            waves = [_admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]),
+                                    sample_rate_hz=encoder.sample_rate_hz,
+                                    name=_row_name(manifest, row, paths[row])) for _, row in batch]
             try:
                 vectors = encoder.embed(waves)
             except ParameterError:
