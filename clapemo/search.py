@@ -62,6 +62,7 @@ __all__ = [
     "embed_files",
     "index",
     "index_cli",
+    "index_folder",
     "load_index",
     "project_folder",
     "search",
@@ -756,6 +757,20 @@ def default_folder(config: Any, folder: str | os.PathLike = "") -> Path:
         raise DataError(f"{path}: no such folder to index" + ("" if folder else
                         " (generate the synthetic benchmark first: clapemo synth, or make synth)"))
     return path
+
+
+def index_folder(base: str | os.PathLike, *, run: Any, folder: str | os.PathLike,
+                 runs_dir: str | os.PathLike | None = None) -> Path:
+    """Where a notebook keeps the index of ``folder`` made with ``run``: ``<base>/<run id>-<8 hex of the folder
+    path>`` under the project (:func:`project_folder`). An index belongs to one run and one folder (another is
+    refused), so a rebuilt run or another folder gets its own index instead of stopping the book."""
+    import hashlib
+
+    from clapemo import runs
+
+    run_dir = runs.resolve_run(run, runs_dir=runs_dir) if not hasattr(run, "run_dir") else run.run_dir
+    digest = hashlib.sha256(str(Path(folder).expanduser().resolve()).encode("utf-8", "surrogateescape"))
+    return project_folder(base) / f"{Path(run_dir).name}-{digest.hexdigest()[:8]}"
 
 
 def project_folder(path: str | os.PathLike) -> Path:

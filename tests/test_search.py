@@ -415,3 +415,19 @@ def test_semicolons_split_queries_in_the_cli_as_in_the_api(pitch_run, folder, tm
     assert [r["query"] for r in json.loads(capsys.readouterr().out)] == ["high pitch", "low pitch"]
     assert list(search.search(out, ["high pitch; low pitch", "loud"], k=1)["query"]) == ["high pitch",
                                                                                           "low pitch", "loud"]
+
+
+def test_index_folder_is_one_per_run_and_folder(tmp_path):
+    """The book keeps one index per (run, folder): a rebuilt run or another folder never meets an index of
+    another run, which index refuses."""
+    from types import SimpleNamespace
+
+    from clapemo.search import index_folder
+
+    a, b = SimpleNamespace(run_dir=tmp_path / "runs" / "abc-d1"), SimpleNamespace(run_dir=tmp_path / "runs" / "def-d2")
+    base = tmp_path / "indexes"
+    first = index_folder(base, run=a, folder=tmp_path / "x")
+    assert first.parent == base and first.name.startswith("abc-d1-") and len(first.name) == len("abc-d1-") + 8
+    assert index_folder(base, run=a, folder=tmp_path / "x") == first
+    assert index_folder(base, run=b, folder=tmp_path / "x") != first
+    assert index_folder(base, run=a, folder=tmp_path / "y") != first
