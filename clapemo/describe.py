@@ -124,7 +124,8 @@ def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None 
 
 
 def _phrase(kind: str, bin_: str, levels: int) -> str:
-    """The words of a bin at the run's number of levels (``"high male pitch"``; 3 levels: ``"normal intensity"``)."""
+    """The words of a bin at the run's number of levels (``"high male pitch"``; 3 levels:
+    ``"normal intensity"``)."""
     from clapemo.prompts import bin_phrases
 
     return bin_phrases(kind, levels)[bin_].replace("{emotion}", "").strip()

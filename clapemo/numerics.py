@@ -155,8 +155,9 @@ def configure_torch() -> None:
 def check_precision(key: str, value: str) -> None:
     """A ConfigError when config ``key`` asks for ``bfloat16`` in portable mode."""
     if value == "bfloat16" and portable():
-        raise ConfigError(f"config key {key!r} = 'bfloat16' is not portable: bfloat16 kernels differ between CPUs "
-                          f"(AVX2, AVX-512, AMX), so the numbers would hold on this machine only. Use 'float32', or "
+        raise ConfigError(f"config key {key!r} = 'bfloat16' is not portable: bfloat16 kernels differ between "
+                          f"CPUs (AVX2, AVX-512, AMX), so the numbers would hold on this machine only. Use "
+                          f"'float32', or "
                           f"run in fast mode ({MODE_ENV}=fast; make reproduce NUMERICS=fast)")
 
 

@@ -2,10 +2,10 @@
 
 :func:`slice_digests` runs every kind of computation the book's numbers go through, at a size an emulator can
 afford: the acoustic properties of two short clips (Praat through parselmouth, NumPy), one forward pass of the
-default audio encoder (torch, oneDNN, OpenBLAS), of the earlier one (CTranslate2 int8) and of the text encoder, a few training steps of a small CLAP head
-(Adam, dropout, the symmetric loss) written and read back as a run, the retrieval and SER metrics of its
-similarities, a paired bootstrap, and a scikit-learn probe (OpenBLAS). It returns the sha256 of each result's
-bytes, with a few values to read.
+default audio encoder (torch, oneDNN, OpenBLAS), of the earlier one (CTranslate2 int8) and of the text encoder, a
+few training steps of a small CLAP head (Adam, dropout, the symmetric loss) written and read back as a run, the
+retrieval and SER metrics of its similarities, a paired bootstrap, and a scikit-learn probe (OpenBLAS). It returns
+the sha256 of each result's bytes, with a few values to read.
 
 :func:`compare` runs that slice in a fresh Python natively and under ``qemu-x86_64 -cpu <model>`` (Debian's
 ``qemu-user``), which presents an older x86-64 to the process: torch then reports AVX2 and NumPy X86_V3 whatever
@@ -86,8 +86,8 @@ def slice_digests(workdir: str | Path) -> dict[str, dict]:
     audio = encoders.audio_encoder(config.encoders).embed(clips)
     out["audio_encoder"] = _entry(audio)
     # the earlier default, CTranslate2's int8 Whisper (chapter 01 compares it)
-    out["ct2_encoder"] = _entry(encoders.audio_encoder(replace(config, **{"encoders.audio": "whisper-tiny"}).encoders)
-                                .embed(clips))
+    ct2 = encoders.audio_encoder(replace(config, **{"encoders.audio": "whisper-tiny"}).encoders)
+    out["ct2_encoder"] = _entry(ct2.embed(clips))
     prompts = ["high pitch anger", "low pitch sad", "high intensity happy", "low speech rate neutral"]
     text = encoders.text_encoder(config.encoders).embed(prompts)
     out["text_encoder"] = _entry(text)
@@ -147,11 +147,12 @@ def compare(*, cpu: str = "Haswell", emulator: str = "qemu-x86_64", timeout_s: f
 
 
 def cli(argv: Sequence[str]) -> int:
-    """``clapemo portability [--cpu Haswell]``: the micro slice here and on an emulated CPU, compared bit for bit."""
+    """``clapemo portability [--cpu Haswell]``: the micro slice here and on an emulated CPU, bit for bit."""
     parser = argparse.ArgumentParser(prog="clapemo portability", description=(
         "Run a micro slice of the pipeline (features, encoders, a few training steps, metrics) natively and under "
         "qemu-x86_64 -cpu CPU, and compare the results bit for bit. Exit 0: identical; 1: some stage differs."))
-    parser.add_argument("--cpu", default="Haswell", help="the emulated CPU model (qemu -cpu; default Haswell: AVX2)")
+    parser.add_argument("--cpu", default="Haswell",
+                        help="the emulated CPU model (qemu -cpu; default Haswell: AVX2)")
     parser.add_argument("--emulator", default="qemu-x86_64")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run of the slice")
     parser.add_argument("--slice-only", action="store_true", help="run the slice in this process only")

@@ -546,8 +546,9 @@ def _train_in_folder(arrays: tuple[np.ndarray, ...], *, config: Config, run_dir:
         autocast = _autocast_dtype(tc.precision, device)
         rows = state.rows
 
-        meta = {"config": config_dict, "dims": {"d_audio": int(audio_emb.shape[1]), "d_text": int(text_emb.shape[1]),
-                                                "projection_dim": tc.projection_dim},
+        dims = {"d_audio": int(audio_emb.shape[1]), "d_text": int(text_emb.shape[1]),
+                "projection_dim": tc.projection_dim}
+        meta = {"config": config_dict, "dims": dims,
                 "thresholds": _thresholds_to_dict(thresholds), "init_digest": init_digest,
                 "data_digest": data_digest, "n_pairs": len(clip_index), "encoder_id": encoder_id}
 
@@ -710,12 +711,33 @@ def fit_many(configs: Sequence[Config], *, n_workers: int = -1, scheduler: Any =
     unique = list(dict.fromkeys(keys))
     first = {k: configs[keys.index(k)] for k in unique}
     serial = not (os.environ.get(SCHEDULER_ENV) or scheduler) and resolve_workers(n_workers, len(unique)) == 1
+    if not serial:
+        _fill_caches([first[k] for k in unique], n_workers=n_workers, scheduler=scheduler, progress=progress)
     task = functools.partial(fit, progress=progress and serial)
     paths = map_tasks(task, [first[k] for k in unique], n_workers=n_workers, scheduler=scheduler,
                       progress=progress and not serial, desc="train runs",
                       uses_cuda=any(_uses_cuda(c) for c in first.values()))
     by_key = dict(zip(unique, paths))
     return [Path(by_key[k]) for k in keys]
+
+
+def _fill_caches(configs: Sequence[Config], *, n_workers: int, scheduler: Any, progress: bool) -> None:
+    """The audio of every training of a plan, embedded once and in parallel before the trainings start
+    (:func:`clapemo.encoders.fill_audio_cache`), per encoder configuration."""
+    import pandas as pd
+
+    from clapemo import corpora, encoders
+
+    groups: dict[str, tuple[Any, dict]] = {}
+    for cfg in configs:
+        group = groups.setdefault(json.dumps(to_dict(cfg.encoders), sort_keys=True), (cfg.encoders, {}))
+        names = tuple(training_corpora(cfg))
+        if names not in group[1]:
+            group[1][names] = corpora.manifest(list(names), cfg, split="train")
+    for encoders_config, by_corpora in groups.values():
+        manifests = list(by_corpora.values())
+        encoders.fill_audio_cache(pd.concat(manifests, ignore_index=True), encoders_config, n_workers=n_workers,
+                                  scheduler=scheduler, progress=progress)
 
 
 def _encoder_id(config: Config) -> str:

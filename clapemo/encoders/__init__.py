@@ -70,8 +70,8 @@ from clapemo.errors import DataError, ParameterError
 from clapemo.schema import ALL_PROMPT_KINDS
 
 __all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "audio_encoder", "text_encoder",
-           "embed_audio", "embed_texts", "encoder_id", "audio_identity", "text_identity", "centre_per_speaker",
-           "speaker_ids", "cli"]
+           "embed_audio", "fill_audio_cache", "embed_texts", "encoder_id", "audio_identity", "text_identity",
+           "centre_per_speaker", "speaker_ids", "cli"]
 
 AUDIO_ENCODERS = ("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14", "egemaps")
 TEXT_ENCODERS = ("minilm", "bert")
@@ -374,6 +374,69 @@ def embed_texts(texts, config: Any = None, *, progress: bool = False) -> np.ndar
     if not texts:
         return np.zeros((0, dim), np.float32)
     return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def _embed_chunk(manifest, config: Any) -> int:
+    """Worker task of :func:`fill_audio_cache`: embed a chunk of clips into the cache; after a failure, clip by
+    clip, leaving out the clips that fail (the step that needs them names them). Returns how many were cached."""
+    try:
+        embed_audio(manifest, config, progress=False)
+        return len(manifest)
+    except DataError:
+        done = 0
+        for i in range(len(manifest)):
+            try:
+                embed_audio(manifest.iloc[[i]], config, progress=False)
+                done += 1
+            except DataError:
+                continue
+        return done
+
+
+def fill_audio_cache(manifest, config: Any = None, *, n_workers: int = -1, scheduler: Any = "",
+                     chunk_size: int = 64, progress: bool = True) -> int:
+    """Embed the clips of ``manifest`` that the cache lacks, in chunks spread over worker processes.
+
+    A clip's vector does not depend on the clips it is embedded with nor on the thread count (portable numerics:
+    tested), so the cache holds the same bits whichever process filled it. Trainings of a plan read the cache;
+    without this step each worker embeds what its first training lacks, one thread each, and two workers
+    starting together embed the same clips twice. Best effort: a clip that fails is left to the step that needs
+    it (which names it). Returns the number of clips embedded here.
+
+    Parameters
+    ----------
+    manifest : DataFrame with ``path`` (and ``start_s``, ``end_s``)
+    config : EncodersConfig or Config
+    n_workers, scheduler : as :func:`clapemo.executor.map_tasks`
+    chunk_size : clips per task
+    progress : a bar over the chunks
+    """
+    import functools
+
+    from clapemo import audio
+    from clapemo.executor import map_tasks
+
+    cfg = _section(config)
+    identity = audio_identity(cfg)
+    cache = EmbeddingCache(cfg.cache_dir, identity_id(identity), _audio_dim(cfg), identity=identity)
+    columns = [c for c in ("path", "start_s", "end_s") if c in manifest.columns]
+    clips = manifest[columns].drop_duplicates().reset_index(drop=True)
+    missing = []
+    for row in range(len(clips)):
+        path = str(clips["path"].iloc[row])
+        start = _opt(clips["start_s"].iloc[row]) if "start_s" in clips.columns else None
+        end = _opt(clips["end_s"].iloc[row]) if "end_s" in clips.columns else None
+        try:
+            if cache.get(audio_key(audio.regular_file(path), start_s=start, end_s=end)) is None:
+                missing.append(row)
+        except (DataError, OSError):
+            continue  # left to the step that needs the clip, which names it
+    if not missing:
+        return 0
+    chunks = [clips.iloc[missing[i:i + chunk_size]] for i in range(0, len(missing), chunk_size)]
+    done = map_tasks(functools.partial(_embed_chunk, config=cfg), chunks, n_workers=n_workers,
+                     scheduler=scheduler, progress=progress, desc="embed audio (chunks)")
+    return int(sum(done))
 
 
 def _opt(value) -> float | None:

@@ -58,7 +58,8 @@ def identity(config) -> dict:
     digests = {f: file_sha256(folder / f) for f in (weights[0], "config.json", *_TOKENIZER_FILES)
                if (folder / f).is_file()}
     pooling = "mean-l2norm" if config.text == "minilm" else "cls"
-    return {"name": config.text, "version": 1, "files": digests, "pooling": pooling}
+    # version 2: eager attention and batches of equal token count (the same vector alone or in any batch)
+    return {"name": config.text, "version": 2, "files": digests, "pooling": pooling}
 
 
 class HFTextEncoder(TextEncoder):
@@ -86,11 +87,22 @@ class HFTextEncoder(TextEncoder):
                                   getattr(model.config, "max_position_embeddings", 512),
                                   256 if self.name == "minilm" else 512))
 
+    def _batches(self, texts: list[str]) -> list[list[int]]:
+        """Indices of ``texts`` in batches of equal token count: no padding, so a text's vector does not depend on
+        the texts it is embedded with (padding to another length sums the attention in another order)."""
+        tokens = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        lengths = [len(ids) for ids in tokens]
+        by_length: dict[int, list[int]] = {}
+        for i, n in enumerate(lengths):
+            by_length.setdefault(n, []).append(i)
+        return [group[j:j + self.batch_size] for _, group in sorted(by_length.items())
+                for j in range(0, len(group), self.batch_size)]
+
     def _embed(self, texts: list[str]) -> np.ndarray:
-        outs = []
+        out = np.zeros((len(texts), self.dim), np.float32)
         with torch.inference_mode(), numerics.blas_products():
-            for i in range(0, len(texts), self.batch_size):
-                batch = self.tokenizer(texts[i:i + self.batch_size], padding=True, truncation=True,
+            for rows in self._batches(texts):
+                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
                                        max_length=self.max_length, return_tensors="pt").to(self.device)
                 hidden = self.model(**batch).last_hidden_state
                 if self.pooling == "cls":
@@ -99,5 +111,5 @@ class HFTextEncoder(TextEncoder):
                     mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                     pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
                     pooled = torch.nn.functional.normalize(pooled, dim=1)
-                outs.append(pooled.float().cpu().numpy())
-        return np.concatenate(outs)
+                out[rows] = pooled.float().cpu().numpy()
+        return out
