@@ -423,8 +423,10 @@ def cli(argv: list[str]) -> int:
         description="Evaluate one trained run: zero-shot SER (accuracy, unweighted accuracy over the corpus's "
                     "full label set) and EAR (Precision@K of class-label and acoustic-prompt queries, the "
                     "paper's Table 3 protocol) on the corpora you name. The test data is found through the "
-                    "run's config (data.roots, synth) unless --config/--overlay/--set say otherwise; prompts of "
-                    "the EAR collection use the run's thresholds.",
+                    "run's config (synthetic benchmark) unless --config/--overlay/--set say otherwise; a run keeps "
+                    "no absolute path of the machine that trained it, so real corpora outside the project need "
+                    "their data.roots here (--overlay real.yaml); prompts of the EAR collection use the run's "
+                    "thresholds.",
         epilog="examples:\n  clapemo evaluate pa --ser ravdess --ear iemocap\n"
                "  clapemo evaluate runs/<id> --ear cremad --ear-split all --k 1 10 --json\n"
                "  clapemo evaluate cl --ser cremad --set data.roots.cremad=/data/CREMA-D",

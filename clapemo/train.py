@@ -141,14 +141,6 @@ def _pairs(config: Config, split: str | None, thresholds: Any) -> tuple[Any, lis
     from clapemo import corpora
 
     table = corpora.with_features(corpora.manifest(training_corpora(config), config, split=split), config)
-    failed = table["error"].notna() if "error" in table.columns else None
-    if failed is not None and failed.any():
-        # a clip the features cannot measure fails the same admission rule when embedded (clapemo.audio.admit:
-        # unreadable, truncated, silent, too short, too low a rate): left out, named, instead of stopping training
-        log.warning("%d of %d training clips are left out: their audio cannot be used (first: %s: %s)",
-                    int(failed.sum()), len(table), table.loc[failed, "utterance_id"].iloc[0],
-                    table.loc[failed, "error"].iloc[0])
-        table = table.loc[~failed].reset_index(drop=True)
     if config.prompts.binning == "quantile" and thresholds is None:
         from clapemo import prompts
 

@@ -147,6 +147,8 @@ def test_real_data_config_has_no_oracle(monkeypatch, tmp_path):
     monkeypatch.setattr(corpora, "manifest", manifest)
     monkeypatch.setattr(corpora, "with_features", with_features)
     monkeypatch.setattr(E, "embed_audio", embed_audio)
+    (tmp_path / "ravdess").mkdir()
+    (tmp_path / "ravdess" / "Actor_01").mkdir()  # a root that exists (the manifest itself is faked above)
     config = resolve_config(None, overrides=["data.source=real", f"data.roots.ravdess={tmp_path / 'ravdess'}",
                                              f"evaluate.results_dir={tmp_path / 'results'}"])
     labels = _labels(config)

@@ -408,23 +408,23 @@ def test_a_short_run_writes_its_checkpoint_once(tmp_path, monkeypatch):
     assert saved == [(1, True), (2, True), (3, False)]
 
 
-def test_clips_whose_audio_cannot_be_used_are_left_out_of_training_and_named(tmp_path, caplog):
-    """A silent clip in an own corpus fails the one admission rule (clapemo.audio.admit) in features and in the
-    encoders: training leaves it out with a warning naming it, instead of stopping at the embedding step."""
-    import logging
-
+def test_a_clip_whose_audio_cannot_be_used_stops_training_with_its_name_and_the_rule(tmp_path):
+    """A silent clip in an own corpus keeps its class-label pair (a feature error alone, e.g. no voiced frames,
+    does not make audio unusable), but the encoders' admission rule (clapemo.audio.admit) refuses it: training
+    stops with a DataError that names the clip and the rule, before any weight is written."""
     import soundfile as sf
 
     from tests.fake_corpora import make_folder
 
-    rows = (("spk1/a.wav", "angry", "s1", "F", 0, "", ""), ("spk1/b.wav", "happy", "s1", "female", 0, "", ""),
-            ("spk2/c.wav", "sad", "s2", "m", 1, "", ""))
+    rows = (("spk1/a.wav", "angry", "s1", "F", 1, "", ""), ("spk1/b.wav", "happy", "s1", "female", 1, "", ""),
+            ("spk2/c.wav", "sad", "s2", "m", 0, "", ""))  # fold 0 is the test fold
     root = make_folder(tmp_path / "mine", rows=rows)
     sf.write(str(root / "spk1" / "a.wav"), np.zeros(16000, np.float32), 16000)  # digital silence
     cfg = replace(load_config(None), **{
         "data.source": "real", "data.roots": {"mine": str(root)}, "train.corpora": ["mine"],
-        "train.include_4d": False, "features.cache_dir": str(tmp_path / "cache"), "data.n_jobs": 1})
-    with caplog.at_level(logging.WARNING, logger="clapemo.train"):
-        audio_index, _ = train.pairs(cfg, split=None)
-    assert not audio_index["path"].str.endswith("a.wav").any() and audio_index["path"].str.endswith("b.wav").any()
-    assert "left out" in caplog.text and "mine/" in caplog.text and "silent" in caplog.text
+        "train.include_4d": False, "train.epochs": 1, "train.runs_dir": str(tmp_path / "runs"),
+        "features.cache_dir": str(tmp_path / "cache" / "f"), "encoders.cache_dir": str(tmp_path / "cache" / "e"),
+        "data.n_jobs": 1, "train.device": "cpu", "encoders.device": "cpu"})
+    with pytest.raises(DataError, match=r"a\.wav.*silent"):
+        train.fit(cfg, progress=False)
+    assert not list((tmp_path / "runs").glob("*/done"))
