@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterable, Sequence
 from clapemo import numerics
 from clapemo.errors import ClapEmoError, ConfigError, ParameterError
 
-__all__ = ["map_tasks", "resolve_workers", "CUDA_TASKS_PER_DEVICE", "SCHEDULER_ENV"]
+__all__ = ["map_tasks", "resolve_workers", "check_worker_numerics", "CUDA_TASKS_PER_DEVICE", "SCHEDULER_ENV"]
 
 #: environment variable naming a dask.distributed scheduler (overrides the ``scheduler`` argument when set)
 SCHEDULER_ENV = "CLAPEMO_SCHEDULER"
@@ -123,7 +123,7 @@ def _portable(err: BaseException) -> BaseException:
 
 
 @functools.lru_cache(maxsize=None)
-def _worker_numerics(parent_mode: str) -> None:
+def check_worker_numerics(parent_mode: str) -> None:
     """A ConfigError when this worker computes with other numerics than the process that sent the task.
 
     A local worker inherits the parent's environment, so its kernels are pinned as the parent's are; a dask
@@ -147,7 +147,7 @@ def _run_task(fn: Callable[[Any], Any], item: Any, index: int, one_thread: bool,
     if one_thread:
         _one_thread()
     try:
-        _worker_numerics(parent_mode)
+        check_worker_numerics(parent_mode)
         return fn(item)
     except Exception as err:  # noqa: BLE001 - every failure must reach the caller intact
         err.add_note(f"(in task {index} of clapemo.executor.map_tasks: {getattr(fn, '__name__', fn)})")

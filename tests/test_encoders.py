@@ -804,10 +804,10 @@ def test_an_admitted_clip_is_encoded_bit_for_bit_as_before(tmp_path, rate):
              subtype="PCM_16")
     for target in (16000, 44100):
         before = audio.load(path, sample_rate_hz=target)[0]  # what embed_audio encoded before admission existed
-        now = E._admitted_wave(str(path), start_s=None, end_s=None, sample_rate_hz=target, name=str(path))
+        now = E.admitted_wave(str(path), start_s=None, end_s=None, sample_rate_hz=target, name=str(path))
         assert now.dtype == before.dtype and now.flags["C_CONTIGUOUS"]
         np.testing.assert_array_equal(now, before)
-        seg = E._admitted_wave(str(path), start_s=0.25, end_s=1.0, sample_rate_hz=target, name=str(path))
+        seg = E.admitted_wave(str(path), start_s=0.25, end_s=1.0, sample_rate_hz=target, name=str(path))
         np.testing.assert_array_equal(seg, audio.load(path, sample_rate_hz=target, start_s=0.25, end_s=1.0)[0])
 
 

@@ -123,11 +123,11 @@ def test_a_worker_with_other_numerics_refuses_the_task(monkeypatch):
     from clapemo import executor
 
     assert map_tasks(_worker_mode, [0, 1], n_workers=2, progress=False) == [("portable", [])] * 2
-    executor._worker_numerics.cache_clear()
+    executor.check_worker_numerics.cache_clear()
     monkeypatch.setattr(numerics, "problems", lambda: ["torch uses the AVX512 kernels, not AVX2"])
     with pytest.raises(ConfigError, match=r"cannot compute portable numbers: torch uses the AVX512.*doctor --env"):
-        executor._run_task(_worker_mode, 0, 0, False, "portable")
-    executor._worker_numerics.cache_clear()
+        executor.check_worker_numerics("portable")
+    executor.check_worker_numerics.cache_clear()
 
 
 def test_test_signal_is_a_voiced_clip_of_known_pitch():

@@ -70,8 +70,8 @@ from clapemo.errors import DataError, ParameterError
 from clapemo.schema import ALL_PROMPT_KINDS
 
 __all__ = ["AudioEncoder", "TextEncoder", "AUDIO_ENCODERS", "TEXT_ENCODERS", "audio_encoder", "text_encoder",
-           "embed_audio", "fill_audio_cache", "embed_texts", "encoder_id", "audio_identity", "text_identity",
-           "centre_per_speaker", "speaker_ids", "cli"]
+           "embed_audio", "admitted_wave", "fill_audio_cache", "embed_texts", "encoder_id", "audio_identity",
+           "text_identity", "centre_per_speaker", "speaker_ids", "cli"]
 
 AUDIO_ENCODERS = ("whisper-tiny", "whisper-tiny-layers", "resemblyzer", "cnn14", "egemaps")
 TEXT_ENCODERS = ("minilm", "bert")
@@ -221,7 +221,7 @@ def _row_name(manifest, row: int, path: str) -> str:
     return path
 
 
-def _admitted_wave(path: str, *, start_s: float | None, end_s: float | None, sample_rate_hz: int | None,
+def admitted_wave(path: str, *, start_s: float | None, end_s: float | None, sample_rate_hz: int | None,
                    name: str) -> np.ndarray:
     """A clip read for an encoder: loaded at its own rate, held to the admission rule there
     (:func:`clapemo.audio.admit`: rate, duration, silence), then resampled to ``sample_rate_hz`` (None: kept at
@@ -289,7 +289,7 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True, admit_ca
         vector = cache.get(key)
         if vector is not None:
             if admit_cached:
-                _admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]), sample_rate_hz=None,
+                admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]), sample_rate_hz=None,
                                name=_row_name(manifest, row, paths[row]))
             out[row] = vector
         elif key not in todo:
@@ -301,7 +301,7 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True, admit_ca
         bar = _progress(len(pending), "embed audio", progress)
         for b in range(0, len(pending), cfg.batch_size):
             batch = pending[b:b + cfg.batch_size]
-            waves = [_admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]),
+            waves = [admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]),
                                     sample_rate_hz=encoder.sample_rate_hz,
                                     name=_row_name(manifest, row, paths[row])) for _, row in batch]
             try:
