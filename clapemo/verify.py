@@ -154,26 +154,35 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def verify(results_dir: str | Path, published: str | Path | None = None, *, limit: int = 20) -> list[str]:
+def verify(results_dir: str | Path, published: str | Path | None = None, *, limit: int = 20,
+           artefacts: Sequence[str] | None = None) -> list[str]:
     """Every difference between a results tree and the published record (empty: identical).
 
     Parameters
     ----------
     results_dir : the built run's ``evaluate.results_dir``
     published : the published record (default :func:`default_published_path`)
-    limit : differing numbers named per file (the count of the rest follows)
+    limit : differing numbers named per file
+    artefacts : only these artefacts (default: every published one); an unknown name is a difference
     """
     published = Path(published) if published is not None else default_published_path()
     if not published.is_file():
         raise DataError(f"no published results at {published}")
     try:
         record = json.loads(published.read_text())
-        artefacts = record["artefacts"]
+        record["artefacts"].items()
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{published} is not a published-results file ({err})") from None
     results_dir = Path(results_dir)
     differences: list[str] = []
-    for name, entry in artefacts.items():
+    if artefacts is not None:
+        chosen = list(artefacts)
+        differences += [f"{name}: not a published artefact (published: {', '.join(record['artefacts'])})"
+                         for name in chosen if name not in record["artefacts"]]
+        published_artefacts = {k: v for k, v in record["artefacts"].items() if k in chosen}
+    else:
+        published_artefacts = record["artefacts"]
+    for name, entry in published_artefacts.items():
         folder = results_dir / name / entry["config_hash"]
         if not (folder / "results.csv").is_file():
             others = [p.name for p in _folders(results_dir, name)]
@@ -206,6 +215,8 @@ def cli(argv: Sequence[str]) -> int:
         "1: something differs (each artefact and number is named)."))
     parser.add_argument("--results-dir", default="runs/results", help="the built results (default runs/results)")
     parser.add_argument("--published", default=None, help="the published record (default published/default.json)")
+    parser.add_argument("--artefacts", nargs="+", default=None, metavar="NAME",
+                        help="compare only these artefacts (e.g. table4 after running chapter 3 alone)")
     parser.add_argument("--write", action="store_true",
                         help="write the published record from --results-dir instead (after make reproduce)")
     args = parser.parse_args(list(argv))
@@ -218,13 +229,13 @@ def cli(argv: Sequence[str]) -> int:
         print(f"wrote {path}: " + ", ".join(f"{k} ({v['config_hash']})" for k, v in record["artefacts"].items()))
         return 0
     published = args.published or default_published_path()
-    differences = verify(args.results_dir, published)
+    differences = verify(args.results_dir, published, artefacts=args.artefacts)
     record = json.loads(Path(published).read_text())
     if differences:
         print(f"{len(differences)} difference(s) from {published}:")
         for line in differences:
             print(f"  - {line}")
         return 1
-    names = ", ".join(record["artefacts"])
+    names = ", ".join(args.artefacts or record["artefacts"])
     print(f"identical to {published}: {names}")
     return 0
