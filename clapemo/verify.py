@@ -3,9 +3,9 @@
 ``published/default.json`` (committed) holds the results of the default reproduction (``make reproduce``:
 profile ``default``, seed 0, portable numerics) for each artefact with a results folder (Table 3, Table 4,
 Figure 2, chapter 6): the config hash of its folder, and per file (``results.csv``, ``summary.csv``,
-``items.csv``) its sha256, its row count and, for the small files, every row. :func:`verify` compares a results
-tree (``runs/results`` after ``make reproduce``) with it: identical digests mean identical numbers; otherwise it
-names each artefact, file, row and number that differs (``published`` beside ``built``).
+``items.csv``) its sha256, its row count and, for the results and summaries, every row. :func:`verify` compares
+a results tree (``runs/results`` after ``make reproduce``) with it: identical digests mean identical numbers;
+otherwise it names each artefact, file, row and number that differs (``published`` beside ``built``).
 
 What to expect where (the README says it too): on any x86-64 CPU with AVX2, in portable mode, every number is
 identical; on a GPU, or on another architecture (ARM), the kernels sum in other orders, so numbers differ in
@@ -34,6 +34,8 @@ __all__ = ["FILES", "ROWS_UP_TO_BYTES", "default_published_path", "snapshot", "w
 
 #: the files of a results folder whose content is the result (provenance, config and the paper's side are not)
 FILES = ("results.csv", "summary.csv", "items.csv")
+#: the files whose rows the published record keeps (items.csv: its digest only, it is long)
+ROW_FILES = ("results.csv", "summary.csv")
 #: files up to this size keep their rows in the published file, so a difference can be named number by number
 ROWS_UP_TO_BYTES = 256_000
 #: columns that are not numbers of the result (wall times): never compared
@@ -99,7 +101,7 @@ def snapshot(results_dir: str | Path, *, artefacts: Sequence[str] | None = None)
             if not path.is_file():
                 continue
             entry: dict[str, Any] = {"sha256": _content_digest(path), "n_rows": len(_rows(path))}
-            if path.stat().st_size <= ROWS_UP_TO_BYTES:
+            if file in ROW_FILES and path.stat().st_size <= ROWS_UP_TO_BYTES:
                 entry["rows"] = _rows(path)
             files[file] = entry
         record["artefacts"][name] = {"config_hash": folder.name, "files": files}
