@@ -24,6 +24,8 @@ Usage::
 
 from __future__ import annotations
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch
+
 import argparse
 import os
 import tempfile

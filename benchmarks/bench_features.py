@@ -13,6 +13,8 @@ Run: ``make bench`` or ``python benchmarks/bench_features.py [--clips 24] [--sec
 
 from __future__ import annotations
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch
+
 import argparse
 import math
 import time

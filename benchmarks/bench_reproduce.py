@@ -10,6 +10,8 @@ Run: ``python benchmarks/bench_reproduce.py [--timings PATH]``.
 
 from __future__ import annotations
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch
+
 import argparse
 
 from clapemo.book import timings

@@ -14,6 +14,8 @@ Prints the numbers and ratios measured in this one run. Run: ``make bench`` or
 
 from __future__ import annotations
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch
+
 import argparse
 import statistics
 import sys

@@ -12,6 +12,8 @@ within-emotion spread the acoustic prompts need.
 
 from __future__ import annotations
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch
+
 import argparse
 import os
 import resource

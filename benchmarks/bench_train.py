@@ -28,6 +28,8 @@ bound.
 
 from __future__ import annotations
 
+import clapemo  # noqa: F401  - first: its portable-numerics pins must precede NumPy and torch
+
 import csv
 import functools
 import tempfile

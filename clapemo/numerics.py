@@ -81,6 +81,8 @@ THREAD_PINS: dict[str, str] = {
     # torch's OpenMP threads must not spin while OpenBLAS's threads compute (2x slower encoders otherwise)
     "OMP_WAIT_POLICY": "PASSIVE",
 }
+#: the variables portable mode added to the environment (a fast child process removes them)
+_PINNED_ENV = "CLAPEMO_PINNED"
 #: pins that another party may set before us: kept, and recorded
 _KEPT_IF_SET = ("OPENBLAS_CORETYPE",)
 
@@ -119,14 +121,22 @@ def apply(environ: MutableMapping[str, str] | None = None) -> None:
     """
     target = os.environ if environ is None else environ
     if mode(target) != "portable":
+        # a fast process started by a portable one inherits its pins: take back the ones clapemo set
+        for name in target.pop(_PINNED_ENV, "").split():
+            target.pop(name, None)
         return
+    set_here = []
     for name, value in environment(target).items():
         previous = target.get(name)
         if name in _KEPT_IF_SET and previous:
             _APPLIED["kept"][name] = previous
-        elif previous != value:
+            continue
+        if previous != value:
             _APPLIED["changed"][name] = previous
+            if previous is None:
+                set_here.append(name)
         target[name] = value
+    target[_PINNED_ENV] = " ".join(sorted(set(target.get(_PINNED_ENV, "").split()) | set(set_here)))
     if environ is None:
         _APPLIED["late"] = [m for m in ("numpy", "torch") if m in sys.modules]
         found = problems() if _APPLIED["late"] else []

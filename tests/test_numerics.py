@@ -156,3 +156,13 @@ def test_blas_products_use_one_thread_whatever_the_process_allows():
         with threadpoolctl.threadpool_limits(threads, user_api="blas"), numerics.blas_products():
             outs.append(torch.nn.functional.linear(a, w))
     assert all(torch.equal(outs[0], o) for o in outs[1:])
+
+
+def test_a_fast_process_started_by_a_portable_one_drops_the_inherited_pins():
+    env = {"OMP_NUM_THREADS": "8"}
+    numerics.apply(env)  # portable: sets the pins (OMP_NUM_THREADS was the user's: overwritten, not added)
+    assert env["ATEN_CPU_CAPABILITY"] == "avx2" and "ATEN_CPU_CAPABILITY" in env["CLAPEMO_PINNED"].split()
+    child = {**env, numerics.MODE_ENV: "fast"}
+    numerics.apply(child)
+    assert "ATEN_CPU_CAPABILITY" not in child and "MKL_CBWR" not in child and "CLAPEMO_PINNED" not in child
+    assert child["OMP_NUM_THREADS"] == str(numerics.TORCH_THREADS)  # not added by clapemo: left alone
