@@ -339,7 +339,10 @@ def test_format_claims_colours_verdicts():
         {"artefact": "table4", "id": "y", "claim": "CL < PA", "verdict": "does not hold", "deciding": "c > d",
          "difference": -0.2, "ci_low": -0.3, "ci_high": -0.1, "mdd": 0.05, "n_seeds": 3, "n_items": 40}])
     html = book.format_claims(verdicts).to_html()
-    assert "#d9f2d9" in html and "#f7d4d4" in html and "+0.100" in html and "-0.300" in html
+    assert "#d9f2d9" in html and "#f7d4d4" in html and "+0.100" in html and "[-0.300, -0.100]" in html
+    verdicts["share"] = [0.991, 0.962]  # the firmness column, when the claims carry it
+    html = book.format_claims(verdicts).to_html()
+    assert "on its side" in html and "99.1%" in html and "MDD" in html
 
 
 def test_provenance_is_relative_to_the_project():

@@ -259,23 +259,35 @@ def format_figure2(side: "pd.DataFrame", *, results: Any = None):
         "gives these only as bars, so its column is empty.", results, "corpus"))
 
 
-#: the claims table's firmness column (clapemo.uncertainty.verdict_share)
-SHARE_TITLE = "resamples on the verdict's side"
+#: the claims table's firmness column: the share of bootstrap resamples on the verdict's side
+#: (clapemo.uncertainty.verdict_share)
+SHARE_TITLE = "on its side"
 
 
 @tolerates_not_run
 def format_claims(verdicts: "pd.DataFrame"):
-    """``clapemo.experiments.claims(...)`` styled: each paper claim, whether it holds here, and by how much."""
-    shown = verdicts.drop(columns=["id"], errors="ignore").rename(
-        columns={"ci_low": "95 % CI low", "ci_high": "95 % CI high", "share": SHARE_TITLE,
-                 "mdd": "min. detectable difference", "n_seeds": "seeds", "n_items": "test items"})
+    """``clapemo.experiments.claims(...)`` styled: each paper claim, whether it holds here, and by how much.
+
+    The interval is one column (``[low, high]``) and the headers are short, so that the table fits the page with
+    the share of resamples on the verdict's side (:func:`clapemo.uncertainty.verdict_share`).
+    """
+    import pandas as pd
+
+    shown = verdicts.drop(columns=["id"], errors="ignore").copy()
+    if {"ci_low", "ci_high"} <= set(shown.columns):
+        interval = [f"[{lo:+.3f}, {hi:+.3f}]" if pd.notna(lo) and pd.notna(hi) else "–"
+                    for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
+        shown.insert(shown.columns.get_loc("ci_low"), "95 % interval", interval)
+        shown = shown.drop(columns=["ci_low", "ci_high"])
+    if {"n_seeds", "n_items"} <= set(shown.columns):
+        size = [f"{int(a)} × {int(b)}" if pd.notna(a) and pd.notna(b) else "–"
+                for a, b in zip(shown["n_seeds"], shown["n_items"])]
+        shown = shown.drop(columns=["n_seeds", "n_items"]).assign(**{"seeds × items": size})
+    shown = shown.rename(columns={"share": SHARE_TITLE, "mdd": "MDD"})
     colors = {"holds": "#d9f2d9", "undecided": "#f2f2f2", "does not hold": "#f7d4d4",
               "not testable (rows not run)": "#fbecd5"}
-    numbers = {c: "{:+.3f}" for c in ("difference", "95 % CI low", "95 % CI high") if c in shown.columns}
-    if "min. detectable difference" in shown.columns:
-        numbers["min. detectable difference"] = "{:.3f}"
-    if SHARE_TITLE in shown.columns:
-        numbers[SHARE_TITLE] = "{:.1%}"
+    numbers = {c: f for c, f in (("difference", "{:+.3f}"), ("MDD", "{:.3f}"), (SHARE_TITLE, "{:.1%}"))
+               if c in shown.columns}
     return (shown.style.format(numbers, na_rep="–")
             .map(lambda v: f"background-color: {colors.get(v, '')}", subset=["verdict"])
             .hide(axis="index"))
