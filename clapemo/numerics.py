@@ -267,14 +267,9 @@ def _blas_product(a: Any, b: Any) -> Any:
     return torch.from_numpy(np.matmul(a.detach().numpy(), b.detach().numpy()))
 
 
-_MATMUL_FUNCTION: Any = None
-
-
+@functools.lru_cache(maxsize=None)
 def _matmul_function() -> Any:
     """The autograd Function ``a @ b`` (same leading dims, or ``b`` 2-D) computed by OpenBLAS, gradients too."""
-    global _MATMUL_FUNCTION
-    if _MATMUL_FUNCTION is not None:
-        return _MATMUL_FUNCTION
     import torch
 
     class BlasMatmul(torch.autograd.Function):
@@ -297,7 +292,6 @@ def _matmul_function() -> Any:
                     grad_b = _blas_product(a.transpose(-1, -2), grad)
             return grad_a, grad_b
 
-    _MATMUL_FUNCTION = BlasMatmul
     return BlasMatmul
 
 
