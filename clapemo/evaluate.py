@@ -413,10 +413,8 @@ def _evaluation_config(model: Any, ns: argparse.Namespace) -> Any:
     return config_from_args(ns)
 
 
-def cli(argv: list[str]) -> int:
-    """``clapemo evaluate RUN [--ser CORPUS ...] [--ear COLLECTION ...]``: zero-shot SER and EAR of one run."""
+def _parser() -> argparse.ArgumentParser:
     from clapemo.config import add_config_arguments
-    from clapemo.runs import resolve_run, runs_dir_from_args
 
     parser = argparse.ArgumentParser(
         prog="clapemo evaluate",
@@ -448,51 +446,28 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--template", default=None,
                         help="SER class-prompt wording, e.g. '{emotion}' (default: the run's evaluate config)")
     parser.add_argument("--json", action="store_true", help="print JSON records instead of tables")
-    ns = parser.parse_args(argv)
-    if ns.run is None:
-        parser.error("name the run: clapemo evaluate RUN (a name such as pa, a run id, or a run folder)")
-    if not ns.ser and not ns.ear:
-        parser.error("nothing to evaluate: give --ser CORPUS and/or --ear COLLECTION")
-    ks = ns.k or None
-    if ks is not None and any(k < 1 for k in ks):
-        parser.error(f"--k {' '.join(map(str, ks))}: every cut-off must be >= 1")
-    kinds = ns.kinds
-    if kinds is not None and (bad := [k for k in kinds if k not in PROMPT_KINDS]):
-        parser.error(f"--kinds {' '.join(bad)}: unknown prompt kind (known: {', '.join(PROMPT_KINDS)})")
+    return parser
 
-    import json
 
+def _ser_row(model: Any, name: str, config: Any, *, split: str, template: str) -> dict:
+    """One row of the SER table: zero-shot SER of ``model`` on corpus ``name``'s ``split`` ('all': every clip)."""
+    from clapemo import corpora
+
+    manifest = corpora.manifest([name], config, split=None if split == "all" else split)
+    labels = corpus_labels(name, four_class_iemocap=config.data.iemocap_four_class)
+    if base_corpus(name) == "iemocap" and config.data.iemocap_four_class:
+        manifest = four_class(manifest)
+    if len(manifest) == 0:
+        raise DataError(f"SER corpus {name!r} has no clips in split {split!r}")
+    result = zero_shot_ser(model, manifest, labels=labels, template=template, words=config.prompts.emotion_words)
+    return {"corpus": name, "split": split, "n": result["n_items"], "classes": result["n_classes"],
+            "chance": result["chance"], "accuracy": result["accuracy"],
+            "unweighted_accuracy": result["unweighted_accuracy"]}
+
+
+def _print_tables(run_dir: Any, ser_rows: list[dict], ear_rows: list[dict]) -> None:
     import pandas as pd
 
-    from clapemo.model import load_run
-
-    run_dir = resolve_run(ns.run, runs_dir=runs_dir_from_args(ns))
-    model = load_run(run_dir)
-    config = _evaluation_config(model, ns)
-    template = ns.template or config.evaluate.zero_shot_template
-    ser_rows, ear_rows = [], []
-    for name in ns.ser:
-        from clapemo import corpora
-
-        manifest = corpora.manifest([name], config, split=None if ns.split == "all" else ns.split)
-        labels = corpus_labels(name, four_class_iemocap=config.data.iemocap_four_class)
-        if base_corpus(name) == "iemocap" and config.data.iemocap_four_class:
-            manifest = four_class(manifest)
-        if len(manifest) == 0:
-            raise DataError(f"SER corpus {name!r} has no clips in split {ns.split!r}")
-        result = zero_shot_ser(model, manifest, labels=labels, template=template,
-                               words=config.prompts.emotion_words)
-        ser_rows.append({"corpus": name, "split": ns.split, "n": result["n_items"],
-                         "classes": result["n_classes"], "chance": result["chance"],
-                         "accuracy": result["accuracy"], "unweighted_accuracy": result["unweighted_accuracy"]})
-    for name in ns.ear:
-        split = ns.ear_split or config.evaluate.ear_split
-        table = collection(name, config, split=split, thresholds=model.thresholds)
-        result = ear(model, table, kinds=kinds or config.evaluate.ear_query_kinds, ks=ks or config.evaluate.ks)
-        ear_rows += [{"collection": name, "split": split, **row} for row in result.to_dict("records")]
-    if ns.json:
-        print(json.dumps({"run": str(run_dir), "ser": ser_rows, "ear": ear_rows}, indent=1))
-        return 0
     print(f"run {run_dir}")
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         if ser_rows:
@@ -504,4 +479,40 @@ def cli(argv: list[str]) -> int:
             frame.columns = [f"P@{k}" for k in frame.columns]
             print("\nEAR (Precision@K)\n" + frame.reset_index().to_string(index=False,
                                                                           float_format="{:.3f}".format))
+
+
+def cli(argv: list[str]) -> int:
+    """``clapemo evaluate RUN [--ser CORPUS ...] [--ear COLLECTION ...]``: zero-shot SER and EAR of one run."""
+    import json
+
+    from clapemo.model import load_run
+    from clapemo.runs import resolve_run, runs_dir_from_args
+
+    parser = _parser()
+    ns = parser.parse_args(argv)
+    if ns.run is None:
+        parser.error("name the run: clapemo evaluate RUN (a name such as pa, a run id, or a run folder)")
+    if not ns.ser and not ns.ear:
+        parser.error("nothing to evaluate: give --ser CORPUS and/or --ear COLLECTION")
+    ks = ns.k or None
+    if ks is not None and any(k < 1 for k in ks):
+        parser.error(f"--k {' '.join(map(str, ks))}: every cut-off must be >= 1")
+    kinds = ns.kinds
+    if kinds is not None and (bad := [k for k in kinds if k not in PROMPT_KINDS]):
+        parser.error(f"--kinds {' '.join(bad)}: unknown prompt kind (known: {', '.join(PROMPT_KINDS)})")
+    run_dir = resolve_run(ns.run, runs_dir=runs_dir_from_args(ns))
+    model = load_run(run_dir)
+    config = _evaluation_config(model, ns)
+    template = ns.template or config.evaluate.zero_shot_template
+    ser_rows = [_ser_row(model, name, config, split=ns.split, template=template) for name in ns.ser]
+    ear_rows = []
+    for name in ns.ear:
+        split = ns.ear_split or config.evaluate.ear_split
+        table = collection(name, config, split=split, thresholds=model.thresholds)
+        result = ear(model, table, kinds=kinds or config.evaluate.ear_query_kinds, ks=ks or config.evaluate.ks)
+        ear_rows += [{"collection": name, "split": split, **row} for row in result.to_dict("records")]
+    if ns.json:
+        print(json.dumps({"run": str(run_dir), "ser": ser_rows, "ear": ear_rows}, indent=1))
+        return 0
+    _print_tables(run_dir, ser_rows, ear_rows)
     return 0

@@ -1,19 +1,18 @@
 """The trained runs on disk, what each one is, and stable names for the models of the last reproduction.
 
 A run folder (``<train.runs_dir>/<run id>``, written by :func:`clapemo.train.fit`) holds its resolved
-``config.yaml``, its ``log.csv`` and, once finished, ``checkpoint.pt`` and ``done``. :func:`list_runs` reads
-those files (never the weights) into one row per run: the corpora it trained on, whether the "4D" caption sets
-were added, the prompt kind, the seed, the epochs, the parent of a finetune, and the last epoch's training loss
-and in-batch audio->text accuracy (the only metric a run folder knows; the evaluation tables live in
-``clapemo.experiments``' results folders).
+``config.yaml``, its ``log.csv`` and, once finished, ``checkpoint.pt`` and ``done``. The experiments add a record
+beside it, ``run.json`` (:func:`write_run_record`): what the run is (``4D + synth-cremad + ... [PA]``) and which
+artefact cells use it (``table3:4D + [5ED - PA]``, ``table4:4D:finetune (parent)``, ...). :func:`list_runs`
+reads those files (never the weights, never a training plan) into one row per run: the corpora it trained on,
+whether the "4D" caption sets were added, the prompt kind, the seed, the epochs, the parent of a finetune, its
+Table 3 row and uses, and the last epoch's training loss and in-batch audio->text accuracy (the only metric a run
+folder knows; the evaluation tables live in ``clapemo.experiments``' results folders).
 
 Names
 -----
-The paper's Table 3 rows are found from the training configs, not from guesses on the corpora: for each
-finished run, :func:`clapemo.experiments.training_plan` of the run's own config lists the run ids of the
-Table 3 rows (``4D``, ``4D + [5ED - CL]``, ``4D + [5ED - PA]``; without 4D ``5ED - CL`` / ``5ED - PA``) for
-every evaluation seed; a run whose id is one of them *is* that row. The rows of the reproduction whose run
-finished last get the names
+When Table 3 is computed, the runs of its rows get stable names, written beside the runs in ``names.json``
+(:func:`write_names`; the last reproduction's names replace the earlier ones):
 
 =========  ==========================================
 ``4d``     ``4D`` (caption sets only)
@@ -21,11 +20,12 @@ finished last get the names
 ``pa``     ``4D + [5ED - PA]`` (or ``5ED - PA``)
 =========  ==========================================
 
-for seed 0, and ``<name>-s<seed>`` for the other seeds. Everywhere a command takes ``--run`` it accepts such a
-name, a run id or a unique prefix of one, or the path of a run folder (:func:`resolve_run`). A bare word is a
-name or id first (a folder ``pa/`` in the working directory never shadows the name ``pa``); a text with a
-``/`` (``./pa``, ``runs/abc``) is a path, and must be a run folder. A ``--runs-dir`` that does not exist is an
-error, not an empty list.
+for seed 0, and ``<name>-s<seed>`` for the other seeds. Everywhere a command takes ``--run`` it accepts a path
+of a run folder, a run id, such a name, or a unique prefix of a run id (:func:`resolve_run`, in that order: a
+name comes before a prefix because ``4d`` is also the start of some hexadecimal run ids). A bare word is never a
+path (a folder ``pa/`` in the working directory never shadows the name ``pa``); a text with a ``/`` (``./pa``,
+``runs/abc``) is a path, and must be a run folder. A ``--runs-dir`` that does not exist is an error, not an
+empty list.
 
 ``clapemo runs [--runs-dir DIR] [--json]`` prints the table.
 """
@@ -42,11 +42,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from clapemo.errors import ClapEmoError, ParameterError
+from clapemo.errors import ParameterError
 
 __all__ = [
     "ROW_NAMES",
     "RUN_COLUMNS",
+    "RUN_RECORD",
+    "NAMES_FILE",
+    "write_run_record",
+    "read_run_record",
+    "write_names",
     "add_run_arguments",
     "cli",
     "list_runs",
@@ -66,7 +71,12 @@ ROW_NAMES: dict[str, str] = {"4D": "4d", "4D + [5ED - CL]": "cl", "4D + [5ED - P
 #: columns of :func:`list_runs`
 RUN_COLUMNS: tuple[str, ...] = ("name", "run_id", "finished", "row", "corpora", "include_4d", "prompt_kind",
                                 "seed", "epochs", "epochs_done", "finetune_of", "profile", "encoders",
-                                "train_loss", "train_accuracy", "finished_at", "path")
+                                "train_loss", "train_accuracy", "used_by", "finished_at", "path")
+
+#: the record the experiments write beside a run: what it is and which artefact cells use it
+RUN_RECORD = "run.json"
+#: the names of the last reproduction's Table 3 runs, beside the runs
+NAMES_FILE = "names.json"
 
 
 def _runs_dir(runs_dir: str | Path | None) -> Path:
@@ -108,34 +118,72 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def _table3_rows(config_dict: dict, folder_name: str) -> list[tuple[str, int, frozenset]]:
-    """(Table 3 row, seed, the reproduction's run-id set) this run is, from its own config; [] when none."""
-    from clapemo import experiments
-    from clapemo.config import Config, config_hash, from_dict
+def write_run_record(run_dir: str | Path, *, what: str, seed: int, uses: Sequence[str]) -> Path:
+    """Write (or extend) ``run.json`` beside a run: ``what`` it is, its ``seed``, and ``uses`` (the artefact
+    cells that use it), merged with the uses already recorded (a run shared by artefacts gathers them all).
 
-    if "-ft" in folder_name:  # a finetune (Table 4) is never a Table 3 row
-        return []
+    Raises
+    ------
+    ParameterError
+        ``run_dir`` is not a run folder.
+    """
+    from clapemo.files import atomic_write_text
+
+    folder = Path(run_dir)
+    if not _is_run_folder(folder):
+        raise ParameterError(f"run_dir = {str(folder)!r} is not a run folder (no config.yaml or checkpoint.pt)")
+    old = read_run_record(folder) or {}
+    record = {"run_id": folder.name, "what": str(what), "seed": int(seed),
+              "uses": sorted(set(old.get("uses", [])) | {str(u) for u in uses})}
+    atomic_write_text(folder / RUN_RECORD, json.dumps(record, indent=1) + "\n")
+    return folder / RUN_RECORD
+
+
+def read_run_record(folder: str | Path) -> dict | None:
+    """``run.json`` of a run folder (``run_id, what, seed, uses``), or None when it has none or it is unreadable
+    (logged)."""
+    path = Path(folder) / RUN_RECORD
+    if not path.is_file():
+        return None
     try:
-        config = from_dict(Config, config_dict)
-        plan = experiments.training_plan(config, artefacts=("table3",))
-    except (ClapEmoError, KeyError, TypeError, ValueError) as err:  # an old or foreign config: no name
-        log.debug("%s: no Table 3 row (%s)", folder_name, err)
-        return []
-    own = config_hash(config)
-    if folder_name != own and not folder_name.startswith(own + "-d"):
-        return []
-    family = frozenset(str(r) for r in plan["run_id"] if r)
-    out = []
-    for _, row in plan.iterrows():
-        if row["run_id"] != own:
-            continue
-        for use in str(row["used_by"]).split("; "):
-            if use.startswith("table3:"):
-                out.append((use.removeprefix("table3:"), int(row["seed"]), family))
-    return out
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        log.warning("%s cannot be read (%s); the run is listed without its uses", path, err)
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("uses", []), list) else None
 
 
-def _describe_folder(folder: Path) -> tuple[dict, list]:
+def write_names(runs_dir: str | Path, names: dict[str, str | Path]) -> Path:
+    """Replace ``names.json`` in ``runs_dir`` with ``names`` (name -> run folder or run id): the last
+    reproduction's names."""
+    from clapemo.files import atomic_write_text
+
+    folder = Path(runs_dir)
+    ids = {str(name): Path(run).name for name, run in sorted(names.items())}
+    atomic_write_text(folder / NAMES_FILE, json.dumps({"names": ids}, indent=1) + "\n")
+    return folder / NAMES_FILE
+
+
+def _read_names(runs_dir: Path) -> dict[str, str]:
+    """name -> run id of ``names.json`` for the run folders that still exist."""
+    path = runs_dir / NAMES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        names = json.loads(path.read_text(encoding="utf-8")).get("names", {})
+    except (OSError, ValueError, AttributeError) as err:
+        log.warning("%s cannot be read (%s); no run names", path, err)
+        return {}
+    return {str(n): str(i) for n, i in names.items() if _is_run_folder(runs_dir / str(i))}
+
+
+def _table3_row(uses: Sequence[str]) -> str | None:
+    """The Table 3 row among a run's uses, or None."""
+    rows = [u.removeprefix("table3:") for u in uses if u.startswith("table3:") and not u.endswith("(parent)")]
+    return rows[0] if rows else None
+
+
+def _describe_folder(folder: Path) -> dict:
     cfg = _read_config(folder) or {}
     train = cfg.get("train", {}) if isinstance(cfg.get("train"), dict) else {}
     last = _last_log_row(folder)
@@ -143,8 +191,9 @@ def _describe_folder(folder: Path) -> tuple[dict, list]:
     init_from = str(train.get("init_from") or "")
     corpora = list(train.get("corpora") or [])
     encoders = cfg.get("encoders", {}) if isinstance(cfg.get("encoders"), dict) else {}
-    record = {
-        "name": None, "run_id": folder.name, "finished": finished, "row": None,
+    uses = list((read_run_record(folder) or {}).get("uses", []))
+    return {
+        "name": None, "run_id": folder.name, "finished": finished, "row": _table3_row(uses),
         "corpora": ", ".join(corpora) if corpora else "",
         "include_4d": bool(train.get("include_4d", False)),
         "prompt_kind": train.get("prompt_kind"),
@@ -155,40 +204,9 @@ def _describe_folder(folder: Path) -> tuple[dict, list]:
         else (cfg.get("data") or {}).get("source"),
         "encoders": f"{encoders.get('audio', '?')}+{encoders.get('text', '?')}" if encoders else "",
         "train_loss": _number(last.get("loss")), "train_accuracy": _number(last.get("accuracy")),
-        "finished_at": (folder / "done").stat().st_mtime if finished else math.nan,
+        "used_by": "; ".join(uses), "finished_at": (folder / "done").stat().st_mtime if finished else math.nan,
         "path": str(folder),
     }
-    rows = _table3_rows(cfg, folder.name) if finished and cfg else []
-    return record, rows
-
-
-def _scan(runs_dir: Path) -> tuple[list[dict], list[list]]:
-    if not runs_dir.is_dir():
-        return [], []
-    records, rows = [], []
-    for folder in sorted(p for p in runs_dir.iterdir() if _is_run_folder(p)):
-        record, table3 = _describe_folder(folder)
-        records.append(record)
-        rows.append(table3)
-    return records, rows
-
-
-def _names(records: list[dict], rows: list[list]) -> dict[str, int]:
-    """name -> index into ``records``: the Table 3 rows of the reproduction whose run finished last."""
-    families: dict[frozenset, float] = {}
-    for record, table3 in zip(records, rows):
-        for _, _, family in table3:
-            families[family] = max(families.get(family, -math.inf), record["finished_at"])
-    if not families:
-        return {}
-    # the latest reproduction; ties (same second) broken by the sorted run ids, for a deterministic answer
-    last = max(families, key=lambda f: (families[f], sorted(f)))
-    out: dict[str, int] = {}
-    for i, table3 in enumerate(rows):
-        for row, seed, family in table3:
-            if family == last and row in ROW_NAMES:
-                out[ROW_NAMES[row] if seed == 0 else f"{ROW_NAMES[row]}-s{seed}"] = i
-    return out
 
 
 def list_runs(*, runs_dir: str | Path | None = None) -> pd.DataFrame:  # noqa: F821
@@ -211,11 +229,13 @@ def list_runs(*, runs_dir: str | Path | None = None) -> pd.DataFrame:  # noqa: F
     """
     import pandas as pd
 
-    records, rows = _scan(_runs_dir(runs_dir))
-    for name, i in _names(records, rows).items():
-        records[i]["name"] = name
-    for record, table3 in zip(records, rows):
-        record["row"] = table3[0][0] if table3 else None
+    folder = _runs_dir(runs_dir)
+    records = ([_describe_folder(p) for p in sorted(folder.iterdir()) if _is_run_folder(p)]
+               if folder.is_dir() else [])
+    by_id = {record["run_id"]: record for record in records}
+    for name, run_id in _read_names(folder).items():
+        if run_id in by_id and by_id[run_id]["finished"]:
+            by_id[run_id]["name"] = name if by_id[run_id]["name"] is None else min(by_id[run_id]["name"], name)
     table = pd.DataFrame(records, columns=list(RUN_COLUMNS))
     for col in ("name", "row"):
         table[col] = table[col].astype(object).where(table[col].notna(), None)
@@ -226,10 +246,11 @@ def list_runs(*, runs_dir: str | Path | None = None) -> pd.DataFrame:  # noqa: F
 
 
 def reproduction_names(*, runs_dir: str | Path | None = None) -> dict[str, Path]:
-    """The stable names (``pa``, ``cl``, ``4d``, ...) of the last reproduction's runs -> their folders."""
-    runs_dir = _runs_dir(runs_dir)
-    records, rows = _scan(runs_dir)
-    return {name: Path(records[i]["path"]) for name, i in sorted(_names(records, rows).items())}
+    """The stable names (``pa``, ``cl``, ``4d``, ...) of the last reproduction's finished runs -> their folders
+    (``names.json`` beside the runs)."""
+    folder = _runs_dir(runs_dir)
+    return {name: folder / run_id for name, run_id in sorted(_read_names(folder).items())
+            if (folder / run_id / "done").is_file() and (folder / run_id / "checkpoint.pt").is_file()}
 
 
 def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
@@ -239,10 +260,10 @@ def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
     ----------
     run : str or Path
         A ``Path``, or a text that looks like a path (holds ``/``, starts with ``.`` or ``~``): a run folder
-        (holding ``config.yaml`` or ``checkpoint.pt``), nothing else. A bare word, in this order: a name of
-        :func:`reproduction_names` (``pa``, ``cl``, ``4d``, ``pa-s1`` ...); a run id under ``runs_dir``; a prefix
-        of exactly one run id; a run folder of that name in the working directory (so a folder ``pa/`` that is
-        not a run, or is one, never shadows the name ``pa``).
+        (holding ``config.yaml`` or ``checkpoint.pt``), nothing else. A bare word, in this order: a run id under
+        ``runs_dir``; a name of :func:`reproduction_names` (``pa``, ``cl``, ``4d``, ``pa-s1`` ...); a prefix of
+        exactly one run id; a run folder of that name in the working directory (so a folder ``pa/`` that is not
+        a run, or is one, never shadows the name ``pa``).
     runs_dir : path, optional
         Folder of the runs (default ``runs``).
 
@@ -269,11 +290,11 @@ def resolve_run(run: str | Path, *, runs_dir: str | Path | None = None) -> Path:
         raise ParameterError(f"run = {text!r} is a path but not a run folder ({why}); give a run folder written "
                              "by 'clapemo train', or a run name or id without '/'")
     folder = _runs_dir(runs_dir)
+    if _is_run_folder(folder / text):  # a full run id: no scan
+        return folder / text
     names = reproduction_names(runs_dir=folder)
     if text in names:
         return names[text]
-    if (folder / text).is_dir() and _is_run_folder(folder / text):
-        return folder / text
     ids = sorted(p.name for p in folder.iterdir() if _is_run_folder(p)) if folder.is_dir() else []
     matches = [i for i in ids if i.startswith(text)]
     if len(matches) == 1:

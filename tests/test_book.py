@@ -3,6 +3,7 @@ book check, on small synthetic tables with known answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ pytest.importorskip("seaborn")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from clapemo import book  # noqa: E402
+from clapemo import book, experiments  # noqa: E402
 from clapemo.config import load_config  # noqa: E402
 from clapemo.errors import ClapEmoError, DataError, ParameterError  # noqa: E402
 
@@ -437,12 +438,12 @@ def test_run_artefact_sends_printed_lines_to_the_side_channel(tmp_path, monkeypa
     channel = tmp_path / "p.log"
     monkeypatch.setenv(progress.PROGRESS_ENV, str(channel))
 
-    def ear_table(config, progress=False):
+    def ear_table(config, force=False, progress=False):
         print("[table3] seed 0 4D: class-label P@K {1: 0.25}")
         print(f"[table3] wrote {tmp_path}/runs (1 s)")
         return pd.DataFrame({"value": [0.25], "progress": [progress]})
 
-    frame = book.run_artefact(ear_table, load_config(None))
+    frame = book.run_artefact(dataclasses.replace(experiments.TABLE3, compute=ear_table), load_config(None))
     assert bool(frame["progress"].iloc[0])  # bars on: they go to the terminal
     assert capsys.readouterr().out == ""  # nothing on the page
     progress.side_channel().flush()
@@ -453,10 +454,10 @@ def test_run_artefact_sends_printed_lines_to_the_side_channel(tmp_path, monkeypa
 def test_not_run_artefact_becomes_a_note_and_the_chapter_goes_on():
     from clapemo.experiments import NotRun
 
-    def ear_table(config, progress=True):
+    def ear_table(config, force=False, progress=True):
         raise NotRun("not run: needs corpus 'iemocap' (evaluate.ear_collection); add its folder")
 
-    frame = book.run_artefact(ear_table, load_config(None))
+    frame = book.run_artefact(dataclasses.replace(experiments.TABLE3, compute=ear_table), load_config(None))
     assert frame.empty and "status" in frame.columns and "needs corpus 'iemocap'" in frame.attrs["not_run"]
     note = book.claims(table3=frame)
     assert isinstance(note, book.Note) and "needs corpus 'iemocap'" in note.text
@@ -530,13 +531,13 @@ def test_intensity_backends_agree_on_sines_of_known_rms(tmp_path):
 
 
 def test_intensity_sentence_counts_the_clips_that_cross_the_cut(tmp_path):
-    from clapemo.book.backends import _intensity_sentence
+    from clapemo.book.backends import intensity_sentence
 
     summary = pd.DataFrame({"clips": [4, 4], "seconds per clip": [0.01, 0.02],
                             "mean difference vs praat (dB)": [0.0, 1.5],
                             "mean |difference| vs praat (dB)": [0.0, 1.5], "correlation with praat": [1.0, np.nan],
                             "same intensity bin as praat": [1.0, 0.75]}, index=["praat", "librosa"])
-    text = _intensity_sentence(summary, "praat", "librosa", [60.0])
+    text = intensity_sentence(summary, "praat", "librosa", [60.0])
     assert "+1.50 dB" in text and "1 of the 4 clips get another intensity prompt" in text
     assert "correlation undefined" in text and "2.00 times" in text and "(75 % in the same bin)" in text
 

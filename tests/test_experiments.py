@@ -6,6 +6,7 @@ from pathlib import Path
 import json
 
 import numpy as np
+import yaml
 import pandas as pd
 
 import pytest
@@ -207,6 +208,7 @@ def fake_pipeline(monkeypatch, tmp_path):
             fits.append(config.train)
             run.mkdir(parents=True)
             (run / "checkpoint.pt").write_text(str(config.train))
+            (run / "config.yaml").write_text(yaml.safe_dump(to_dict(config)))  # as a real run has
             (run / "done").write_text("done")
         return run
 
@@ -254,6 +256,28 @@ def test_experiments_with_faked_pipeline(fake_pipeline):
     verdicts = claims(table3=t3, table4=t4, figure2=f2, n_boot=200)
     assert len(verdicts) == 8 and verdicts["verdict"].isin(["holds", "does not hold", "undecided"]).all()
     assert verdicts["ci_low"].le(verdicts["difference"]).all() and verdicts["mdd"].gt(0).all()
+
+
+def test_fitting_writes_run_records_and_table3_names_beside_the_runs(fake_pipeline, tmp_path):
+    """``clapemo runs`` reads what each run is and who uses it from records, never from a re-derived plan."""
+    from clapemo import runs
+
+    config, _ = fake_pipeline
+    ear_table(config, progress=False)
+    ser_table(config, progress=False)
+    runs_dir = tmp_path / "runs"
+    names = runs.reproduction_names(runs_dir=runs_dir)
+    assert set(names) == {"4d", "cl", "pa", "4d-s1", "cl-s1", "pa-s1"}
+    table = runs.list_runs(runs_dir=runs_dir).set_index("name", drop=False)
+    assert table.loc["pa", "row"] == "4D + [5ED - PA]" and table.loc["pa", "seed"] == 0
+    # the 4D run is shared: Table 3's row, Table 4's leave-one-out row and the parent of its finetune
+    assert table.loc["4d", "used_by"] == ("table3:4D; table4:4D:finetune (parent); table4:4D:leave_one_out")
+    record = runs.read_run_record(names["cl"])
+    assert record["what"] == "4D + " + " + ".join(sorted(
+        "synth-" + c for c in EMOTION_CORPORA if c != "iemocap")) + " [CL]"
+    finetunes = table[table["finetune_of"] != ""]
+    assert len(finetunes) == 8 and all(u.startswith("table4:") and u.endswith(":finetune")
+                                      for u in finetunes["used_by"])
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Chapter 6 (clapemo.extensions): the variants' configs, run sharing with Figure 2, paired comparisons with known
+"""Chapter 6 (clapemo.experiments.chapter6, shown by clapemo.book.chapter6): the variants' configs, run sharing with Figure 2, paired comparisons with known
 answers, the generated sentences, and (slow) the whole chapter on the tiny profile."""
 
 from pathlib import Path
@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clapemo import extensions
+from clapemo.book import chapter6 as display
+from clapemo.experiments import chapter6 as extensions
 from clapemo.config import config_hash, load_config
 from clapemo.errors import ParameterError
 from clapemo.experiments import RunSpec, training_config
@@ -101,19 +102,19 @@ def test_finding_states_what_the_numbers_show():
     df = _fake_results({"CL": base, "PA": base, "CL, multi-positive": [[1] * 8] * 3, "PA, multi-positive": mixed,
                         "one combined prompt": base})
     c = extensions.compare(df, n_boot=500)
-    loss = extensions.finding(c, "loss")
+    loss = display.finding(c, "loss")
     assert loss.startswith("On synth-ravdess") and "CL, multi-positive is better than CL (+50.0 points" in loss
     assert "PA, multi-positive shows no clear difference from PA (+0.0 points" in loss and "detected" in loss
-    assert "one combined prompt scores every test clip as PA does" in extensions.finding(c, "form")
-    assert "nothing was compared" in extensions.finding(c, "binning")
-    table = extensions.section_table(c, "loss")
+    assert "one combined prompt scores every test clip as PA does" in display.finding(c, "form")
+    assert "nothing was compared" in display.finding(c, "binning")
+    table = display.section_table(c, "loss")
     assert list(table["difference (pp)"]) == [50.0, 0.0] and table["reading"].iloc[0] == "better"
     with pytest.raises(ParameterError, match="section"):
-        extensions.section_table(c, "nonsense")
+        display.section_table(c, "nonsense")
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    fig = extensions.plot_differences(c)
+    fig = display.plot_differences(c)
     assert len(fig.axes[0].get_yticklabels()) == 3
     assert plt.get_fignums() == before  # not a pyplot figure: a notebook cell shows it once, not twice
 
@@ -132,16 +133,16 @@ def test_retrieval_is_paired_over_queries_only_where_both_ask_the_same_queries()
     assert ear_rows.loc["PA, quantile pooled", "reading"] == extensions.NOT_APPLICABLE
     assert np.isnan(ear_rows.loc["PA, quantile pooled", "difference"])
     assert ear_rows.loc["PA, quantile pooled", "variant_value"] == pytest.approx(0.9)  # the value is still shown
-    text = extensions.finding(c, "binning")
+    text = display.finding(c, "binning")
     assert "not compared for PA, quantile pooled (vs PA)" in text and "definitions" in text
-    assert "PA, sentence form is better than PA (+20.0 points" in extensions.finding(c, "form")
-    table = extensions.section_table(c, "binning")
+    assert "PA, sentence form is better than PA (+20.0 points" in display.finding(c, "form")
+    table = display.section_table(c, "binning")
     assert list(table["measure"]) == ["zero-shot SER accuracy", "acoustic-query retrieval P@10"]
     assert table["95 % interval (pp)"].iloc[1] == "" and table["reading"].iloc[1] == extensions.NOT_APPLICABLE
-    fig = extensions.plot_differences(c, metric="retrieval")
+    fig = display.plot_differences(c, metric="retrieval")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["PA, sentence form  (vs PA)"]
     with pytest.raises(ParameterError, match="metric"):
-        extensions.plot_differences(c, metric="p@10")
+        display.plot_differences(c, metric="p@10")
 
 
 def test_ear_items_name_queries_by_the_clips_they_select():
@@ -156,8 +157,8 @@ def test_ear_items_name_queries_by_the_clips_they_select():
     bare = pd.DataFrame({"utterance_id": list("abcd"), "pitch": ["high pitch", "low pitch", "high pitch", None]})
     sentence = bare.assign(pitch=["a person speaking with high pitch", "a person speaking with low pitch",
                                   "a person speaking with high pitch", None])
-    a = extensions._ear_items(Model(), bare, ["pitch"], [1, 2])
-    b = extensions._ear_items(Model(), sentence, ["pitch"], [1, 2])
+    a = extensions.ear_items(Model(), bare, ["pitch"], [1, 2])
+    b = extensions.ear_items(Model(), sentence, ["pitch"], [1, 2])
     assert list(a["item"]) == list(b["item"]) and a["item"].nunique() == 2
     assert set(a["metric"]) == {"acoustic_p@1", "acoustic_p@2"}
     # "high pitch" selects clips a and c: ties rank the earlier clip first, so P@1 = 1 and P@2 = 1/2
@@ -188,12 +189,12 @@ def test_the_chapter_runs_on_tiny(tmp_path):
 
 
 def test_variants_table_names_what_differs_from_the_compared_run():
-    table = extensions.variants_table().set_index("variant")
+    table = display.variants_table().set_index("variant")
     assert table.loc["PA, 3 levels", "changes"] == "prompts.levels = 3"  # the pooled-quantile keys are shared
     assert table.loc["one combined prompt", "changes"] == "train.prompt_kind = combined"
     assert table.loc["CL", "changes"] == "(none)" and table.loc["CL", "compared with"].startswith("(a baseline")
     assert "hnr" in table.loc["PA + 5 voice-quality prompts", "changes"]
-    assert extensions.variants_table(styled=True).to_html().count("<tr") == len(table) + 1
+    assert display.variants_table(styled=True).to_html().count("<tr") == len(table) + 1
 
 
 def test_a_chapter_that_could_not_run_shows_its_reason_everywhere():
@@ -202,6 +203,6 @@ def test_a_chapter_that_could_not_run_shows_its_reason_everywhere():
     reason = "not run: needs corpus 'ravdess' (evaluate.prompt_analysis_corpora)"
     c = extensions.compare(not_run_frame("extensions", reason))
     assert list(c.columns) == list(extensions.COMPARE_COLUMNS) and c.empty
-    assert extensions.section_table(c, "loss") == Note(reason)
-    assert extensions.plot_differences(c) == Note(reason)
-    assert extensions.finding(c, "form") == reason
+    assert display.section_table(c, "loss") == Note(reason)
+    assert display.plot_differences(c) == Note(reason)
+    assert display.finding(c, "form") == reason

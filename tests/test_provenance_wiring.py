@@ -1,4 +1,4 @@
-"""provenance.json where results are made: each results folder (experiments._cached), each finished training run
+"""provenance.json where results are made: each results folder (clapemo.experiments.store), each finished training run
 (train), and the book's provenance section reading them back."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 from clapemo import book, experiments, provenance, train
 from clapemo.config import config_hash, load_config, replace
 from clapemo.errors import ParameterError
+from clapemo.experiments.store import data_provenance
 from clapemo.files import file_sha256
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def _table4_frames():
 
 def test_cached_writes_provenance_with_commit_config_hash_data_digests_and_generator(tmp_path, monkeypatch):
     cfg = _synth_config(tmp_path)
-    read = experiments._corpora_read(cfg, "table4")
+    read = experiments.TABLE4.corpora_read(cfg)
     assert "synth-ravdess" in read and "synth-4d" in read  # the target, the 5ED and the 4D captions
     manifest = tmp_path / "synth" / cfg.synth.profile / "synth-ravdess" / "manifest.csv"
     manifest.parent.mkdir(parents=True)
@@ -51,7 +52,7 @@ def test_cached_writes_provenance_with_commit_config_hash_data_digests_and_gener
         return real_write(folder, info)
 
     monkeypatch.setattr(provenance, "write", spy)
-    experiments._cached("table4", cfg, compute, by=["row", "setting", "metric"], force=False, progress=False)
+    experiments.TABLE4.store(cfg, compute, force=False, progress=False)
     assert written == [False]
     folder = experiments.results_dir(cfg, "table4")
     info = provenance.read(folder)
@@ -76,7 +77,7 @@ def test_a_real_data_results_folder_records_no_generator(tmp_path):
     (folder / "labels.csv").write_text("path,label\na.wav,angry\n")
     cfg = replace(_synth_config(tmp_path), **{"data.source": "real", "data.roots": {"mine": str(folder)},
                                               "evaluate.ser_target": "mine", "train.include_4d": False})
-    manifests, extra = experiments._data_provenance(cfg, "table4")
+    manifests, extra = data_provenance(cfg, experiments.TABLE4.corpora_read(cfg))
     assert manifests == {"mine/labels.csv": folder / "labels.csv"}
     assert "synth" not in extra and extra["data"]["source"] == "real"
 

@@ -44,6 +44,12 @@ def make_run(cfg, *, suffix="-dfeedbeef00", finished_at=None):
     return run
 
 
+def record(run, row, seed):
+    """What the experiments write beside a Table 3 run (clapemo.experiments.fit_plan)."""
+    runs.write_run_record(run, what=row, seed=seed, uses=[f"table3:{row}"])
+    return run
+
+
 @pytest.fixture(scope="module")
 def reproduction(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("repro")
@@ -51,20 +57,18 @@ def reproduction(tmp_path_factory):
     older = base_config(tmp, **{"train.learning_rate": 5e-4})  # an earlier reproduction with another recipe
     made = {}
     for row in ("4D", "4D + [5ED - CL]", "4D + [5ED - PA]"):
-        made[("old", row)] = make_run(table3_config(older, row, 0), finished_at=1_000_000)
-        made[(row, 0)] = make_run(table3_config(base, row, 0), finished_at=2_000_000)
-    made[("4D + [5ED - PA]", 1)] = make_run(table3_config(base, "4D + [5ED - PA]", 1), finished_at=2_000_001)
-    made["other"] = make_run(replace(base, **{"train.corpora": ["synth-ravdess"], "train.include_4d": False}),
-                             finished_at=3_000_000)
-    made["seed9"] = make_run(table3_config(base, "4D + [5ED - PA]", 9), finished_at=3_000_001)
+        made[("old", row)] = record(make_run(table3_config(older, row, 0)), row, 0)
+    runs.write_names(tmp / "runs", {runs.ROW_NAMES[row]: made[("old", row)] for row in runs.ROW_NAMES
+                                    if ("old", row) in made})
+    for row in ("4D", "4D + [5ED - CL]", "4D + [5ED - PA]"):
+        made[(row, 0)] = record(make_run(table3_config(base, row, 0)), row, 0)
+    made[("4D + [5ED - PA]", 1)] = record(make_run(table3_config(base, "4D + [5ED - PA]", 1)), "4D + [5ED - PA]", 1)
+    # the newer reproduction's names replace the older one's
+    runs.write_names(tmp / "runs", {"4d": made[("4D", 0)], "cl": made[("4D + [5ED - CL]", 0)],
+                                    "pa": made[("4D + [5ED - PA]", 0)], "pa-s1": made[("4D + [5ED - PA]", 1)]})
+    made["other"] = make_run(replace(base, **{"train.corpora": ["synth-ravdess"], "train.include_4d": False}))
+    made["seed9"] = make_run(table3_config(base, "4D + [5ED - PA]", 9))  # trained by hand: no record
     return tmp / "runs", made
-
-
-def test_the_plan_of_a_run_config_names_its_own_folder(tmp_path):
-    base = base_config(tmp_path)
-    cfg = table3_config(base, "4D + [5ED - PA]", 0)
-    plan = experiments.training_plan(cfg, artefacts=("table3",))
-    assert config_hash(cfg) in set(plan["run_id"])  # the rule runs.py relies on
 
 
 def test_names_point_at_the_newest_reproduction(reproduction):
@@ -87,16 +91,40 @@ def test_list_runs_describes_each_run(reproduction):
     assert pa["include_4d"] and pa["seed"] == 0 and pa["epochs"] == 1 and pa["epochs_done"] == 1
     assert "synth-iemocap" not in pa["corpora"] and "synth-ravdess" in pa["corpora"]
     assert np.isfinite(pa["train_loss"]) and 0 <= pa["train_accuracy"] <= 1 and pa["profile"] == "default"
+    assert pa["used_by"] == "table3:4D + [5ED - PA]"
     old = table.loc[made[("old", "4D + [5ED - PA]")].name]
     assert old["row"] == "4D + [5ED - PA]" and old["name"] is None  # a row, but not the last one
     other = table.loc[made["other"].name]
     assert other["row"] is None and other["corpora"] == "synth-ravdess" and not other["include_4d"]
-    assert table.loc[made["seed9"].name]["row"] is None  # seed 9 is not an evaluation seed
+    assert table.loc[made["seed9"].name]["row"] is None and table.loc[made["seed9"].name]["used_by"] == ""
+
+
+def test_records_gather_every_use_and_refuse_a_folder_that_is_no_run(tmp_path):
+    run = make_run(table3_config(base_config(tmp_path), "4D", 0))
+    runs.write_run_record(run, what="4D", seed=0, uses=["table3:4D"])
+    runs.write_run_record(run, what="4D", seed=0, uses=["table4:4D:leave_one_out", "table3:4D"])
+    assert runs.read_run_record(run)["uses"] == ["table3:4D", "table4:4D:leave_one_out"]
+    with pytest.raises(ParameterError, match="not a run folder"):
+        runs.write_run_record(tmp_path, what="x", seed=0, uses=[])
+    (run / runs.RUN_RECORD).write_text("{not json")
+    assert runs.read_run_record(run) is None  # unreadable: listed without uses, never a crash
+    assert runs.list_runs(runs_dir=tmp_path / "runs")["used_by"].tolist() == [""]
+
+
+def test_names_of_a_deleted_run_are_dropped(tmp_path):
+    import shutil
+
+    run = make_run(table3_config(base_config(tmp_path), "4D", 0))
+    runs.write_names(tmp_path / "runs", {"4d": run})
+    assert runs.reproduction_names(runs_dir=tmp_path / "runs") == {"4d": run}
+    shutil.rmtree(run)
+    assert runs.reproduction_names(runs_dir=tmp_path / "runs") == {}
 
 
 def test_unfinished_run_is_listed_but_never_named(tmp_path):
     base = base_config(tmp_path)
     run = make_run(table3_config(base, "4D", 0))
+    runs.write_names(tmp_path / "runs", {"4d": run})
     (run / "done").unlink()
     table = runs.list_runs(runs_dir=tmp_path / "runs")
     assert list(table["finished"]) == [False] and runs.reproduction_names(runs_dir=tmp_path / "runs") == {}
@@ -105,6 +133,12 @@ def test_unfinished_run_is_listed_but_never_named(tmp_path):
 def test_resolve_by_name_id_prefix_and_path(reproduction):
     runs_dir, made = reproduction
     pa = made[("4D + [5ED - PA]", 0)]
+    (runs_dir / runs.NAMES_FILE).chmod(0)  # a full run id is found without reading the names
+    try:
+        if os.geteuid() != 0:
+            assert runs.resolve_run(pa.name, runs_dir=runs_dir) == runs_dir / pa.name
+    finally:
+        (runs_dir / runs.NAMES_FILE).chmod(0o644)
     assert runs.resolve_run("pa", runs_dir=runs_dir) == pa
     assert runs.resolve_run(pa.name, runs_dir=runs_dir) == runs_dir / pa.name
     assert runs.resolve_run(pa.name[:10], runs_dir=runs_dir) == runs_dir / pa.name

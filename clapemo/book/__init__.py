@@ -10,6 +10,7 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.tables` - the paper beside ours (Tables 3, 4, Figure 2) and the claims' verdicts;
 * :mod:`clapemo.book.ceilings` - the probe ceilings beside Table 4 and Figure 2 (:func:`ceilings_table`);
 * :mod:`clapemo.book.representation` - chapter 01's validation probe of the audio representations;
+* :mod:`clapemo.book.chapter6` - chapter 6's variants, section tables, generated findings and differences;
 * :mod:`clapemo.book.notes` - "not run: needs ..." notes for what a config cannot run;
 * :mod:`clapemo.book.provenance` - config hashes and results folders;
 * :mod:`clapemo.book.progress` - progress bars to the terminal, never onto a page;
@@ -48,6 +49,8 @@ __all__ = [
     # tables
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
     "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis",
+    # chapter 6
+    "variants_table", "section_table", "finding", "plot_differences",
     # notes
     "Note", "run_artefact", "claims", "not_run_frame",
     # provenance, progress, execute, check
@@ -69,6 +72,8 @@ _HOME = {
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
     "plot_prompt_analysis": "tables",
+    "variants_table": "chapter6", "section_table": "chapter6", "finding": "chapter6",
+    "plot_differences": "chapter6",
     "Note": "notes", "run_artefact": "notes", "claims": "notes", "not_run_frame": "notes",
     "provenance": "provenance", "quiet_progress": "progress", "run_notebook": "execute",
     "BOOK_PAGES": "check", "check_book": "check", "screenshot": "check", "find_chromium": "check",

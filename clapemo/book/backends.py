@@ -135,7 +135,7 @@ def _prompt_thresholds(config: "Config", table: "pd.DataFrame") -> Any:
     return prompts.Thresholds.from_config(config.prompts)
 
 
-def _intensity_sentence(summary: "pd.DataFrame", ref: str, other: str, cut_db: Sequence[float]) -> str:
+def intensity_sentence(summary: "pd.DataFrame", ref: str, other: str, cut_db: Sequence[float]) -> str:
     """What the intensity comparison says, from its numbers (the chapter types none)."""
     row = summary.loc[other]
     n = int(row["clips"])
@@ -204,7 +204,7 @@ def _compare_intensity_backends(manifest: "pd.DataFrame", config: "Config", *, n
             f"same intensity bin as {ref}": agreement["same_bin_fraction"],
         })
     summary = pd.DataFrame(rows).set_index("backend")
-    sentence = Note(_intensity_sentence(summary, ref, other, cut_db))
+    sentence = Note(intensity_sentence(summary, ref, other, cut_db))
 
     fig = Figure(figsize=(6.5, 6), layout="constrained")
     ax = fig.subplots()

@@ -13,29 +13,12 @@ import functools
 import html
 from typing import TYPE_CHECKING, Any, Callable
 
-from clapemo import extensions
-
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from clapemo.config import Config
 
-__all__ = ["Note", "not_run_reason", "not_run_frame", "tolerates_not_run", "run_artefact", "claims",
-           "RESULT_COLUMNS"]
-
-#: the columns of each experiment's result frame and of its per-item results (``attrs["items"]``)
-RESULT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "table3": (("row", "query_kind", "k", "seed", "value", "n_queries", "n_items", "status", "trained_on",
-                "run_id"), ("row", "query_kind", "k", "seed", "item", "value")),
-    "table4": (("row", "setting", "metric", "seed", "value", "n_items", "n_classes", "status", "trained_on",
-                "run_id"), ("row", "setting", "seed", "item", "value")),
-    "figure2": (("corpus", "prompt_kind", "metric", "seed", "value", "n_items", "n_classes", "status",
-                 "trained_on", "run_id"), ("corpus", "prompt_kind", "seed", "item", "value")),
-    "extensions": (extensions.RESULT_COLUMNS, extensions.ITEM_COLUMNS),
-}
-
-_FUNCTION_ARTEFACT = {"ear_table": "table3", "ser_table": "table4", "prompt_analysis": "figure2"}
-
+__all__ = ["Note", "not_run_reason", "not_run_frame", "tolerates_not_run", "run_artefact", "claims"]
 
 class Note:
     """A short message a notebook cell shows in place of a table or a figure (HTML, Markdown or text)."""
@@ -70,13 +53,15 @@ def not_run_reason(obj: Any) -> str | None:
 
 
 def not_run_frame(artefact: str, reason: str) -> "pd.DataFrame":
-    """An empty result frame of ``artefact`` (``table3``, ``table4``, ``figure2``, ``extensions``) with
-    ``attrs["not_run"]``."""
+    """An empty result frame of ``artefact`` (``table3``, ``table4``, ``figure2``, ``extensions``, or its
+    :class:`clapemo.experiments.Artefact` record) with ``attrs["not_run"]``."""
     import pandas as pd
 
-    columns, item_columns = RESULT_COLUMNS[artefact]
-    frame = pd.DataFrame(columns=list(columns))
-    frame.attrs["items"] = pd.DataFrame(columns=list(item_columns))
+    from clapemo import experiments
+
+    record = experiments.artefact(artefact)
+    frame = pd.DataFrame(columns=list(record.result_columns))
+    frame.attrs["items"] = pd.DataFrame(columns=list(record.item_columns))
     frame.attrs["not_run"] = str(reason)
     return frame
 
@@ -104,23 +89,22 @@ def tolerates_not_run(fn: Callable) -> Callable:
     return wrapper
 
 
-def run_artefact(experiment: Callable[..., "pd.DataFrame"], config: "Config", **kwargs: Any) -> "pd.DataFrame":
-    """``experiment(config, progress=True, **kwargs)`` (``clapemo.experiments.ear_table``, ``ser_table`` or
-    ``prompt_analysis``), its bars and printed lines sent to the terminal, never the page. When it raises
-    :class:`clapemo.experiments.NotRun`, the reason is shown as a note and an empty result frame carrying it is
-    returned (:func:`not_run_frame`), so the chapter goes on."""
+def run_artefact(artefact: Any, config: "Config", **kwargs: Any) -> "pd.DataFrame":
+    """Compute (or read) an artefact for ``config`` (``artefact``: a :class:`clapemo.experiments.Artefact` such as
+    ``experiments.TABLE3``, or its name), its bars and printed lines sent to the terminal, never the page. When it
+    raises :class:`clapemo.experiments.NotRun`, the reason is shown as a note and an empty result frame carrying
+    it is returned (:func:`not_run_frame`), so the chapter goes on."""
+    from clapemo import experiments
     from clapemo.book.progress import messages_to_terminal
-    from clapemo.experiments import NotRun
 
+    record = experiments.artefact(artefact)
     kwargs.setdefault("progress", True)  # bars and printed lines go to the terminal (clapemo.book.progress)
     try:
         with messages_to_terminal():
-            return experiment(config, **kwargs)
-    except NotRun as err:
-        artefact = ("extensions" if getattr(experiment, "__module__", "") == "clapemo.extensions"
-                    else _FUNCTION_ARTEFACT.get(getattr(experiment, "__name__", ""), "table3"))
+            return record(config, **kwargs)
+    except experiments.NotRun as err:
         _display(Note(str(err)))
-        return not_run_frame(artefact, str(err))
+        return not_run_frame(record.name, str(err))
 
 
 def claims(**results: Any) -> "pd.DataFrame | Note":

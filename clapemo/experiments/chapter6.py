@@ -3,7 +3,7 @@
 Every variant is trained on 4D (when available) + the training split of each ``evaluate.prompt_analysis_corpora``
 corpus (``configs/extensions.yaml``: RAVDESS, the corpus of the paper's Figure 2 claims) with the seeds of
 ``evaluate.seeds``, and scored by zero-shot SER on that corpus's test split, exactly as
-:func:`clapemo.experiments.prompt_analysis` scores Figure 2, and by emotion audio retrieval with the
+:func:`~clapemo.experiments.prompt_analysis` scores Figure 2, and by emotion audio retrieval with the
 acoustic queries of Table 3 (Precision@K, the acoustic kinds of ``evaluate.ear_query_kinds``) over the same test
 split. A variant differs from its *baseline* by a few config keys (:data:`VARIANTS`); the baselines CL and PA
 are Figure 2's own runs (same config, so the same trained runs), and each difference is paired over seeds and test
@@ -20,15 +20,15 @@ Sections (the issue's numbering):
 3. ``granularity`` (PA, pooled quantiles): 2 levels vs 3 (low / normal / high, 30/70 %) vs 5.
 4. ``properties`` (PA, pooled quantiles): the paper's four properties vs the same plus pitch variability, jitter,
    shimmer, HNR and pause rate (``features.voice_quality``; each with its own prompt words,
-   :data:`clapemo.prompts.EXTRA_KINDS`).
+   :data:`clapemo.schema.EXTRA_PROMPT_KINDS`).
 5. ``form``: PA's separate pairs vs one combined prompt per clip (the paper's remark, no numbers given), and bare
    phrases vs the sentence template ("a person speaking with high pitch, sounding angry").
 
-:func:`run` computes (or reads) the results, :func:`compare` the paired differences, :func:`finding` one sentence
-per section generated from those numbers ("no clear difference" where the interval holds 0).
+:func:`run` computes (or reads) the results, :func:`compare` the paired differences; the book's chapter
+(:mod:`clapemo.book.chapter6`) shows them, with one generated sentence per section.
 
 **Where EAR applies.** An acoustic query ("high pitch") is relevant to the clips whose prompt of that kind it is,
-and which clips those are depends on the run's cuts, levels and prompt form (:func:`_ear_items`). A variant's
+and which clips those are depends on the run's cuts, levels and prompt form (:func:`ear_items`). A variant's
 retrieval is compared with its baseline's only when both ask the *same* questions: every query of the baseline
 selects exactly the clips one query of the variant selects (the query's wording may differ, as for the sentence
 form). Quantile or per-speaker cuts and 3 or 5 levels define other queries; their rows read "does not apply"
@@ -39,22 +39,26 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from clapemo import runs
 from clapemo.config import Config, replace
 from clapemo.errors import ParameterError
-from clapemo.prompts import EXTRA_KINDS
-from clapemo.schema import AUGMENT_KINDS
+from clapemo.evaluate import collection as ear_collection
+from clapemo.evaluate import ear_per_query, retrieval_queries
+from clapemo.schema import AUGMENT_KINDS, EXTRA_PROMPT_KINDS
+from clapemo.experiments.artefact import Artefact
+from clapemo.experiments.paper import compare_cells
+from clapemo.experiments.planning import RunSpec, caption_corpora_available, check_corpus, fit_many, training_config
+from clapemo.experiments.scoring import frames, result_rows, ser_cells, ser_test_set, thresholds_key
 
-__all__ = ["Variant", "VARIANTS", "SECTIONS", "variant_config", "variants_table", "ear_kinds", "run", "compare",
-           "finding", "section_table", "plot_differences", "RESULT_COLUMNS", "ITEM_COLUMNS", "COMPARE_COLUMNS",
-           "EAR_METRIC", "NOT_APPLICABLE"]
+__all__ = ["CHAPTER6", "Variant", "VARIANTS", "SECTIONS", "variant_config", "variant", "ear_kinds", "ear_items",
+           "run", "compare", "RESULT_COLUMNS", "ITEM_COLUMNS", "COMPARE_COLUMNS", "EAR_METRIC", "NOT_APPLICABLE"]
 
 #: the voice-quality prompt kinds of section 4, and PA's five (the paper's)
-_MORE = list(EXTRA_KINDS)
+_MORE = list(EXTRA_PROMPT_KINDS)
 _PA_KINDS = list(AUGMENT_KINDS)
 _QUANTILE = {"prompts.binning": "quantile", "prompts.quantile_scope": "pooled"}
 
@@ -129,11 +133,9 @@ def ear_kinds(config: Config) -> list[str]:
     return [k for k in config.evaluate.ear_query_kinds if k != "class_label"]
 
 
-def _ear_items(model: Any, collection: Any, kinds: list[str], ks: list[int]) -> Any:
+def ear_items(model: Any, collection: Any, kinds: list[str], ks: list[int]) -> Any:
     """Precision@K per acoustic query of one model, each query named ``<kind>:<digest of the clips it selects>``
     so that queries which select the same clips pair up whatever their wording."""
-    from clapemo.evaluate import ear_per_query, retrieval_queries
-
     names = {}
     for kind in kinds:
         queries, relevant = retrieval_queries(collection[kind].tolist())
@@ -144,36 +146,55 @@ def _ear_items(model: Any, collection: Any, kinds: list[str], ks: list[int]) -> 
                             metric=[EAR_METRIC.format(k=k) for k in per_query["k"]])
 
 
-def _specs(config: Config) -> dict[tuple[str, str], Any]:
+def cell_specs(config: Config) -> dict[tuple[str, str], RunSpec]:
     """(variant name, corpus) -> RunSpec of the training (4D + the corpus, the variant's prompt kind)."""
-    from clapemo import experiments
-
-    has4d = bool(experiments.caption_corpora_available(config))
-    corpora = [experiments._check_corpus(config, name, "evaluate.prompt_analysis_corpora")
+    has4d = bool(caption_corpora_available(config))
+    corpora = [check_corpus(config, name, "evaluate.prompt_analysis_corpora")
                for name in config.evaluate.prompt_analysis_corpora]
-    return {(v.name, c): experiments.RunSpec((c,), has4d, v.prompt_kind) for v in VARIANTS for c in corpora}
+    return {(v.name, c): RunSpec((c,), has4d, v.prompt_kind) for v in VARIANTS for c in corpora}
 
 
-def _show(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+def _specs(config: Config) -> list[tuple[str, RunSpec]]:
+    return [(f"extensions:{corpus}:{name}", spec) for (name, corpus), spec in cell_specs(config).items()]
 
 
-def variants_table(*, styled: bool = False) -> Any:
-    """The chapter's variants: section, name, prompt kind, the config keys it changes *relative to the run it is
-    compared with*, and that run. ``styled``: a Styler without the index (long cells are not cut)."""
-    import pandas as pd
+def variant(name: str) -> Variant:
+    """The variant called ``name`` (:data:`VARIANTS`)."""
+    if name not in _BY_NAME:
+        raise ParameterError(f"variant {name!r} is not one of {list(_BY_NAME)}")
+    return _BY_NAME[name]
 
-    rows = []
-    for v in VARIANTS:
-        base = dict(_BY_NAME[v.baseline].overrides) if v.baseline else {}
-        changed = {k: val for k, val in v.overrides.items() if base.get(k) != val}
-        if v.baseline and v.prompt_kind != _BY_NAME[v.baseline].prompt_kind:
-            changed = {"train.prompt_kind": v.prompt_kind, **changed}
-        rows.append({"section": v.section, "variant": v.name, "prompt kind": v.prompt_kind,
-                     "changes": "; ".join(f"{k} = {_show(val)}" for k, val in changed.items()) or "(none)",
-                     "compared with": v.baseline or "(a baseline: Figure 2's run)"})
-    table = pd.DataFrame(rows)
-    return table.style.hide(axis="index") if styled else table
+
+def _fit(config: Config, specs: dict, seeds: list[int], progress: bool) -> dict[tuple[str, str, int], Any]:
+    """Train (or reuse) every (variant, corpus, seed), each with its variant's config; record each run's use."""
+    keys = [(name, corpus, seed) for seed in seeds for (name, corpus) in specs]
+    configs = [training_config(variant_config(config, _BY_NAME[n]), specs[(n, c)], seed=s) for n, c, s in keys]
+    done = dict(zip(keys, fit_many(config, configs, progress=progress)))
+    for (name, corpus, seed), run_dir in done.items():
+        runs.write_run_record(run_dir, what=f"{specs[(name, corpus)].describe()} ({name})", seed=seed,
+                              uses=[f"extensions:{corpus}:{name}"])
+    return done
+
+
+def _model_cells(config: Config, name: str, corpus: str, run_dir: Any, test: tuple, collections: dict,
+                 ks: list[int]) -> tuple[list[dict], Any, Any]:
+    """One trained variant's metric cells (zero-shot SER, then acoustic-query P@K), its per-clip correctness and
+    its per-query precision."""
+    from clapemo import train
+
+    v = _BY_NAME[name]
+    model = train.load_run(run_dir)
+    cells, correct = ser_cells(model, *test, config)
+    query_overrides = {k: val for k, val in v.overrides.items() if k in _QUERY_KEYS}
+    key = (corpus, thresholds_key(model.thresholds), repr(sorted(query_overrides.items())))
+    if key not in collections:  # annotated test split per (corpus, cuts, query-defining keys)
+        collections[key] = ear_collection(corpus, replace(config, **query_overrides) if query_overrides
+                                          else config, split="test", thresholds=model.thresholds)
+    per_query = ear_items(model, collections[key], ear_kinds(config), ks)
+    for metric, group in per_query.groupby("metric", sort=False):
+        cells.append({"metric": metric, "value": float(group["value"].mean()), "n_items": len(group),
+                      "n_classes": float("nan")})
+    return cells, correct, per_query
 
 
 def run(config: Config, *, force: bool = False, progress: bool = True) -> Any:
@@ -188,55 +209,31 @@ def run(config: Config, *, force: bool = False, progress: bool = True) -> Any:
     the main artefacts; a folder written before the retrieval cells existed is recomputed (the trained runs are
     reused, so only the evaluation runs again).
     """
-    import pandas as pd
-
-    from clapemo import experiments
-    from clapemo.evaluate import collection as ear_collection
-    from clapemo.train import load_run
-
-    specs = _specs(config)
+    specs = cell_specs(config)
     seeds = list(config.evaluate.seeds)
-    kinds, ks = ear_kinds(config), [int(k) for k in config.evaluate.ks]
+    ks = [int(k) for k in config.evaluate.ks]
 
     def compute() -> Any:
-        tests = {c: experiments._ser_test_set(config, c) for c in dict.fromkeys(c for _, c in specs)}
-        collections: dict[tuple, Any] = {}  # annotated test split per (corpus, cuts, query-defining keys)
-        keys = [(name, corpus, seed) for seed in seeds for (name, corpus) in specs]
-        configs = [experiments.training_config(variant_config(config, _BY_NAME[n]), specs[(n, c)], seed=s)
-                   for n, c, s in keys]
-        run_dirs = experiments._fit_many(config, configs, progress=progress)
+        tests = {c: ser_test_set(config, c) for c in dict.fromkeys(c for _, c in specs)}
+        collections: dict[tuple, Any] = {}
         rows, items = [], []
-        for (name, corpus, seed), run_dir in zip(keys, run_dirs):
-            variant = _BY_NAME[name]
-            test, labels = tests[corpus]
-            model = load_run(run_dir)
-            cells, correct = experiments._ser_cells(model, test, labels, config)
-            query_overrides = {k: v for k, v in variant.overrides.items() if k in _QUERY_KEYS}
-            key = (corpus, experiments._thresholds_key(model.thresholds), repr(sorted(query_overrides.items())))
-            if key not in collections:
-                collections[key] = ear_collection(corpus, replace(config, **query_overrides) if query_overrides
-                                                  else config, split="test", thresholds=model.thresholds)
-            per_query = _ear_items(model, collections[key], kinds, ks)
-            for metric, group in per_query.groupby("metric", sort=False):
-                cells.append({"metric": metric, "value": float(group["value"].mean()), "n_items": len(group),
-                              "n_classes": float("nan")})
-            rows += [{"section": variant.section, "variant": name, "baseline": variant.baseline or "",
-                      "corpus": corpus, "seed": seed, "status": "ok",
-                      "trained_on": specs[(name, corpus)].describe(), "run_id": Path(run_dir).name, **c}
-                     for c in cells]
+        for (name, corpus, seed), run_dir in _fit(config, specs, seeds, progress).items():
+            v = _BY_NAME[name]
+            cells, correct, per_query = _model_cells(config, name, corpus, run_dir, tests[corpus], collections, ks)
+            rows += result_rows(cells, {"section": v.section, "variant": name, "baseline": v.baseline or "",
+                                        "corpus": corpus, "seed": seed},
+                                trained_on=specs[(name, corpus)].describe(), run_dir=run_dir)
             items += [correct.assign(variant=name, corpus=corpus, seed=seed, metric="accuracy"),
                       per_query.assign(variant=name, corpus=corpus, seed=seed)]
             if progress:
                 top = EAR_METRIC.format(k=max(ks))
                 print(f"[extensions] seed {seed} {corpus} {name}: accuracy {cells[0]['value']:.3f}, "
                       f"{top} {per_query.loc[per_query['metric'] == top, 'value'].mean():.3f}")
-        return (pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS)),
-                pd.concat(items, ignore_index=True).reindex(columns=list(ITEM_COLUMNS)))
+        return frames(rows, items, columns=RESULT_COLUMNS, item_columns=ITEM_COLUMNS)
 
-    by = ["section", "variant", "corpus", "metric"]
-    df = experiments._cached("extensions", config, compute, by=by, force=force, progress=progress)
+    df = CHAPTER6.store(config, compute, force=force, progress=progress)
     if "metric" not in df.attrs["items"].columns:  # written before the retrieval cells: evaluate again
-        df = experiments._cached("extensions", config, compute, by=by, force=True, progress=progress)
+        df = CHAPTER6.store(config, compute, force=True, progress=progress)
     df["baseline"] = df["baseline"].fillna("")
     return df
 
@@ -271,8 +268,6 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
     """
     import pandas as pd
 
-    from clapemo.experiments import _compare
-
     items = results.attrs.get("items")
     if items is None:
         raise ParameterError("results has no per-item results (attrs['items']); pass the frame run() returned")
@@ -299,7 +294,7 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
                                 "baseline_value": mean[(variant.baseline, corpus, metric)],
                                 "reading": NOT_APPLICABLE})
                     continue
-                found = _compare(items, cell_a, cell_b, n_boot=n_boot)
+                found = compare_cells(items, cell_a, cell_b, n_boot=n_boot)
                 if found is None:
                     continue
                 d = found[1]
@@ -312,121 +307,8 @@ def compare(results: Any, *, n_boot: int = 2000) -> Any:
     return pd.DataFrame(out, columns=list(COMPARE_COLUMNS))
 
 
-def _not_run(comparisons: Any) -> Any:
-    """A :class:`clapemo.book.Note` with the reason when the chapter did not run, else None."""
-    reason = comparisons.attrs.get("not_run")
-    if not reason:
-        return None
-    from clapemo.book.notes import Note
-
-    return Note(reason)
-
-
-def _measure(metric: str) -> str:
-    """How a metric is named in the book."""
-    if metric == "accuracy":
-        return "zero-shot SER accuracy"
-    return f"acoustic-query retrieval P@{metric.split('@')[1]}"
-
-
-def section_table(comparisons: Any, section: str) -> Any:
-    """The rows of one section (both measures), values and differences in percentage points, for display;
-    indexed by variant (the ``corpus`` column only when the section spans more than one corpus)."""
-    import pandas as pd
-
-    if section not in SECTIONS:
-        raise ParameterError(f"section {section!r} is not one of {list(SECTIONS)}")
-    note = _not_run(comparisons)
-    if note is not None:
-        return note
-    rows = comparisons[comparisons["section"] == section]
-    table = rows[["corpus"]].copy()
-    table["measure"] = [_measure(m) for m in rows["metric"]]
-    table["variant"], table["baseline"] = rows["variant"], rows["baseline"]
-    table["variant (%)"] = (100 * rows["variant_value"].astype(float)).round(1)
-    table["baseline (%)"] = (100 * rows["baseline_value"].astype(float)).round(1)
-    table["difference (pp)"] = (100 * rows["difference"].astype(float)).round(1)
-    table["95 % interval (pp)"] = ["" if pd.isna(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
-                                   for lo, hi in zip(rows["ci_low"], rows["ci_high"])]
-    table["detectable (pp)"] = (100 * rows["mdd"].astype(float)).round(1)
-    table["reading"] = rows["reading"]
-    if table["corpus"].nunique() == 1:  # one corpus: the section's sentence names it; the page needs the width
-        table = table.drop(columns="corpus")
-    table = table.set_index("variant")  # the variant names the row (a 0, 1, 2 index would say nothing)
-    table.index.name = None
-    return table
-
-
-def _phrase(r: Any, unit: str) -> str:
-    pp = (f"{100 * r['difference']:+.1f} points, 95 % interval [{100 * r['ci_low']:+.1f}, "
-          f"{100 * r['ci_high']:+.1f}]")
-    if r["reading"].startswith("same on every"):  # every item scored alike for both, on every seed
-        return f"{r['variant']} scores every test {unit} as {r['baseline']} does (difference 0)"
-    if r["reading"] == "no clear difference":
-        return (f"{r['variant']} shows no clear difference from {r['baseline']} ({pp}; a difference below about "
-                f"{100 * r['mdd']:.1f} points cannot be detected at this size)")
-    return f"{r['variant']} is {r['reading']} than {r['baseline']} ({pp})"
-
-
-def finding(comparisons: Any, section: str) -> str:
-    """The sentences of one section stating what its numbers show, generated from :func:`compare`'s rows: zero-shot
-    SER first, then acoustic-query retrieval (or why it does not apply)."""
-    if _not_run(comparisons) is not None:
-        return str(comparisons.attrs['not_run'])
-    rows = comparisons[comparisons["section"] == section]
-    if rows.empty:
-        return f"{SECTIONS.get(section, section)}: nothing was compared (no results)."
-    corpora = ", ".join(dict.fromkeys(rows["corpus"]))
-    sentences = []
-    for metric in dict.fromkeys(rows["metric"]):
-        group = rows[rows["metric"] == metric]
-        paired = group[group["reading"] != NOT_APPLICABLE]
-        if metric == "accuracy":
-            head, unit = f"On {corpora} (zero-shot accuracy, paired over seeds and test clips): ", "clip"
-        else:
-            measure = _measure(metric)
-            head, unit = f"{measure[0].upper()}{measure[1:]} (paired over seeds and queries): ", "query"
-        parts = [_phrase(r, unit) for _, r in paired.iterrows()]
-        skipped = group.loc[group["reading"] == NOT_APPLICABLE]
-        if len(skipped):
-            parts.append("not compared for " + ", ".join(f"{v} (vs {b})" for v, b in
-                                                          zip(skipped["variant"], skipped["baseline"]))
-                         + (": its" if len(skipped) == 1 else ": their")
-                         + " cuts or levels make other queries, so a difference would compare definitions of the "
-                           "words, not models")
-        sentences.append(head + "; ".join(parts) + ".")
-    return " ".join(sentences)
-
-
-def plot_differences(comparisons: Any, *, metric: str = "accuracy") -> Any:
-    """Every variant's difference from its baseline with its 95 % interval (percentage points), one row each,
-    grouped by section; the dashed line is no difference. ``metric``: ``"accuracy"`` (zero-shot SER) or
-    ``"retrieval"`` (acoustic-query P@K; rows where it does not apply are left out)."""
-    import matplotlib
-    from matplotlib.figure import Figure  # not pyplot: a notebook cell returning it shows it once
-
-    if metric not in ("accuracy", "retrieval"):
-        raise ParameterError(f"metric {metric!r} must be 'accuracy' or 'retrieval'")
-    note = _not_run(comparisons)
-    if note is not None:
-        return note
-    chosen = comparisons[(comparisons["metric"] == "accuracy") == (metric == "accuracy")]
-    chosen = chosen[chosen["reading"] != NOT_APPLICABLE]
-    if chosen.empty:
-        from clapemo.book.notes import Note
-
-        return Note(f"no {metric} comparison to plot")
-    rows = chosen.iloc[::-1].reset_index(drop=True)
-    fig = Figure(figsize=(7.5, 0.42 * len(rows) + 1.0))
-    ax = fig.subplots()
-    colours = dict(zip(SECTIONS, matplotlib.colormaps["tab10"].colors))
-    for y, (_, r) in enumerate(rows.iterrows()):
-        ax.errorbar(100 * r["difference"], y, xerr=[[100 * (r["difference"] - r["ci_low"])],
-                                                    [100 * (r["ci_high"] - r["difference"])]],
-                    fmt="o", color=colours.get(r["section"], "black"), capsize=3)
-    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
-    ax.set_yticks(range(len(rows)), [f"{r['variant']}  (vs {r['baseline']})" for _, r in rows.iterrows()])
-    ax.set_xlabel(f"{_measure(rows['metric'].iloc[0])} minus the baseline's (percentage points, 95 % interval)")
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
+CHAPTER6 = Artefact(
+    name="extensions", title="Chapter 6: the paper's open questions", config_name="extensions",
+    notebook="06_extensions", target_key="prompt_analysis_corpora", leaves_target_out=False,
+    summary_keys=("section", "variant", "corpus", "metric"), result_columns=RESULT_COLUMNS,
+    item_columns=ITEM_COLUMNS, paper=False, specs=_specs, compute=run)
