@@ -1,7 +1,8 @@
 """The facts every stage shares, declared once: table columns, prompt kinds, the four-class merge, the split rule.
 
-Modules import these names instead of spelling the lists again (``clapemo.corpora``, ``clapemo.prompts``,
-``clapemo.train``, ``clapemo.evaluate``, the loaders and the book all agree because they read the same tuple).
+Modules import these names instead of spelling the lists again (``clapemo.config``, ``clapemo.corpora``,
+``clapemo.prompts``, ``clapemo.train``, ``clapemo.evaluate``, the loaders and the book all agree because they read
+the same tuple).
 
 Tables
 ------
@@ -9,7 +10,9 @@ Tables
   caption sets add :data:`CAPTION_COLUMN`; extra ground-truth columns may follow.
 * The **features** table of ``clapemo.features.extract_table``: ``utterance_id``, ``path``,
   :data:`PROPERTY_COLUMNS`, with ``features.voice_quality`` :data:`EXTRA_PROPERTY_COLUMNS`, ``error``.
-* The **prompts** table of ``clapemo.prompts.prompts_table``: ``utterance_id``, ``label``, :data:`PROMPT_KINDS`.
+* The **prompts** table of ``clapemo.prompts.prompts_table``: ``utterance_id``, ``label``, :data:`PROMPT_KINDS`,
+  then the :data:`EXTRA_PROMPT_KINDS` asked for. Each acoustic kind bins one property column
+  (:data:`PROPERTY_OF_KIND`, :data:`EXTRA_PROPERTY_OF_KIND`).
 
 Splits
 ------
@@ -23,8 +26,9 @@ from typing import Any
 
 __all__ = [
     "MANIFEST_COLUMNS", "STRING_COLUMNS", "CAPTION_COLUMN", "PROPERTY_COLUMNS", "EXTRA_PROPERTY_COLUMNS",
-    "PROMPT_KINDS", "EXTRA_PROMPT_KINDS", "ALL_PROMPT_KINDS", "ACOUSTIC_KINDS",
-    "AUGMENT_KINDS", "TRAIN_PROMPT_KINDS", "FOUR_CLASSES", "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
+    "PROMPT_KINDS", "EXTRA_PROMPT_KINDS", "ALL_PROMPT_KINDS", "ACOUSTIC_KINDS", "PAPER_KINDS",
+    "PAPER_ACOUSTIC_KINDS", "AUGMENT_KINDS", "COMBINED_KINDS", "AUGMENT_KIND", "TRAIN_PROMPT_KINDS",
+    "PROPERTY_OF_KIND", "EXTRA_PROPERTY_OF_KIND", "FOUR_CLASSES", "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
     "merge_four_class", "split_values",
 ]
 
@@ -50,7 +54,8 @@ EXTRA_PROPERTY_COLUMNS: tuple[str, ...] = ("f0_sd_st", "jitter_local_pct", "shim
                                            "pause_rate_per_s")
 
 #: the prompt columns of ``clapemo.prompts.prompts_table`` (paper Table 2, plus the 2-bin pitch and the combined
-#: prompt the paper mentions)
+#: prompt the paper mentions). With :data:`EXTRA_PROMPT_KINDS`, the one spelling of the prompt kinds: the lists
+#: below, ``clapemo.config``'s defaults and choices and ``clapemo.prompts`` are built from these two
 PROMPT_KINDS: tuple[str, ...] = ("class_label", "pitch", "pitch2", "intensity", "speech_rate",
                                  "articulation_rate", "combined")
 #: the voice-quality prompt kinds (chapter 6; their words: ``clapemo.prompts.EXTRA_KINDS``), in the order of
@@ -60,10 +65,27 @@ EXTRA_PROMPT_KINDS: tuple[str, ...] = ("pitch_variability", "jitter", "shimmer",
 ALL_PROMPT_KINDS: tuple[str, ...] = (*PROMPT_KINDS, *EXTRA_PROMPT_KINDS)
 #: the prompt kinds that describe a measured property
 ACOUSTIC_KINDS: tuple[str, ...] = tuple(k for k in PROMPT_KINDS if k != "class_label")
-#: prompt augmentation (PA): each clip paired with these prompts, class label first
-AUGMENT_KINDS: tuple[str, ...] = ("class_label", "pitch", "intensity", "speech_rate", "articulation_rate")
+#: the paper's five prompts, class label first: the class label, the 4-bin pitch and the three 2-bin properties
+#: (Table 3's EAR queries; the default of ``evaluate.ear_query_kinds``)
+PAPER_KINDS: tuple[str, ...] = tuple(k for k in PROMPT_KINDS if k not in ("pitch2", "combined"))
+#: prompt augmentation (PA): each clip paired with these prompts, class label first (the paper's five; the default
+#: of ``prompts.augment_kinds``)
+AUGMENT_KINDS: tuple[str, ...] = PAPER_KINDS
+#: the paper's four acoustic prompts (Figure 2's properties): :data:`PAPER_KINDS` without the class label
+PAPER_ACOUSTIC_KINDS: tuple[str, ...] = tuple(k for k in PAPER_KINDS if k != "class_label")
+#: the properties the ``combined`` prompt lists, in this order
+COMBINED_KINDS: tuple[str, ...] = PAPER_ACOUSTIC_KINDS
+#: the value of ``train.prompt_kind`` that means prompt augmentation (:data:`AUGMENT_KINDS`)
+AUGMENT_KIND = "augment"
 #: what ``train.prompt_kind`` may be: one prompt kind, or ``augment`` (PA)
-TRAIN_PROMPT_KINDS: tuple[str, ...] = (*PROMPT_KINDS, "augment")
+TRAIN_PROMPT_KINDS: tuple[str, ...] = (*PROMPT_KINDS, AUGMENT_KIND)
+#: each acoustic kind of :data:`PROMPT_KINDS` but ``combined`` -> the :data:`PROPERTY_COLUMNS` column it bins (the
+#: 4-bin ``pitch`` and the 2-bin ``pitch2`` both bin F0)
+PROPERTY_OF_KIND: dict[str, str] = {"pitch": "f0_mean_hz", "pitch2": "f0_mean_hz", "intensity": "intensity_db",
+                                    "speech_rate": "speech_rate_syl_per_s",
+                                    "articulation_rate": "articulation_rate_syl_per_s"}
+#: each voice-quality kind of :data:`EXTRA_PROMPT_KINDS` -> the :data:`EXTRA_PROPERTY_COLUMNS` column it bins
+EXTRA_PROPERTY_OF_KIND: dict[str, str] = dict(zip(EXTRA_PROMPT_KINDS, EXTRA_PROPERTY_COLUMNS))
 
 #: the standard IEMOCAP 4-class set (the paper's EAR collection), and the merge that makes it
 FOUR_CLASSES: tuple[str, ...] = ("happy", "sad", "angry", "neutral")

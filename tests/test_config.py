@@ -118,3 +118,27 @@ def test_stored_config_has_no_absolute_paths_and_anchors_back(tmp_path):
     assert back.features.cache_dir == str(root / "data" / "cache" / "features")
     assert back.train.runs_dir == str(root / "runs")  # the default, in this project
     assert project_root() is not None
+
+
+def test_prompt_kind_defaults_and_choices_come_from_schema():
+    import dataclasses
+
+    from clapemo import schema
+    from clapemo.config import EvaluateConfig, PromptsConfig, TrainConfig
+
+    choices = {f.name: f.metadata["choices"] for f in dataclasses.fields(TrainConfig)}
+    assert choices["prompt_kind"] == schema.TRAIN_PROMPT_KINDS == (*schema.PROMPT_KINDS, "augment")
+    assert PromptsConfig().augment_kinds == list(schema.AUGMENT_KINDS)
+    assert EvaluateConfig().ear_query_kinds == list(schema.PAPER_KINDS)
+    assert EvaluateConfig().prompt_analysis_kinds == [*schema.PAPER_KINDS, "augment"]
+    with pytest.raises(ConfigError, match="'prompts.extra_kinds': 'loudness' is not a prompt kind"):
+        PromptsConfig(extra_kinds=["loudness"])
+
+
+def test_config_does_not_import_prompts():
+    """clapemo.config sits below clapemo.prompts: loading and validating a config never imports it."""
+    code = ("import sys, clapemo.config as c; c.load_config({'prompts': {'binning': 'quantile', "
+            "'extra_kinds': ['jitter']}}); print('clapemo.prompts' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -156,6 +156,17 @@ def test_templates_are_validated():
         P.validate_templates(bad)
 
 
+def test_kinds_and_their_columns_are_the_schema_s():
+    """One spelling of the prompt kinds: the package's names are clapemo.schema's tuples, its words keyed by them."""
+    from clapemo import schema
+
+    assert P.KINDS == schema.PROMPT_KINDS and P.AUGMENT_KINDS == schema.AUGMENT_KINDS
+    assert P.COMBINED_KINDS == schema.COMBINED_KINDS and P.PROPERTY_OF_KIND == schema.PROPERTY_OF_KIND
+    assert tuple(P.EXTRA_KINDS) == schema.EXTRA_PROMPT_KINDS
+    assert {k: spec["column"] for k, spec in P.EXTRA_KINDS.items()} == schema.EXTRA_PROPERTY_OF_KIND
+    assert set(P.TEMPLATES) == {"class_label", *P.PROPERTY_OF_KIND}
+
+
 # ---- quantile thresholds ------------------------------------------------------------------------------------
 
 
