@@ -551,3 +551,41 @@ def test_intensity_backends_show_notes_without_corpora():
     with pytest.raises(ParameterError, match="two intensity backends"):
         compare_intensity_backends(pd.DataFrame({"utterance_id": ["a"], "path": ["a.wav"]}), cfg,
                                    backends=("praat",))
+
+
+def test_source_line_links_the_results_file_names_config_commit_and_call(tmp_path):
+    """Under every table and figure: the numbers behind it (a download), the config and hash, the commit, the call."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from clapemo import provenance
+
+    cfg = load_config({"evaluate": {"results_dir": str(tmp_path / "results")}})
+    folder = experiments.TABLE3.results_dir(cfg)
+    folder.mkdir(parents=True)
+    (folder / "results.csv").write_text("row,value\n4D,0.5\n")
+    provenance.write(folder, {"git": {"commit": "0123456789abcdef" * 2 + "01234567", "dirty": False}})
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(experiments=experiments, cfg=cfg, source=book.source, static=tmp_path / "static")
+    shell.run_cell("shown = 1  # the result", store_history=True)
+    shell.run_cell("line = source(experiments.TABLE3, cfg, static_dir=static)", store_history=True)
+    line = shell.user_ns["line"]
+    html = line._repr_html_()
+    rel = f"table3/{folder.name}/results.csv"
+    assert f'href="../_static/results/{rel}" download' in html and html.startswith('<div class="clapemo-source">')
+    assert (tmp_path / "static" / rel).read_text() == "row,value\n4D,0.5\n"
+    assert f"config table3_ear {folder.name[:12]}" in repr(line) and "commit 0123456789ab" in repr(line)
+    assert "made by shown = 1  # the result in 02_ear_table.ipynb" in repr(line)
+    missing = book.source("table4", cfg, static_dir=tmp_path / "static")
+    assert "results.csv not written" in repr(missing) and "commit not recorded" in repr(missing)
+
+
+def test_claims_sentence_is_generated_from_the_verdicts():
+    verdicts = pd.DataFrame([
+        {"claim": "PA is best.", "verdict": "holds", "deciding": "PA vs CL", "difference": 0.1, "ci_low": 0.02,
+         "ci_high": 0.2},
+        {"claim": "CL beats 4D.", "verdict": "undecided", "deciding": "CL vs 4D", "difference": -0.01,
+         "ci_low": -0.05, "ci_high": 0.03}])
+    text = book.claims_sentence(verdicts).text
+    assert text.startswith("Of the paper's 2 claims tested here, 1 holds, 1 is undecided: ")
+    assert "“PA is best” holds (PA vs CL: +0.100, 95 % interval [+0.020, +0.200])" in text
+    assert isinstance(book.claims_sentence(book.Note("not run: x")), book.Note)

@@ -8,6 +8,8 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.views` - the corpus chapter's tables and figures;
 * :mod:`clapemo.book.backends` - the pitch- and intensity-backend comparisons;
 * :mod:`clapemo.book.tables` - the paper beside ours (Tables 3, 4, Figure 2) and the claims' verdicts;
+* :mod:`clapemo.book.source` - the source line under every table and figure (results file, config, commit, call);
+* :mod:`clapemo.book.glance` - the report's first screen: every artefact and claim at a glance;
 * :mod:`clapemo.book.ceilings` - the probe ceilings beside Table 4 and Figure 2 (:func:`ceilings_table`);
 * :mod:`clapemo.book.representation` - chapter 01's validation probe of the audio representations;
 * :mod:`clapemo.book.chapter6` - chapter 6's variants, section tables, generated findings and differences;
@@ -48,9 +50,11 @@ __all__ = [
     "ceilings_table", "representation_table", "style_representations", "representation_finding",
     # tables
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
-    "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis",
+    "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis", "claims_sentence",
+    # source lines, the report's first screen
+    "source", "reproduction",
     # chapter 6
-    "variants_table", "section_table", "finding", "plot_differences",
+    "variants_table", "section_table", "finding", "plot_differences", "overview",
     # notes
     "Note", "run_artefact", "claims", "not_run_frame",
     # provenance, progress, execute, check
@@ -71,9 +75,10 @@ _HOME = {
     "format_spread": "tables", "not_run_notes": "tables", "table3_side_by_side": "tables",
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
-    "plot_prompt_analysis": "tables",
+    "plot_prompt_analysis": "tables", "claims_sentence": "tables", "source": "source",
+    "reproduction": "glance",
     "variants_table": "chapter6", "section_table": "chapter6", "finding": "chapter6",
-    "plot_differences": "chapter6",
+    "plot_differences": "chapter6", "overview": "chapter6",
     "Note": "notes", "run_artefact": "notes", "claims": "notes", "not_run_frame": "notes",
     "provenance": "provenance", "quiet_progress": "progress", "run_notebook": "execute",
     "BOOK_PAGES": "check", "check_book": "check", "screenshot": "check", "find_chromium": "check",

@@ -14,7 +14,7 @@ from clapemo.book.notes import Note
 from clapemo.errors import ParameterError
 from clapemo.experiments.chapter6 import NOT_APPLICABLE, SECTIONS, VARIANTS, variant
 
-__all__ = ["variants_table", "section_table", "finding", "plot_differences"]
+__all__ = ["variants_table", "section_table", "finding", "plot_differences", "overview"]
 
 
 def _show(value: Any) -> str:
@@ -153,3 +153,21 @@ def plot_differences(comparisons: Any, *, metric: str = "accuracy") -> Any:
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def overview(comparisons: Any) -> Any:
+    """The chapter's finding in one generated sentence: how the paired zero-shot accuracy comparisons read (better,
+    worse, no clear difference), naming the variants that differ."""
+    note = _not_run(comparisons)
+    if note is not None:
+        return note
+    rows = comparisons[comparisons["metric"] == "accuracy"]
+    if rows.empty:
+        return Note("No variant was compared (no results).")
+    counts = rows["reading"].value_counts()
+    tally = ", ".join(f"{n} {reading}" for reading, n in counts.items())
+    named = [f"{r['variant']} ({r['reading']} than {r['baseline']}, {100 * r['difference']:+.1f} points)"
+             for _, r in rows.iterrows() if r["reading"] in ("better", "worse")]
+    return Note(f"Of {len(rows)} variants compared with their baselines on zero-shot accuracy (paired over seeds "
+                f"and test clips, 95 % intervals): {tally}" + (f"; clear: {'; '.join(named)}" if named else "")
+                + ".")

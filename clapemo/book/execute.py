@@ -20,10 +20,13 @@ from clapemo.book.config import project_path, root
 from clapemo.book.progress import PROGRESS_ENV, Relay
 from clapemo.errors import ClapEmoError, DataError
 
-__all__ = ["run_notebook", "KERNEL_ARGUMENTS"]
+__all__ = ["run_notebook", "fold_injected_parameters", "KERNEL_ARGUMENTS", "NOTEBOOK_ENV"]
 
 #: extra kernel command-line arguments (see the module docstring)
 KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
+#: the environment variable naming the executed notebook (its stem) inside the kernel: the source lines under
+#: tables and figures name the notebook and cell that made them (:mod:`clapemo.book.source`)
+NOTEBOOK_ENV = "CLAPEMO_NOTEBOOK"
 
 
 @contextlib.contextmanager
@@ -92,7 +95,7 @@ def run_notebook(notebook: str | os.PathLike, output: str | os.PathLike, *,
         channel = Path(tmp) / "progress.log"
         relay = Relay(channel, label=label, cells=cells, out=out) if progress else contextlib.nullcontext()
         env = {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), PROGRESS_ENV: str(channel) if progress
-               else ""}
+               else "", NOTEBOOK_ENV: output.stem}
         with _environ(**env), relay:
             try:
                 papermill.execute_notebook(str(notebook), str(output), parameters=dict(parameters or {}),
@@ -102,4 +105,21 @@ def run_notebook(notebook: str | os.PathLike, output: str | os.PathLike, *,
             except PapermillExecutionError as err:
                 raise ClapEmoError(f"notebook {notebook.name}: cell {err.exec_count} failed with {err.ename}: "
                                    f"{err.evalue} (the executed notebook with the traceback: {output})") from None
+    fold_injected_parameters(output)
     return output
+
+
+def fold_injected_parameters(path: str | os.PathLike) -> None:
+    """Fold (tag ``hide-input``) the parameters cell papermill injected into an executed notebook, as the
+    notebook's own parameters cell is: the book shows results first, set-up one click away."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
+            changed = True
+    if changed:
+        nbformat.write(nb, str(path))

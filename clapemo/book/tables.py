@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from clapemo.book.notes import not_run_reason, tolerates_not_run
 from clapemo.errors import DataError
+from clapemo.schema import PROMPT_KINDS, TRAIN_PROMPT_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -64,10 +65,9 @@ _SETTING_TITLES = {"leave_one_out": "leave one out", "finetune": "finetune"}
 #: display order of rows and columns (anything else follows in first-seen order)
 _ORDER = {
     "model": ("4D", "4D + [5ED - CL]", "4D + [5ED - PA]"),
-    "query": ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined"),
+    "query": PROMPT_KINDS,
     "table4": ("Random", "Random (draw)", "4D", "5ED - CL", "4D + [5ED - CL]", "4D + [5ED - PA]", "SoTA"),
-    "kind": ("class_label", "pitch", "pitch2", "intensity", "speech_rate", "articulation_rate", "combined",
-             "augment"),
+    "kind": TRAIN_PROMPT_KINDS,
     "corpus": ("ravdess", "cremad", "iemocap", "meld", "mosei", "mosi"),
 }
 
@@ -300,3 +300,28 @@ def plot_prompt_analysis(results: "pd.DataFrame", *, metric: str = "accuracy"):
     from clapemo import experiments
 
     return experiments.plot_prompt_analysis(results, metric=metric)
+
+
+@tolerates_not_run
+def claims_sentence(verdicts: "pd.DataFrame") -> "Note":
+    """The chapter's finding in one sentence generated from its claims' verdicts (:func:`format_claims`' rows):
+    how many of the paper's claims hold here, and each with its deciding difference and 95 % interval."""
+    import pandas as pd
+
+    from clapemo.book.notes import Note
+
+    if verdicts.empty:
+        return Note("No claim of the paper was tested here (no results).")
+    counts = verdicts["verdict"].value_counts()
+    tally = ", ".join(f"{n} {'are' if n > 1 else 'is'} {v}" if v != "holds" else f"{n} {'hold' if n > 1 else 'holds'}"
+                      for v, n in counts.items())
+    parts = []
+    for _, row in verdicts.iterrows():
+        claim = str(row["claim"]).rstrip(".")
+        if pd.isna(row.get("difference")):
+            parts.append(f"“{claim}” ({row['verdict']})")
+            continue
+        parts.append(f"“{claim}” {row['verdict']} ({row['deciding']}: {row['difference']:+.3f}, 95 % interval "
+                     f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}])")
+    n = len(verdicts)
+    return Note(f"Of the paper's {n} claim{'s' * (n != 1)} tested here, {tally}: " + "; ".join(parts) + ".")

@@ -10,6 +10,7 @@ import numpy as np
 
 from clapemo.config import Config
 from clapemo.errors import ParameterError
+from clapemo.schema import AUGMENT_KIND, PAPER_ACOUSTIC_KINDS
 from clapemo.experiments.artefact import Artefact
 from clapemo.experiments.paper import compare_cells, items_of
 from clapemo.experiments.planning import KIND_NAMES, RunSpec, caption_corpora_available, check_corpus, fit_plan
@@ -20,8 +21,6 @@ __all__ = ["FIGURE2", "cell_specs", "prompt_analysis", "plot_prompt_analysis"]
 RESULT_COLUMNS = ("corpus", "prompt_kind", "metric", "seed", "value", "n_items", "n_classes", "status",
                   "trained_on", "run_id")
 ITEM_COLUMNS = ("corpus", "prompt_kind", "seed", "item", "value")
-#: the acoustic prompt kinds whose order the paper's claim states
-_ACOUSTIC = ("pitch", "intensity", "speech_rate", "articulation_rate")
 
 
 def cell_specs(config: Config) -> dict[tuple[str, str], RunSpec]:
@@ -136,14 +135,14 @@ def _claims(results: Any, n_boot: int) -> dict[str, list]:
                              n_boot=n_boot)
 
     out = {}
-    acoustic = [k for k in _ACOUSTIC if k in kinds]
+    acoustic = [k for k in PAPER_ACOUSTIC_KINDS if k in kinds]
     if "pitch" in kinds and len(acoustic) > 1:
         out["f2_pitch_best_acoustic"] = [pair(first, "pitch", k) for k in acoustic if k != "pitch"]
-    if len(acoustic) == len(_ACOUSTIC):
+    if len(acoustic) == len(PAPER_ACOUSTIC_KINDS):
         out["f2_acoustic_order"] = [pair(first, acoustic[i], acoustic[i + 1]) for i in range(len(acoustic) - 1)]
-    if "augment" in kinds:
-        out["f2_pa_best_both"] = [pair(corpus, "augment", k) for corpus in corpora_ for k in sorted(kinds)
-                                  if k != "augment"]
+    if AUGMENT_KIND in kinds:
+        out["f2_pa_best_both"] = [pair(corpus, AUGMENT_KIND, k) for corpus in corpora_ for k in sorted(kinds)
+                                  if k != AUGMENT_KIND]
     return out
 
 

@@ -21,6 +21,7 @@ from clapemo.experiments.paper import compare_cells, items_of
 from clapemo.experiments.planning import (NO_4D, RunSpec, caption_corpora_available, check_corpus, emotion_corpora,
                                     fit_plan, no_emotion_corpora)
 from clapemo.experiments.scoring import frames, not_run_rows, thresholds_key
+from clapemo.schema import AUGMENT_KIND
 
 __all__ = ["TABLE3", "TABLE3_ROWS", "row_specs", "ear_table"]
 
@@ -37,10 +38,10 @@ def row_specs(config: Config) -> dict[str, "RunSpec | str"]:
     eds = tuple(emotion_corpora(config, target=target))
     has4d = bool(caption_corpora_available(config))
     out: dict[str, RunSpec | str] = {"4D": RunSpec((), True, "class_label") if has4d else NO_4D}
-    for row, kind in (("4D + [5ED - CL]", "class_label"), ("4D + [5ED - PA]", "augment")):
+    for row, kind in (("4D + [5ED - CL]", "class_label"), ("4D + [5ED - PA]", AUGMENT_KIND)):
         out[row] = NO_4D if not has4d else RunSpec(eds, True, kind) if eds else no_emotion_corpora(target)
     if not has4d:
-        for row, kind in (("5ED - CL", "class_label"), ("5ED - PA", "augment")):
+        for row, kind in (("5ED - CL", "class_label"), ("5ED - PA", AUGMENT_KIND)):
             out[row] = RunSpec(eds, False, kind) if eds else no_emotion_corpora(target)
     return out
 

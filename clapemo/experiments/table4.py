@@ -23,6 +23,7 @@ from clapemo.experiments.paper import compare_cells, items_of
 from clapemo.experiments.planning import (NO_4D, RunSpec, caption_corpora_available, check_corpus, emotion_corpora,
                                     fit_plan, no_emotion_corpora)
 from clapemo.experiments.scoring import SER_METRICS, frames, not_run_rows, result_rows, ser_cells, ser_test_set
+from clapemo.schema import AUGMENT_KIND
 
 __all__ = ["TABLE4", "TABLE4_ROWS", "SETTINGS", "row_specs", "ser_table"]
 
@@ -42,10 +43,10 @@ def row_specs(config: Config) -> dict[str, "tuple[RunSpec, RunSpec] | str"]:
     loo: dict[str, RunSpec | str] = {
         "4D": RunSpec((), True, "class_label") if has4d else NO_4D,
         "5ED - CL": RunSpec(eds, False, "class_label") if eds else no_emotion_corpora(target)}
-    for row, kind in (("4D + [5ED - CL]", "class_label"), ("4D + [5ED - PA]", "augment")):
+    for row, kind in (("4D + [5ED - CL]", "class_label"), ("4D + [5ED - PA]", AUGMENT_KIND)):
         loo[row] = NO_4D if not has4d else RunSpec(eds, True, kind) if eds else no_emotion_corpora(target)
     if not has4d:
-        loo["5ED - PA"] = RunSpec(eds, False, "augment") if eds else no_emotion_corpora(target)
+        loo["5ED - PA"] = RunSpec(eds, False, AUGMENT_KIND) if eds else no_emotion_corpora(target)
     return {row: spec if isinstance(spec, str) else
             (spec, RunSpec((target,), False, spec.prompt_kind, finetune_from=spec)) for row, spec in loo.items()}
 
