@@ -152,11 +152,11 @@ $(BOOK_HTML): $(EXECUTED) $(BOOK_SRC) | $(STAMP)
 	@start=$$(date +%s); $(RUN_ENV) $(BIN)jupyter-book build book/ --warningiserror --keep-going --quiet \
 	  && touch $@ && $(call record_time,book build,$$start)
 
-check-book: book ## check the built book's pages, tables and figures, and screenshot the report (book/screenshot.png)
-	$(RUN_ENV) $(PYTHON) -m clapemo book check book/_build/html
+check-book: book ## check the built book (pages, figures, each chapter's first screen, source lines; shots in book/_build/first-screens), screenshot the report
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ] \
-	  || { echo "installing chromium (Debian package) for the screenshot"; \
+	  || { echo "installing chromium (Debian package) for the first-screen check and the screenshot"; \
 	       $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
+	$(RUN_ENV) $(PYTHON) -m clapemo book check book/_build/html --shots book/_build/first-screens
 	$(PYTHON) -m clapemo book screenshot $(REPORT_HTML) $(SCREENSHOT) $(SHOT_SIZE)
 
 lab: setup ## open JupyterLab on the notebooks (its kernels get the portable-numerics pins)

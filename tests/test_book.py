@@ -353,23 +353,6 @@ def test_provenance_is_relative_to_the_project():
     assert prov.loc["config", "Table 3"] == "table3_ear"
 
 
-def test_check_book_counts_tables_and_images(tmp_path):
-    page = '<html><main><table></table><img src="../_images/a.png"></main></html>'
-    (tmp_path / "executed").mkdir()
-    (tmp_path / "executed" / "p.html").write_text(page)
-    out = book.check_book(tmp_path, pages={"executed/p.html": {"tables": 1, "images": 1}})
-    assert out.loc["executed/p.html", "ok"]
-    with pytest.raises(DataError, match="missing"):
-        book.check_book(tmp_path, pages={"gone.html": {"tables": 0}})
-    with pytest.raises(DataError, match=r"1 tables \(need 2\)"):
-        book.check_book(tmp_path, pages={"executed/p.html": {"tables": 2}})
-    with pytest.raises(DataError, match=r"0 audio players \(need 1\)"):
-        book.check_book(tmp_path, pages={"executed/p.html": {"audio": 1}})
-    player = '<audio controls src="a.wav"></audio></main>'
-    (tmp_path / "executed" / "p.html").write_text(page.replace("</main>", player))
-    assert book.check_book(tmp_path, pages={"executed/p.html": {"audio": 1}}).loc["executed/p.html", "audio"] == 1
-
-
 def test_quiet_progress_sends_bars_to_the_side_channel(tmp_path, monkeypatch, capsys):
     from tqdm import tqdm
 

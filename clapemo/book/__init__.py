@@ -17,13 +17,15 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.provenance` - config hashes and results folders;
 * :mod:`clapemo.book.progress` - progress bars to the terminal, never onto a page;
 * :mod:`clapemo.book.execute` - running a notebook with papermill (progress relayed to the terminal);
-* :mod:`clapemo.book.check` - the built book's page check and a headless-Chromium screenshot.
+* :mod:`clapemo.book.check` - the built book's page check: minimums, no errors, and each chapter read as a paper
+  (a result on the first screen, no visible code above it, a source line under every table and figure);
+* :mod:`clapemo.book.layout` - where a page's results, code cells and source lines lie (headless Chromium).
 
 Command line (the Makefile's)::
 
     clapemo book run notebooks/02_ear_table.ipynb book/executed/02_ear_table.ipynb -p profile tiny
     clapemo book needs-synth notebooks/*.ipynb --overlay my.yaml --set data.source=real
-    clapemo book check book/_build/html
+    clapemo book check book/_build/html --shots book/_build/first-screens   # --no-layout: without a browser
     clapemo book screenshot book/_build/html/executed/05_report.html book/screenshot.png
 """
 
@@ -52,13 +54,14 @@ __all__ = [
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
     "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis", "claims_sentence",
     # source lines, the report's first screen
-    "source", "reproduction",
+    "source", "source_frame", "reproduction",
     # chapter 6
     "variants_table", "section_table", "finding", "plot_differences", "overview",
     # notes
     "Note", "run_artefact", "claims", "not_run_frame",
     # provenance, progress, execute, check
     "provenance", "quiet_progress", "run_notebook", "BOOK_PAGES", "check_book", "screenshot", "find_chromium",
+    "first_screens", "page_problems", "RULES", "probe_page", "page_items", "PageItem",
     "cli",
 ]
 
@@ -75,13 +78,15 @@ _HOME = {
     "format_spread": "tables", "not_run_notes": "tables", "table3_side_by_side": "tables",
     "table4_side_by_side": "tables", "figure2_side_by_side": "tables", "format_table3": "tables",
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
-    "plot_prompt_analysis": "tables", "claims_sentence": "tables", "source": "source",
+    "plot_prompt_analysis": "tables", "claims_sentence": "tables", "source": "source", "source_frame": "source",
     "reproduction": "glance",
     "variants_table": "chapter6", "section_table": "chapter6", "finding": "chapter6",
     "plot_differences": "chapter6", "overview": "chapter6",
     "Note": "notes", "run_artefact": "notes", "claims": "notes", "not_run_frame": "notes",
     "provenance": "provenance", "quiet_progress": "progress", "run_notebook": "execute",
     "BOOK_PAGES": "check", "check_book": "check", "screenshot": "check", "find_chromium": "check",
+    "first_screens": "check", "page_problems": "check", "RULES": "check", "probe_page": "layout",
+    "page_items": "layout", "PageItem": "layout",
     "cli": "commands",
 }
 

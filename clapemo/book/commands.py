@@ -36,8 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     needs.add_argument("--profile", default=None)
     needs.add_argument("--overlay", action="append", default=[], metavar="FILE")
     needs.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    check = sub.add_parser("check", help="check a built book: every page, its tables and figures, no errors")
+    check = sub.add_parser("check", help="check a built book: every page, its tables and figures, no errors; on "
+                                         "each results chapter a result on the first screen (1400 x 1000 px, "
+                                         "headless Chromium), no visible code above it, a source line under "
+                                         "every table and figure")
     check.add_argument("html_dir", nargs="?", default="book/_build/html")
+    check.add_argument("--no-layout", action="store_true",
+                       help="skip the first-screen rules (no Chromium needed); the source lines are still checked")
+    check.add_argument("--shots", default=None, metavar="DIR",
+                       help="also save each chapter's first screen (1400 x 1000 px) as DIR/<chapter>.png")
     shot = sub.add_parser("screenshot", help="render a built book page to PNG with headless Chromium")
     shot.add_argument("html")
     shot.add_argument("png")
@@ -64,9 +71,13 @@ def cli(argv: list[str] | None = None) -> int:
                                    overrides=ns.set) else "no")
         return 0
     if ns.command == "check":
-        from clapemo.book.check import check_book
+        from clapemo.book.check import LAYOUT_RULES, check_book
 
-        print(check_book(ns.html_dir).to_string())
+        print(check_book(ns.html_dir, layout=not ns.no_layout, shots_dir=ns.shots).to_string())
+        if ns.no_layout:
+            print(f"not checked (--no-layout): the first-screen rules {', '.join(LAYOUT_RULES)}")
+        if ns.shots:
+            print(f"first screens written: {ns.shots}")
         print(f"book OK: {ns.html_dir}")
         return 0
     from clapemo.book.check import screenshot

@@ -22,7 +22,7 @@ from clapemo.book.config import root
 if TYPE_CHECKING:  # pragma: no cover
     from clapemo.config import Config
 
-__all__ = ["CSS_CLASS", "SourceLine", "source"]
+__all__ = ["CSS_CLASS", "SourceLine", "source", "source_frame"]
 
 #: the class of the source line's element, which the book check looks for under each result
 CSS_CLASS = "clapemo-source"
@@ -127,3 +127,54 @@ def source(artefact: Any, config: "Config | None" = None, *, file: str = "result
     parts += [(c, None) for c in dict.fromkeys(commits)]
     parts.append(_cell(notebook))
     return SourceLine(parts)
+
+
+def _current_commit() -> str:
+    """The commit of the project's checkout now (for results computed in the notebook itself)."""
+    from clapemo import provenance
+
+    git = provenance.git_state(root())
+    if not git.get("commit"):
+        return f"commit unknown ({git.get('note') or 'no git'})"
+    return "commit " + str(git["commit"])[:_SHORT] + (" (uncommitted changes)" if git.get("dirty") else "")
+
+
+def source_frame(frame: Any, config: "Config", *, name: str, static_dir: str | Path | None = None) -> SourceLine:
+    """The source line of a table or figure computed in the notebook itself (chapter 1's corpus, bins and
+    probes): ``frame`` (the numbers behind it) written as ``<name>.csv`` for download, the config's name and
+    hash, the checkout's commit and the call of the cell just before.
+
+    Parameters
+    ----------
+    frame : DataFrame (or a pandas Styler of one) behind the table or figure
+    config : the config the notebook ran
+    name : the file's name, without ``.csv`` (letters, digits, ``_`` and ``-``)
+    """
+    import os
+    import re
+
+    from clapemo.book.execute import NOTEBOOK_ENV
+    from clapemo.config import config_hash
+    from clapemo.errors import ParameterError
+    from clapemo.files import atomic_write_text
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ParameterError(f"name = {name!r} must be letters, digits, '_' or '-' (it names a CSV file)")
+    data = getattr(frame, "data", frame)  # a Styler shows its frame
+    notebook = os.environ.get(NOTEBOOK_ENV) or "notebook"
+    if not hasattr(data, "to_csv"):  # a Note in place of a result that could not be computed
+        return SourceLine([(f"{name}: not computed ({frame})", None), _cell(notebook)])
+    digest = config_hash(config)
+    rel = Path(notebook) / digest / f"{name}.csv"
+    base = Path(static_dir) if static_dir else root() / STATIC_RESULTS
+    atomic_write_text(base / rel, data.to_csv(index=not _plain_index(data)))
+    return SourceLine([(f"{name}.csv (download)", "../_static/results/" + rel.as_posix()),
+                       (f"config {config.name} {digest[:_SHORT]}", None), (_current_commit(), None),
+                       _cell(notebook)])
+
+
+def _plain_index(frame: Any) -> bool:
+    """Whether a frame's index is a plain 0..n-1 range (not worth a column in the CSV)."""
+    import pandas as pd
+
+    return isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
