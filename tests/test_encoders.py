@@ -146,7 +146,7 @@ def test_cnn14_sample_rate_of_checkpoint_is_detected(tmp_path, target):
     torch.save({"model": light_state(target.state_dict(), sample_rate_hz=32000)}, path)
     with pytest.raises(DataError, match="built for 32000 Hz.*cnn14_sample_rate_hz: 32000"):
         C.load_panns_checkpoint(target, path)
-    C._check_frontend(C.panns_frontend_state(32000), 32000, path)  # the matching rate passes
+    C.check_frontend(C.panns_frontend_state(32000), sample_rate_hz=32000, path=path)  # the matching rate passes
 
 
 def test_cnn14_frontend_matches_dft_and_librosa(target):

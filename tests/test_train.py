@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from clapemo import train
+from clapemo.train import data as train_data
+from clapemo.train import loop as train_loop
 from clapemo.config import load_config, replace, to_dict
 from clapemo.errors import ConfigError, DataError
 
@@ -78,7 +80,7 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path, monkeypatch)
     cfg = small_config(tmp_path, **{"train.epochs": 4, "train.checkpoint_every_s": 0.0})
     full = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "full",
                                 progress=False)
-    real_save, calls = train._save_checkpoint, []
+    real_save, calls = train_loop.save_checkpoint, []
 
     def save_then_crash(path, payload):
         real_save(path, payload)
@@ -86,11 +88,11 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path, monkeypatch)
         if payload["epoch"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train, "_save_checkpoint", save_then_crash)
+    monkeypatch.setattr(train_loop, "save_checkpoint", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
         train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "cut", progress=False)
     assert not (tmp_path / "cut" / "done").exists()
-    monkeypatch.setattr(train, "_save_checkpoint", real_save)
+    monkeypatch.setattr(train_loop, "save_checkpoint", real_save)
     resumed = train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "cut",
                                    progress=False)
     a, b = train.load_run(full).head.state_dict(), train.load_run(resumed).head.state_dict()
@@ -136,7 +138,7 @@ def test_corrupted_checkpoint_gives_a_clear_error(tmp_path):
 
 def fake_training_data(monkeypatch, audio, text, clip_index, labels, encoder="fake-encoders"):
     data = train.TrainingData.from_arrays(audio, text, clip_index, labels)
-    monkeypatch.setattr(train, "_training_data", lambda config: data)
+    monkeypatch.setattr(train, "training_data", lambda config: data)
     monkeypatch.setattr(train, "_encoder_id", lambda config: encoder)
 
 
@@ -318,14 +320,14 @@ def fake_pairs(monkeypatch, tmp_path, n_clips=12):
     texts = [f"prompt {i % 3}" for i in range(n_clips)]
     index = pd.DataFrame({"utterance_id": [f"u{i}" for i in range(n_clips)], "path": paths, "prompt": texts,
                           "clip_index": range(n_clips)})
-    monkeypatch.setattr(train, "_pairs", lambda config, split, thresholds: (index, texts, None))
+    monkeypatch.setattr(train_data, "_pairs", lambda config, split, thresholds: (index, texts, None))
 
     def embed(clips, unique_texts, encoders_config):
         audio = np.stack([np.frombuffer(open(p, "rb").read()[:8], np.uint8).astype(np.float32)
                           + np.arange(8, dtype=np.float32) for p in clips["path"]])
         return audio, np.eye(len(unique_texts), 5, dtype=np.float32)
 
-    monkeypatch.setattr(train, "_embed", embed)
+    monkeypatch.setattr(train_data, "_embed", embed)
     monkeypatch.setattr(train, "_encoder_id", lambda config: "fake-encoders")
     return paths
 
@@ -392,13 +394,13 @@ def test_a_short_run_writes_its_checkpoint_once(tmp_path, monkeypatch):
     """Resume state at most every train.checkpoint_every_s: a run shorter than that writes only the final weights
     (once per epoch, with the Adam moments, wrote ~190 GB in a reproduction); 0 writes after every epoch."""
     audio, text, clip_index, labels = clusters(per_class=10)
-    real_save, saved = train._save_checkpoint, []
+    real_save, saved = train_loop.save_checkpoint, []
 
     def counting(path, payload):
         saved.append((payload["epoch"], "optimizer" in payload))
         real_save(path, payload)
 
-    monkeypatch.setattr(train, "_save_checkpoint", counting)
+    monkeypatch.setattr(train_loop, "save_checkpoint", counting)
     cfg = small_config(tmp_path, **{"train.epochs": 3})
     train.fit_embeddings(audio, text, clip_index, labels, config=cfg, run_dir=tmp_path / "short", progress=False)
     assert saved == [(3, False)]

@@ -27,8 +27,6 @@ import importlib
 import inspect
 import math
 import os
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,75 +35,13 @@ import pandas as pd
 
 from clapemo.datasets.manifest import (CAPTION_COLUMN, COLUMNS, SEXES, build_manifest, corpus_root,
                                        validate_manifest)
-from clapemo.errors import DataError, ParameterError
+from clapemo.datasets.names import DATASETS, FOLDER
+from clapemo.datasets.partial import PartialCorpusWarning, nothing_usable, warn_partial
+from clapemo.errors import ParameterError
 
 __all__ = ["DATASETS", "COLUMNS", "CAPTION_COLUMN", "SEXES", "FOLDER", "PartialCorpusWarning", "load",
            "load_audio", "validate_manifest", "build_manifest", "corpus_root", "module", "cli", "warn_partial",
            "nothing_usable"]
-
-#: corpus name of a user's own folder + labels CSV (:mod:`clapemo.datasets.folder`)
-FOLDER = "folder"
-
-
-class PartialCorpusWarning(UserWarning):
-    """A corpus tree lacks some of its actors, sessions, splits, parts or audio files; the rest was loaded."""
-
-
-def _ranges(items: Sequence, *, shown: int = 8) -> str:
-    """``[1, 2, 3, 7]`` -> ``"1-3, 7"`` for integers; other items joined by ``", "`` (the first ``shown``, then
-    the count)."""
-    items = list(items)
-    if not items or not all(isinstance(i, int) for i in items):
-        more = f" ... ({len(items)} in all)" if len(items) > shown else ""
-        return ", ".join(str(i) for i in items[:shown]) + more
-    out, start, prev = [], items[0], items[0]
-    for i in items[1:] + [None]:
-        if i is not None and i == prev + 1:
-            prev = i
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if i is not None:
-            start = prev = i
-    return ", ".join(out)
-
-
-def warn_partial(name: str, root: os.PathLike | str, *, what: str, missing: Sequence, present: Sequence,
-                 detail: str = "", stacklevel: int = 3) -> None:
-    """Warn (:class:`PartialCorpusWarning`) that corpus ``name`` under ``root`` lacks some of its ``what``.
-
-    Parameters
-    ----------
-    name : corpus name.
-    root : the corpus folder.
-    what : what is counted, plural (``"actors"``, ``"sessions"``, ``"splits"``, ``"parts"``, ``"videos"``).
-    missing : the absent ones (nothing is emitted when empty).
-    present : the ones loaded.
-    detail : appended to the message (e.g. where the loader looked).
-    """
-    if not missing:
-        return
-    extra = f" ({detail})" if detail else ""
-    warnings.warn(f"{name}: partial tree under {root}: missing {what} {_ranges(missing)}{extra}; loaded "
-                  f"{what} {_ranges(present)}", PartialCorpusWarning, stacklevel=stacklevel)
-
-
-def nothing_usable(name: str, root: os.PathLike | str, *, expect: str, found: str) -> DataError:
-    """The :class:`DataError` of a tree with nothing usable: names the folder, what was found and the layout."""
-    return DataError(f"{name}: nothing usable under {root}: {found}; expected {expect} (see data/README.md)")
-
-#: corpus name -> module that loads it (imported on first use)
-DATASETS: dict[str, str] = {
-    "ravdess": "clapemo.datasets.ravdess",
-    "cremad": "clapemo.datasets.cremad",
-    "iemocap": "clapemo.datasets.iemocap",
-    "meld": "clapemo.datasets.meld",
-    "mosi": "clapemo.datasets.mosi",
-    "mosei": "clapemo.datasets.mosei",
-    "clotho": "clapemo.datasets.clotho",
-    "audiocaps": "clapemo.datasets.audiocaps",
-    "macs": "clapemo.datasets.macs",
-    "fsd50k": "clapemo.datasets.fsd50k",
-}
 
 
 def module(name: str) -> ModuleType:

@@ -25,6 +25,7 @@ import os
 import re
 
 from clapemo.datasets.manifest import build_manifest, corpus_root
+from clapemo.datasets.partial import nothing_usable, warn_partial
 from clapemo.errors import DataError, ParameterError
 
 NAME = "cremad"
@@ -93,8 +94,6 @@ def load(root: str | os.PathLike, *, test_fold: int = 0):
     """
     if not isinstance(test_fold, int) or isinstance(test_fold, bool) or not 0 <= test_fold < N_FOLDS:
         raise ParameterError(f"{NAME}: test_fold={test_fold!r} must be an int in 0-{N_FOLDS - 1}")
-    from clapemo.datasets import nothing_usable, warn_partial
-
     root = corpus_root(NAME, root, expect=LAYOUT)
     audio_dir = root / "AudioWAV"
     if not audio_dir.is_dir():

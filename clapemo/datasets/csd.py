@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from clapemo.datasets import manifest
+from clapemo.datasets.partial import warn_partial
 from clapemo.errors import DataError, ParameterError
 
 #: default split rule when no split map is given: crc32(video_id) % 10 -> train (0-6), dev (7), test (8-9)
@@ -159,8 +160,6 @@ def report_missing(name: str, skipped: list, missing: str, *, root: Path | None 
         manifest.report_missing(name, skipped, files, missing, source="named in the label .csd", unit="segment",
                                 stacklevel=4)
         return
-    from clapemo.datasets import warn_partial
-
     warn_partial(name, root if root is not None else "the corpus folder", what="videos",
                  missing=[Path(f).stem for f in files],
                  present=list(dict.fromkeys(r["video_id"] for r in rows or [])),

@@ -45,6 +45,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from clapemo.datasets.manifest import build_manifest, check_missing_option, corpus_root, read_csv_rows
+from clapemo.datasets.names import DATASETS
+from clapemo.datasets.partial import PartialCorpusWarning, nothing_usable
 from clapemo.emotions import EMOTIONS
 from clapemo.errors import DataError, ParameterError
 
@@ -61,8 +63,6 @@ LAYOUT = f"{DEFAULT_LABELS} (columns path,label[,speaker,sex,split,fold,text,sta
 
 
 def _check_name(name: object) -> str:
-    from clapemo.datasets import DATASETS
-
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.startswith("synth-") or name in DATASETS:
         raise ParameterError(f"folder corpus name={name!r} must be letters, digits, '_', '.' or '-' (not "
                              f"starting with 'synth-', not one of {list(DATASETS)})")
@@ -110,6 +110,111 @@ def label_set(manifest) -> tuple[str, ...]:
     return tuple(e for e in EMOTIONS if e in present)
 
 
+def _relative_path(rec: Mapping[str, str], *, where: str) -> tuple[str, str]:
+    """The row's ``path`` cell as given (``\\`` read as ``/``) and normalised; it must stay inside the root."""
+    rel = (rec.get("path") or "").strip().replace("\\", "/")
+    if not rel:
+        raise DataError(f"{where}: path is empty; every row names an audio file relative to the root")
+    norm = posixpath.normpath(rel)
+    if rel.startswith("/") or os.path.isabs(rel) or norm == ".." or norm.startswith("../"):
+        raise DataError(f"{where}: path {rel!r} must be relative to the root and stay inside it")
+    return rel, norm
+
+
+def _label(rec: Mapping[str, str], maps: Mapping[str, str], *, where: str) -> tuple[str, str]:
+    """The row's raw label and its canonical emotion (through ``maps``, else as given or lower-cased)."""
+    raw = (rec.get("label") or "").strip()
+    label = maps.get(raw, raw if raw in EMOTIONS else raw.lower() if raw.lower() in EMOTIONS else None)
+    if label is None:
+        raise DataError(f"{where}: label {raw!r} is neither a canonical emotion {list(EMOTIONS)} nor a key "
+                        f"of the mapping ({sorted(maps) or 'none given'})")
+    return raw, label
+
+
+def _segment(rec: Mapping[str, str], *, where: str) -> tuple[float | None, float | None]:
+    """``(start_s, end_s)``: both None (the whole file) or ``0 <= start_s < end_s``."""
+    start = _number(rec.get("start_s"), where=where, column="start_s")
+    end = _number(rec.get("end_s"), where=where, column="end_s")
+    if (start is None) != (end is None) or (start is not None and not 0 <= start < end):
+        raise DataError(f"{where}: start_s/end_s = {start}/{end}: both empty (whole file) or "
+                        "0 <= start_s < end_s")
+    return start, end
+
+
+def _fold_and_split(rec: Mapping[str, str], *, where: str, has_fold: bool, has_split: bool,
+                    test_fold: int) -> tuple[int | None, str]:
+    """The row's fold (None without the column) and split: the ``split`` cell, else by fold (see the module)."""
+    fold = None
+    if has_fold:
+        cell = (rec.get("fold") or "").strip()
+        if not re.fullmatch(r"\d+", cell):
+            raise DataError(f"{where}: fold {cell!r} must be an integer >= 0 (every row, as the column "
+                            "exists)")
+        fold = int(cell)
+    if has_split:
+        split = (rec.get("split") or "").strip()
+        if not split:
+            raise DataError(f"{where}: split is empty (every row needs one, as the column exists)")
+    else:
+        split = "train" if fold is None or fold != test_fold else "test"
+    return fold, split
+
+
+def _rows(records: list, *, name: str, root: Path, csv_path: Path, maps: Mapping[str, str], test_fold: int,
+          missing: str) -> tuple[list[dict], list[tuple[str, str]], bool, list[str]]:
+    """The manifest rows of the CSV records, the rows skipped for a missing file (``missing="skip"``), whether
+    there is a ``fold`` column, and the extra columns; each broken rule is a DataError naming the line."""
+    header = list(records[0][1]) if records else []
+    extras = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    has_fold, has_split = "fold" in header, "split" in header
+    rows, skipped, seen = [], [], {}
+    for lineno, rec in records:
+        where = f"{name}: {csv_path} line {lineno}"
+        rel, norm = _relative_path(rec, where=where)
+        raw, label = _label(rec, maps, where=where)
+        sex_cell = (rec.get("sex") or "").strip()
+        if sex_cell and sex_cell.lower() not in SEX_MAP:
+            raise DataError(f"{where}: sex {sex_cell!r} must be male/female (or m/f) or empty")
+        start, end = _segment(rec, where=where)
+        key = (norm, start, end)
+        if key in seen:
+            raise DataError(f"{where}: path {rel!r} (segment {start}-{end}) repeats line {seen[key]}; each row "
+                            "must name a distinct file or segment")
+        seen[key] = lineno
+        fold, split = _fold_and_split(rec, where=where, has_fold=has_fold, has_split=has_split,
+                                      test_fold=test_fold)
+        seg = "" if start is None else f"[{start:g}-{end:g}]"
+        uid = f"{name}/{norm}{seg}"
+        path = root / norm
+        if not path.is_file():
+            if missing == "error":
+                raise DataError(f"{where}: audio file {path} does not exist (pass missing='skip' to leave such "
+                                "rows out, recorded in df.attrs['skipped'])")
+            skipped.append((uid, f"{path}: missing"))
+            continue
+        speaker = (rec.get("speaker") or "").strip() or None
+        text = (rec.get("text") or "").strip() or None
+        row = {"utterance_id": uid, "path": str(path), "dataset": name, "speaker": speaker,
+               "sex": SEX_MAP[sex_cell.lower()] if sex_cell else None, "label": label, "raw_label": raw,
+               "text": text, "start_s": start, "end_s": end, "split": split}
+        if has_fold:
+            row["fold"] = fold
+        row.update({c: rec.get(c) for c in extras})
+        rows.append(row)
+    return rows, skipped, has_fold, extras
+
+
+def _warn_skipped(name: str, root: Path, csv_path: Path, skipped: list, n_rows: int) -> None:
+    """The :class:`~clapemo.datasets.PartialCorpusWarning` of rows left out for a missing audio file, shown at
+    the caller of :func:`load`."""
+    import warnings
+
+    shown = ", ".join(r.removesuffix(": missing") for _, r in skipped[:3])
+    warnings.warn(f"{name}: partial tree under {root}: missing {len(skipped)} audio file(s) listed in "
+                  f"{csv_path.name} ({shown}{' ...' if len(skipped) > 3 else ''}); loaded {n_rows} rows; "
+                  "see df.attrs['skipped']", PartialCorpusWarning, stacklevel=3)
+
+
 def load(root: str | os.PathLike, *, labels: str | os.PathLike = DEFAULT_LABELS,
          mapping: Mapping[str, str] | str | os.PathLike | None = None, name: str = NAME, test_fold: int = 0,
          missing: str = "error"):
@@ -137,84 +242,14 @@ def load(root: str | os.PathLike, *, labels: str | os.PathLike = DEFAULT_LABELS,
     csv_path = Path(labels)
     csv_path = csv_path if csv_path.is_absolute() else root / csv_path
     if not csv_path.is_file():
-        from clapemo.datasets import nothing_usable
-
         raise nothing_usable(name, root, expect=LAYOUT, found=f"no labels file {csv_path}")
     maps = _read_mapping(mapping, root)
     records = read_csv_rows(csv_path, name=name, required=REQUIRED_COLUMNS)
-    header = list(records[0][1]) if records else []
-    extras = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    has_fold, has_split = "fold" in header, "split" in header
-    rows, skipped, seen = [], [], {}
-    for lineno, rec in records:
-        where = f"{name}: {csv_path} line {lineno}"
-        rel = (rec.get("path") or "").strip().replace("\\", "/")
-        if not rel:
-            raise DataError(f"{where}: path is empty; every row names an audio file relative to the root")
-        norm = posixpath.normpath(rel)
-        if rel.startswith("/") or os.path.isabs(rel) or norm == ".." or norm.startswith("../"):
-            raise DataError(f"{where}: path {rel!r} must be relative to the root and stay inside it")
-        raw = (rec.get("label") or "").strip()
-        label = maps.get(raw, raw if raw in EMOTIONS else raw.lower() if raw.lower() in EMOTIONS else None)
-        if label is None:
-            raise DataError(f"{where}: label {raw!r} is neither a canonical emotion {list(EMOTIONS)} nor a key "
-                            f"of the mapping ({sorted(maps) or 'none given'})")
-        sex_cell = (rec.get("sex") or "").strip()
-        if sex_cell and sex_cell.lower() not in SEX_MAP:
-            raise DataError(f"{where}: sex {sex_cell!r} must be male/female (or m/f) or empty")
-        start = _number(rec.get("start_s"), where=where, column="start_s")
-        end = _number(rec.get("end_s"), where=where, column="end_s")
-        if (start is None) != (end is None) or (start is not None and not 0 <= start < end):
-            raise DataError(f"{where}: start_s/end_s = {start}/{end}: both empty (whole file) or "
-                            "0 <= start_s < end_s")
-        key = (norm, start, end)
-        if key in seen:
-            raise DataError(f"{where}: path {rel!r} (segment {start}-{end}) repeats line {seen[key]}; each row "
-                            "must name a distinct file or segment")
-        seen[key] = lineno
-        fold = None
-        if has_fold:
-            cell = (rec.get("fold") or "").strip()
-            if not re.fullmatch(r"\d+", cell):
-                raise DataError(f"{where}: fold {cell!r} must be an integer >= 0 (every row, as the column "
-                                "exists)")
-            fold = int(cell)
-        if has_split:
-            split = (rec.get("split") or "").strip()
-            if not split:
-                raise DataError(f"{where}: split is empty (every row needs one, as the column exists)")
-        else:
-            split = "train" if fold is None or fold != test_fold else "test"
-        seg = "" if start is None else f"[{start:g}-{end:g}]"
-        uid = f"{name}/{norm}{seg}"
-        path = root / norm
-        if not path.is_file():
-            if missing == "error":
-                raise DataError(f"{where}: audio file {path} does not exist (pass missing='skip' to leave such "
-                                "rows out, recorded in df.attrs['skipped'])")
-            skipped.append((uid, f"{path}: missing"))
-            continue
-        speaker = (rec.get("speaker") or "").strip() or None
-        text = (rec.get("text") or "").strip() or None
-        row = {"utterance_id": uid, "path": str(path), "dataset": name, "speaker": speaker,
-               "sex": SEX_MAP[sex_cell.lower()] if sex_cell else None, "label": label, "raw_label": raw,
-               "text": text, "start_s": start, "end_s": end, "split": split}
-        if has_fold:
-            row["fold"] = fold
-        row.update({c: rec.get(c) for c in extras})
-        rows.append(row)
+    rows, skipped, has_fold, extras = _rows(records, name=name, root=root, csv_path=csv_path, maps=maps,
+                                            test_fold=test_fold, missing=missing)
     if skipped:
-        import warnings
-
-        from clapemo.datasets import PartialCorpusWarning
-
-        shown = ", ".join(r.removesuffix(": missing") for _, r in skipped[:3])
-        warnings.warn(f"{name}: partial tree under {root}: missing {len(skipped)} audio file(s) listed in "
-                      f"{csv_path.name} ({shown}{' ...' if len(skipped) > 3 else ''}); loaded {len(rows)} rows; "
-                      "see df.attrs['skipped']", PartialCorpusWarning, stacklevel=2)
+        _warn_skipped(name, root, csv_path, skipped, len(rows))
     if not rows:
-        from clapemo.datasets import nothing_usable
-
         raise nothing_usable(name, root, expect=LAYOUT, found=f"{csv_path} lists no usable audio "
                              f"({len(skipped)} row(s) missing)")
     return build_manifest(rows, name=name, extra=(["fold"] if has_fold else []) + extras, skipped=skipped)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 from clapemo.datasets.manifest import build_manifest, corpus_root, read_csv_rows, split_missing
+from clapemo.datasets.partial import nothing_usable, warn_partial
 from clapemo.errors import DataError, ParameterError
 
 NAME = "fsd50k"
@@ -51,8 +52,6 @@ def load(root: str | os.PathLike, *, parts: tuple[str, ...] | list[str] | None =
     -------
     Manifest with ``caption`` and extras ``file_name``, ``tags`` (the raw ``labels`` cell), ``mids``.
     """
-    from clapemo.datasets import nothing_usable, warn_partial
-
     if parts is not None and (not parts or any(p not in PARTS for p in parts)):
         raise ParameterError(f"{NAME}: parts={parts!r} must be a non-empty subset of {list(PARTS)}")
     root = corpus_root(NAME, root, expect=LAYOUT)

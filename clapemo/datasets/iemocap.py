@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
+from pathlib import Path
 
 from clapemo.datasets.manifest import build_manifest, corpus_root
+from clapemo.datasets.partial import nothing_usable, warn_partial
 from clapemo.errors import DataError, ParameterError
 
 NAME = "iemocap"
@@ -90,6 +91,68 @@ def _read_transcripts(path) -> dict[str, str]:
     return out
 
 
+def _present_sessions(root: Path) -> list[int]:
+    """The sessions with label files under ``root``; a :class:`~clapemo.datasets.PartialCorpusWarning` (shown at
+    the caller of :func:`load`) names the others, and a tree with none is a DataError."""
+    folders = [s for s in SESSIONS if (root / f"Session{s}").is_dir()]
+    sessions = [s for s in folders if any((root / f"Session{s}" / "dialog" / "EmoEvaluation").glob("Ses*.txt"))]
+    unlabelled = [s for s in folders if s not in sessions]
+    if not sessions:
+        found = (f"Session folders {folders} hold no dialog/EmoEvaluation/Ses*.txt" if folders
+                 else "no Session1 ... Session5 folders")
+        raise nothing_usable(NAME, root, expect=LAYOUT, found=found)
+    warn_partial(NAME, root, what="sessions", missing=[s for s in SESSIONS if s not in sessions],
+                 present=sessions,
+                 detail=f"Session{unlabelled[0]} has no dialog/EmoEvaluation/Ses*.txt" if len(unlabelled) == 1
+                 else f"sessions {unlabelled} have no label files" if unlabelled else "", stacklevel=4)
+    return sessions
+
+
+def _canonical(raw: str, *, four_class: bool, keep_unlabelled: bool) -> tuple[bool, str | None]:
+    """Whether an utterance of raw label ``raw`` is kept, and its canonical label (None: unlabelled)."""
+    if four_class:
+        if raw not in FOUR_CLASS_MAP:
+            return False, None  # documented selection: the 4-class set keeps neu/hap/exc/sad/ang only
+        return True, FOUR_CLASS_MAP[raw]
+    if raw in UNLABELLED:
+        # documented default: xxx (no majority) and oth (other) carry no emotion
+        return keep_unlabelled, None
+    return True, LABEL_MAP[raw]
+
+
+def _dialog_rows(sdir: Path, lab_path: Path, session: int, *, four_class: bool,
+                 keep_unlabelled: bool) -> list[dict]:
+    """The manifest rows of one dialogue: its EmoEvaluation file ``lab_path`` in session folder ``sdir``."""
+    dialog = lab_path.stem
+    texts = _read_transcripts(sdir / "dialog" / "transcriptions" / f"{dialog}.txt")
+    lines = lab_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.startswith("["):
+            continue
+        rec = parse_summary_line(line, where=f"{lab_path}:{lineno}")
+        if rec["session"] != session or not rec["utt"].startswith(dialog + "_"):
+            raise DataError(f"{NAME}: utterance {rec['utt']} at {lab_path}:{lineno} does not belong to "
+                            f"dialogue {dialog} of Session{session}")
+        raw = rec["label"]
+        keep, label = _canonical(raw, four_class=four_class, keep_unlabelled=keep_unlabelled)
+        if not keep:
+            continue
+        utt = rec["utt"]
+        rows.append({
+            "utterance_id": f"{NAME}/{utt}",
+            "path": str(sdir / "sentences" / "wav" / dialog / f"{utt}.wav"), "dataset": NAME,
+            "speaker": f"Ses{session:02d}{rec['speaker_letter']}",
+            "sex": "female" if rec["speaker_letter"] == "F" else "male", "label": label, "raw_label": raw,
+            "text": texts.get(utt),  # transcript is optional metadata; the row is kept either way
+            "start_s": None, "end_s": None, "split": f"Session{session}", "fold": session,
+            "session": session,
+            "dialog": dialog, "dialog_start_s": rec["start"], "dialog_end_s": rec["end"],
+            "valence": rec["valence"], "arousal": rec["arousal"], "dominance": rec["dominance"],
+        })
+    return rows
+
+
 def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: bool = False,
          sessions: tuple[int, ...] | list[int] | None = None):
     """Manifest of IEMOCAP utterances.
@@ -111,22 +174,9 @@ def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: 
     """
     if sessions is not None and (not sessions or any(s not in SESSIONS for s in sessions)):
         raise ParameterError(f"{NAME}: sessions={sessions!r} must be a non-empty subset of {list(SESSIONS)}")
-    from clapemo.datasets import nothing_usable, warn_partial
-
     root = corpus_root(NAME, root, expect=LAYOUT)
     if sessions is None:
-        folders = [s for s in SESSIONS if (root / f"Session{s}").is_dir()]
-        sessions = [s for s in folders
-                    if any((root / f"Session{s}" / "dialog" / "EmoEvaluation").glob("Ses*.txt"))]
-        unlabelled = [s for s in folders if s not in sessions]
-        if not sessions:
-            found = (f"Session folders {folders} hold no dialog/EmoEvaluation/Ses*.txt" if folders
-                     else "no Session1 ... Session5 folders")
-            raise nothing_usable(NAME, root, expect=LAYOUT, found=found)
-        warn_partial(NAME, root, what="sessions", missing=[s for s in SESSIONS if s not in sessions],
-                     present=sessions,
-                     detail=f"Session{unlabelled[0]} has no dialog/EmoEvaluation/Ses*.txt" if len(unlabelled) == 1
-                     else f"sessions {unlabelled} have no label files" if unlabelled else "")
+        sessions = _present_sessions(root)
     rows = []
     for session in sessions:
         sdir = root / f"Session{session}"
@@ -137,39 +187,7 @@ def load(root: str | os.PathLike, *, four_class: bool = False, keep_unlabelled: 
         if not label_files:
             raise DataError(f"{NAME}: no Ses*.txt label files in {label_dir}")
         for lab_path in label_files:
-            dialog = lab_path.stem
-            texts = _read_transcripts(sdir / "dialog" / "transcriptions" / f"{dialog}.txt")
-            lines = lab_path.read_text(encoding="utf-8", errors="replace").splitlines()
-            for lineno, line in enumerate(lines, start=1):
-                if not line.startswith("["):
-                    continue
-                rec = parse_summary_line(line, where=f"{lab_path}:{lineno}")
-                if rec["session"] != session or not rec["utt"].startswith(dialog + "_"):
-                    raise DataError(f"{NAME}: utterance {rec['utt']} at {lab_path}:{lineno} does not belong to "
-                                    f"dialogue {dialog} of Session{session}")
-                raw = rec["label"]
-                if four_class:
-                    if raw not in FOUR_CLASS_MAP:
-                        continue  # documented selection: the 4-class set keeps neu/hap/exc/sad/ang only
-                    label = FOUR_CLASS_MAP[raw]
-                elif raw in UNLABELLED:
-                    if not keep_unlabelled:
-                        continue  # documented default: xxx (no majority) and oth (other) carry no emotion
-                    label = None
-                else:
-                    label = LABEL_MAP[raw]
-                utt = rec["utt"]
-                rows.append({
-                    "utterance_id": f"{NAME}/{utt}",
-                    "path": str(sdir / "sentences" / "wav" / dialog / f"{utt}.wav"), "dataset": NAME,
-                    "speaker": f"Ses{session:02d}{rec['speaker_letter']}",
-                    "sex": "female" if rec["speaker_letter"] == "F" else "male", "label": label, "raw_label": raw,
-                    "text": texts.get(utt),  # transcript is optional metadata; the row is kept either way
-                    "start_s": None, "end_s": None, "split": f"Session{session}", "fold": session,
-                    "session": session,
-                    "dialog": dialog, "dialog_start_s": rec["start"], "dialog_end_s": rec["end"],
-                    "valence": rec["valence"], "arousal": rec["arousal"], "dominance": rec["dominance"],
-                })
+            rows += _dialog_rows(sdir, lab_path, session, four_class=four_class, keep_unlabelled=keep_unlabelled)
     return build_manifest(
         rows, name=NAME, allow_unlabelled=keep_unlabelled and not four_class,
         extra=("fold", "session", "dialog", "dialog_start_s", "dialog_end_s", "valence", "arousal", "dominance"),

@@ -141,6 +141,22 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
     where = name or "manifest"
     if source is not None:
         where = f"{where}: {source}"
+    caption = _check_columns(df, caption=caption, where=where)
+    ids = df["utterance_id"]
+    _check_ids(df, ids, name=name, where=where)
+    _check_paths(ids, df["path"], root=root, check_files=check_files, where=where)
+    _check_labels(df, caption=caption, allow_unlabelled=allow_unlabelled, where=where)
+    bad = [v for v in dict.fromkeys(df["sex"]) if not _isna(v) and v not in SEXES]
+    if bad:
+        raise DataError(f"{where}: sex must be 'male', 'female' or None; got {_first(bad)}")
+    _check_segments(df, ids, where)
+    _check_splits(df, expect_splits=expect_splits, where=where)
+    return df
+
+
+def _check_columns(df: pd.DataFrame, *, caption: bool | None, where: str) -> bool:
+    """The schema columns first and in order, at least one row, and ``caption`` for a caption set; returns
+    whether this is a caption set (``caption``, default: whether the column is present)."""
     cols = list(df.columns)
     absent = [c for c in COLUMNS if c not in cols]
     if absent:
@@ -153,7 +169,11 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
     caption = CAPTION_COLUMN in df.columns if caption is None else caption
     if caption and CAPTION_COLUMN not in df.columns:
         raise DataError(f"{where}: a caption-set manifest needs a '{CAPTION_COLUMN}' column")
-    ids = df["utterance_id"]
+    return caption
+
+
+def _check_ids(df: pd.DataFrame, ids: pd.Series, *, name: str | None, where: str) -> None:
+    """``utterance_id`` present, unique and starting with ``"<dataset>/"``; ``dataset`` is ``name`` if given."""
     no_id = [i for i, u in enumerate(ids) if _isna(u) or not str(u)]
     if no_id:
         raise DataError(f"{where}: utterance_id is missing in {len(no_id)} rows (row numbers from 0: "
@@ -169,7 +189,11 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
     if not all(prefix_ok):
         raise DataError(f"{where}: utterance_id must start with '<dataset>/'; rows "
                         f"{_first(ids[[not ok for ok in prefix_ok]])} do not")
-    paths = df["path"]
+
+
+def _check_paths(ids: pd.Series, paths: pd.Series, *, root: str | os.PathLike | None, check_files: bool,
+                 where: str) -> None:
+    """``path`` non-empty and absolute, inside ``root`` when given, an existing file when ``check_files``."""
     empty = [u for u, p in zip(ids, paths) if _isna(p) or not str(p).strip()]
     if empty:
         raise DataError(f"{where}: path is empty in rows {_first(empty)}")
@@ -189,6 +213,11 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
             n_files = sum(not ok for ok in exists.values())
             raise DataError(f"{where}: {n_files} audio file(s) listed in the manifest do not exist: rows "
                             f"{_first(missing)}")
+
+
+def _check_labels(df: pd.DataFrame, *, caption: bool, allow_unlabelled: bool, where: str) -> None:
+    """Caption sets: no label and a non-empty caption; emotion corpora: labels in the vocabulary (or missing
+    when ``allow_unlabelled``)."""
     labels = df["label"]
     if caption:
         bad = [v for v in labels if not _isna(v)]
@@ -203,10 +232,10 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
                or (_isna(v) and not allow_unlabelled)]
         if bad:
             raise DataError(f"{where}: labels {_first(bad)} are not in the canonical vocabulary {list(EMOTIONS)}")
-    bad = [v for v in dict.fromkeys(df["sex"]) if not _isna(v) and v not in SEXES]
-    if bad:
-        raise DataError(f"{where}: sex must be 'male', 'female' or None; got {_first(bad)}")
-    _check_segments(df, ids, where)
+
+
+def _check_splits(df: pd.DataFrame, *, expect_splits: Sequence[str], where: str) -> None:
+    """``split`` non-empty in every row, and each of ``expect_splits`` with at least one row."""
     bad = df.loc[[_isna(s) or not str(s) for s in df["split"]], "utterance_id"]
     if len(bad):
         raise DataError(f"{where}: split is empty in rows {_first(bad)}")
@@ -215,7 +244,6 @@ def validate_manifest(df: pd.DataFrame, *, name: str | None = None, caption: boo
     if empty_splits:
         raise DataError(f"{where}: split(s) {empty_splits} have no rows; expected rows in each of "
                         f"{list(expect_splits)}, found {sorted(map(str, present))}")
-    return df
 
 
 def _check_segments(df: pd.DataFrame, ids: pd.Series, where: str) -> None:

@@ -28,6 +28,7 @@ import os
 import warnings
 
 from clapemo.datasets.manifest import build_manifest, check_missing_option, corpus_root, read_csv_rows
+from clapemo.datasets.partial import PartialCorpusWarning, nothing_usable, warn_partial
 from clapemo.errors import DataError, ParameterError
 
 NAME = "meld"
@@ -97,8 +98,6 @@ def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool =
     -------
     Manifest with extras ``sentiment``, ``dialogue_id``, ``utterance_index``, ``season``, ``episode``.
     """
-    from clapemo.datasets import nothing_usable, warn_partial
-
     check_missing_option(NAME, missing)
     if splits is not None and (not splits or any(sp not in SPLITS for sp in splits)):
         raise ParameterError(f"{NAME}: splits={splits!r} must be a non-empty subset of {list(SPLITS)}")
@@ -144,8 +143,6 @@ def load(root: str | os.PathLike, *, missing: str = "error", check_audio: bool =
         raise DataError(f"{NAME}: {len(skipped)} clip(s) listed in the csv files are unusable ({shown}"
                         f"{' ...' if len(skipped) > 3 else ''}); pass missing='skip' to leave them out")
     if skipped:
-        from clapemo.datasets import PartialCorpusWarning
-
         shown = "; ".join(reason for _, reason in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
         warnings.warn(f"{NAME}: left out {len(skipped)} unusable clip(s) ({shown}); see df.attrs['skipped']",
                       PartialCorpusWarning, stacklevel=2)

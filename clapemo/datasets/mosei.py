@@ -36,6 +36,7 @@ import numpy as np
 from clapemo.datasets.csd import (find_audio_dir, find_labels, read_csd, report_missing, resolve_splits,
                                   segment_rows)
 from clapemo.datasets.manifest import build_manifest, check_missing_option, corpus_root
+from clapemo.datasets.partial import nothing_usable
 from clapemo.errors import ParameterError
 
 NAME = "mosei"
@@ -94,8 +95,6 @@ def load(root: str | os.PathLike, *, min_presence: float = 0.0, labels_file: str
 
     rows, skipped = segment_rows(NAME, labels, adir, resolve_splits(NAME, split_map), label_of)
     if not rows:
-        from clapemo.datasets import nothing_usable
-
         raise nothing_usable(NAME, root, expect=LAYOUT, found=f"none of the {len(labels)} videos of the label "
                              f".csd has its {{video_id}}.wav in {adir}")
     report_missing(NAME, skipped, missing, root=root, audio_dir=adir, rows=rows)

@@ -24,6 +24,7 @@ import os
 import re
 
 from clapemo.datasets.manifest import build_manifest, corpus_root
+from clapemo.datasets.partial import nothing_usable, warn_partial
 from clapemo.errors import DataError, ParameterError
 
 NAME = "ravdess"
@@ -98,8 +99,6 @@ def load(root: str | os.PathLike, *, test_fold: int = DEFAULT_TEST_FOLD):
     """
     if not isinstance(test_fold, int) or isinstance(test_fold, bool) or not 0 <= test_fold < len(FOLDS):
         raise ParameterError(f"{NAME}: test_fold={test_fold!r} must be an int in 0-{len(FOLDS) - 1}")
-    from clapemo.datasets import nothing_usable, warn_partial
-
     root = corpus_root(NAME, root, expect=LAYOUT)
     actor_dirs = _actor_dirs(root)
     if not actor_dirs:

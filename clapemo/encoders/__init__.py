@@ -236,6 +236,55 @@ def admitted_wave(path: str, *, start_s: float | None, end_s: float | None, samp
     return wave
 
 
+class _Clips:
+    """The clips of a manifest as :func:`embed_audio` reads them: row ``i`` is ``paths[i]`` from ``starts[i]`` to
+    ``ends[i]`` (None or NaN: the file's start or end), named in messages by its ``utterance_id`` when the
+    manifest has one."""
+
+    def __init__(self, manifest, paths: list[str], starts: list, ends: list) -> None:
+        self.manifest, self.paths, self.starts, self.ends = manifest, paths, starts, ends
+
+    def name(self, row: int) -> str:
+        return _row_name(self.manifest, row, self.paths[row])
+
+    def wave(self, row: int, *, sample_rate_hz: int | None) -> np.ndarray:
+        """Row ``row`` held to the admission rule and resampled (:func:`admitted_wave`); shape (n_samples,)."""
+        return admitted_wave(self.paths[row], start_s=_opt(self.starts[row]), end_s=_opt(self.ends[row]),
+                             sample_rate_hz=sample_rate_hz, name=self.name(row))
+
+
+def _encode_misses(todo: dict[str, int], clips: _Clips, cache: EmbeddingCache, cfg: Any, *,
+                   progress: bool) -> dict[str, np.ndarray]:
+    """Encode the cache misses (content key -> first row) in batches of ``encoders.batch_size`` and store them in
+    the cache; returns key -> vector. A clip the encoder refuses or answers with NaN/inf is a DataError naming
+    it."""
+    encoder = audio_encoder(cfg)
+    pending = list(todo.items())
+    computed: dict[str, np.ndarray] = {}
+    bar = _progress(len(pending), "embed audio", progress)
+    for b in range(0, len(pending), cfg.batch_size):
+        batch = pending[b:b + cfg.batch_size]
+        waves = [clips.wave(row, sample_rate_hz=encoder.sample_rate_hz) for _, row in batch]
+        try:
+            vectors = encoder.embed(waves)
+        except ParameterError:
+            for (_, row), wav in zip(batch, waves):  # find the clip at fault and name it
+                try:
+                    encoder.embed([wav])
+                except ParameterError as err:
+                    raise DataError(f"{clips.paths[row]}: cannot embed this clip ({err})") from None
+            raise
+        for (key, row), vector in zip(batch, vectors):
+            if not np.all(np.isfinite(vector)):
+                raise DataError(f"{clips.name(row)}: the {cfg.audio} encoder returned "
+                                f"{int(np.sum(~np.isfinite(vector)))} NaN/infinite values for this clip")
+            cache.put(key, vector)
+            computed[key] = vector
+        bar.update(len(batch))
+    bar.close()
+    return computed
+
+
 def embed_audio(manifest, config: Any = None, *, progress: bool = True, admit_cached: bool = False) -> np.ndarray:
     """Embeddings of every clip of a manifest, through the on-disk cache.
 
@@ -283,44 +332,19 @@ def embed_audio(manifest, config: Any = None, *, progress: bool = True, admit_ca
     cache = EmbeddingCache(cfg.cache_dir, identity_id(identity), _audio_dim(cfg), identity=identity)
     # a FIFO or a device would block the content hash forever: refused (DataError naming it) before it is opened
     keys = [audio_key(audio.regular_file(p), start_s=s, end_s=e) for p, s, e in zip(paths, starts, ends)]
+    clips = _Clips(manifest, paths, starts, ends)
     out = np.zeros((n, cache.dim), np.float32)
     todo: dict[str, int] = {}  # key -> first row
     for row, key in enumerate(keys):
         vector = cache.get(key)
         if vector is not None:
             if admit_cached:
-                admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]), sample_rate_hz=None,
-                               name=_row_name(manifest, row, paths[row]))
+                clips.wave(row, sample_rate_hz=None)
             out[row] = vector
         elif key not in todo:
             todo[key] = row
     if todo:
-        encoder = audio_encoder(cfg)
-        pending = list(todo.items())
-        computed: dict[str, np.ndarray] = {}
-        bar = _progress(len(pending), "embed audio", progress)
-        for b in range(0, len(pending), cfg.batch_size):
-            batch = pending[b:b + cfg.batch_size]
-            waves = [admitted_wave(paths[row], start_s=_opt(starts[row]), end_s=_opt(ends[row]),
-                                    sample_rate_hz=encoder.sample_rate_hz,
-                                    name=_row_name(manifest, row, paths[row])) for _, row in batch]
-            try:
-                vectors = encoder.embed(waves)
-            except ParameterError:
-                for (_, row), wav in zip(batch, waves):  # find the clip at fault and name it
-                    try:
-                        encoder.embed([wav])
-                    except ParameterError as err:
-                        raise DataError(f"{paths[row]}: cannot embed this clip ({err})") from None
-                raise
-            for (key, row), vector in zip(batch, vectors):
-                if not np.all(np.isfinite(vector)):
-                    raise DataError(f"{_row_name(manifest, row, paths[row])}: the {cfg.audio} encoder returned "
-                                    f"{int(np.sum(~np.isfinite(vector)))} NaN/infinite values for this clip")
-                cache.put(key, vector)
-                computed[key] = vector
-            bar.update(len(batch))
-        bar.close()
+        computed = _encode_misses(todo, clips, cache, cfg, progress=progress)
         for row, key in enumerate(keys):
             if key in computed:
                 out[row] = computed[key]

@@ -39,8 +39,9 @@ from clapemo import numerics
 from clapemo.encoders.base import AudioEncoder, file_sha256, resolve_device
 from clapemo.errors import ConfigError, DataError
 
-__all__ = ["Cnn14", "Cnn14Encoder", "FRONTEND_KEYS", "panns_frontend_state", "load_panns_checkpoint",
-           "CLIP_S", "WINDOW", "HOP", "N_MELS", "FMIN_HZ", "FMAX_HZ", "N_CLASSES", "EMBED_DIM"]
+__all__ = ["Cnn14", "Cnn14Encoder", "FRONTEND_KEYS", "panns_frontend_state", "check_frontend",
+           "load_panns_checkpoint", "CLIP_S", "WINDOW", "HOP", "N_MELS", "FMIN_HZ", "FMAX_HZ", "N_CLASSES",
+           "EMBED_DIM"]
 
 CLIP_S = 5.0
 WINDOW = 1024
@@ -161,7 +162,25 @@ class Cnn14(nn.Module):
         return torch.sigmoid(self.fc_audioset(embedding))
 
 
-def _check_frontend(tensors: Mapping[str, torch.Tensor], sample_rate_hz: int, path: Path) -> None:
+def check_frontend(tensors: Mapping[str, torch.Tensor], *, sample_rate_hz: int, path: Path) -> None:
+    """Check a checkpoint's front-end tensors against this CNN14 front end at ``sample_rate_hz``.
+
+    Parameters
+    ----------
+    tensors : mapping key -> tensor
+        Some of :data:`FRONTEND_KEYS` as the checkpoint holds them (``conv_real`` / ``conv_imag`` of shape
+        (513, 1, 1024), ``melW`` of shape (513, 64)).
+    sample_rate_hz : int
+        The rate the encoder runs at.
+    path : Path
+        The checkpoint, named in every message.
+
+    Raises
+    ------
+    DataError
+        A tensor of another shape, or other values than :func:`panns_frontend_state` (rtol 1e-3, atol 1e-5); a
+        mel filterbank built for another common rate names that rate and the config key to set.
+    """
     ours = panns_frontend_state(sample_rate_hz)
     for key, value in tensors.items():
         value = value.detach().float().cpu()
@@ -206,7 +225,7 @@ def load_panns_checkpoint(model: Cnn14, path: str | Path) -> list[str]:
         raise DataError(f"{path}: expected a PANNs checkpoint {{'model': state_dict}}, found {found}")
     state = dict(checkpoint["model"])
     frontend = {key: state.pop(key) for key in FRONTEND_KEYS if key in state}
-    _check_frontend(frontend, model.sample_rate_hz, path)
+    check_frontend(frontend, sample_rate_hz=model.sample_rate_hz, path=path)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

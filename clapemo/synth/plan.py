@@ -7,7 +7,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -324,7 +324,7 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
     rows: list[dict] = []
 
     def add(uid: str, relpath: str, spk: int, label: str | None, raw: str | None, text: str, intensity: float,
-            split: str, extra: dict | None = None) -> None:
+            split: str, extra: dict | None = None) -> dict:
         clip_seed = seed_of(seed, corpus, uid)
         plan = _prosody_plan(corpus=corpus, label=label or "neutral", speaker=speakers[spk], text=text,
                              intensity=intensity, seed=clip_seed, spec=spec)
@@ -333,40 +333,69 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
                      "text": text, "split": split, "extra": extra or {}, "plan": plan,
                      "room": {"seed": speakers[spk]["room_seed"], "rt60_s": speakers[spk]["rt60_s"],
                               "wet": spec.wet}})
+        return rows[-1]
 
     # the RAVDESS and CREMA-D twins split like the real loaders (actor folds); the others by _speaker_split
-    split = _speaker_split(corpus, speakers, seed) if corpus not in ("synth-ravdess", "synth-cremad") else None
     if corpus == "synth-ravdess":
-        raw = RAW_LABELS[corpus]
-        for a in range(1, size["actors"] + 1):
-            fold = _ravdess.actor_fold(a)  # the real loader's actor folds (DESIGN.md section 6)
-            for label in CORPUS_LABELS["ravdess"]:
-                levels = ["01"] if label == "neutral" else (["01", "02"] if size["full"] else ["02"])
-                for level in levels:
-                    for st in (["01", "02"] if size["full"] else ["01"]):
-                        for rep in range(1, size["repetitions"] + 1):
-                            stem = f"03-01-{raw[label]}-{level}-{st}-{rep:02d}-{a:02d}"
-                            add(stem, f"Actor_{a:02d}/{stem}.wav", a - 1, label, raw[label],
-                                _RAVDESS_STATEMENTS[st], 0.7 if level == "01" else 1.1,
-                                "test" if fold == _ravdess.DEFAULT_TEST_FOLD else "train", {"fold": fold})
-        return rows
-    if corpus == "synth-cremad":
-        raw = RAW_LABELS[corpus]
-        combos = [(a, s, lab) for a in range(len(speakers)) for s in _CREMAD_SENTENCES
-                  for lab in CORPUS_LABELS["cremad"]]
-        pick = rng.choice(len(combos), size=min(size["clips"], len(combos)), replace=False)
-        if profile == "tiny":  # cover every label
-            pick = [next(i for i, c in enumerate(combos) if c[2] == lab and c[0] == j % len(speakers))
-                    for j, lab in enumerate(CORPUS_LABELS["cremad"])] + list(pick[: size["clips"] - 6])
-        for i in sorted({int(i) for i in pick}):  # a set: a coverage pick may equal a random one
-            a, s, lab = combos[i]
-            fold = a % _cremad.N_FOLDS  # the real loader's speaker folds: (actor - 1001) % 5, actor = 1001 + a
-            level = "XX" if lab == "neutral" or rng.random() < 0.7 else str(rng.choice(["LO", "MD", "HI"]))
-            intensity = {"LO": 0.5, "MD": 0.8, "HI": 1.2, "XX": 0.9}[level]
-            stem = f"{names[a]}_{s}_{raw[lab]}_{level}"
-            add(stem, f"AudioWAV/{stem}.wav", a, lab, raw[lab], _CREMAD_SENTENCES[s], intensity,
-                "test" if fold == _CREMAD_TEST_FOLD else "train", {"fold": fold})
-        return rows
+        _ravdess_clips(add, size)
+    elif corpus == "synth-cremad":
+        _cremad_clips(add, size, profile=profile, speakers=speakers, names=names, rng=rng)
+    else:
+        _other_clips(add, corpus, size, speakers=speakers, names=names, rng=rng, seed=seed,
+                     split=_speaker_split(corpus, speakers, seed))
+    return rows
+
+
+#: ``add(uid, relpath, speaker index, label, raw label, text, intensity, split, extra=None) -> row``: plans one
+#: clip of the corpus and appends it (:func:`plan_corpus`)
+_Add = Callable[..., dict]
+
+
+def _ravdess_clips(add: _Add, size: dict) -> None:
+    """The RAVDESS twin: the real corpus's file grid (emotion, intensity, statement, repetition, actor) and its
+    actor folds (DESIGN.md section 6)."""
+    corpus = "synth-ravdess"
+    raw = RAW_LABELS[corpus]
+    for a in range(1, size["actors"] + 1):
+        fold = _ravdess.actor_fold(a)  # the real loader's actor folds (DESIGN.md section 6)
+        for label in CORPUS_LABELS["ravdess"]:
+            levels = ["01"] if label == "neutral" else (["01", "02"] if size["full"] else ["02"])
+            for level in levels:
+                for st in (["01", "02"] if size["full"] else ["01"]):
+                    for rep in range(1, size["repetitions"] + 1):
+                        stem = f"03-01-{raw[label]}-{level}-{st}-{rep:02d}-{a:02d}"
+                        add(stem, f"Actor_{a:02d}/{stem}.wav", a - 1, label, raw[label],
+                            _RAVDESS_STATEMENTS[st], 0.7 if level == "01" else 1.1,
+                            "test" if fold == _ravdess.DEFAULT_TEST_FOLD else "train", {"fold": fold})
+
+
+def _cremad_clips(add: _Add, size: dict, *, profile: str, speakers: list[dict], names: list[str],
+                  rng: np.random.Generator) -> None:
+    """The CREMA-D twin: a draw of (actor, sentence, emotion) combinations (every label in the tiny profile),
+    levels as in the real corpus, and the real loader's speaker folds."""
+    corpus = "synth-cremad"
+    raw = RAW_LABELS[corpus]
+    combos = [(a, s, lab) for a in range(len(speakers)) for s in _CREMAD_SENTENCES
+              for lab in CORPUS_LABELS["cremad"]]
+    pick = rng.choice(len(combos), size=min(size["clips"], len(combos)), replace=False)
+    if profile == "tiny":  # cover every label
+        pick = [next(i for i, c in enumerate(combos) if c[2] == lab and c[0] == j % len(speakers))
+                for j, lab in enumerate(CORPUS_LABELS["cremad"])] + list(pick[: size["clips"] - 6])
+    for i in sorted({int(i) for i in pick}):  # a set: a coverage pick may equal a random one
+        a, s, lab = combos[i]
+        fold = a % _cremad.N_FOLDS  # the real loader's speaker folds: (actor - 1001) % 5, actor = 1001 + a
+        level = "XX" if lab == "neutral" or rng.random() < 0.7 else str(rng.choice(["LO", "MD", "HI"]))
+        intensity = {"LO": 0.5, "MD": 0.8, "HI": 1.2, "XX": 0.9}[level]
+        stem = f"{names[a]}_{s}_{raw[lab]}_{level}"
+        add(stem, f"AudioWAV/{stem}.wav", a, lab, raw[lab], _CREMAD_SENTENCES[s], intensity,
+            "test" if fold == _CREMAD_TEST_FOLD else "train", {"fold": fold})
+
+
+def _other_clips(add: _Add, corpus: str, size: dict, *, speakers: list[dict], names: list[str],
+                 rng: np.random.Generator, seed: int, split: list[str]) -> None:
+    """The other corpora: labels with the corpus's imbalance (none for synth-4d, whose clips are speech or a
+    sound event), a sentence each, ids and folders in the real corpus's style, speaker splits."""
+    spec = CORPUS_SPECS[corpus]
     labels = _labels_for(corpus, size["clips"], rng) if corpus != "synth-4d" else [None] * size["clips"]
     raw_map = RAW_LABELS.get(corpus, {})
     for i, label in enumerate(labels):
@@ -378,10 +407,10 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
             uid = f"{i:05d}"
             extra = {"kind": kind, "event_seed": seed_of(seed, corpus, uid, "event"),
                      "event_dur_s": float(rng.uniform(2.5, 5.0))}
-            add(uid, f"audio/{uid}.wav", spk, None, None, text, 0.0,
-                "test" if rng.random() < spec.test_fraction else "train", extra)
+            row = add(uid, f"audio/{uid}.wav", spk, None, None, text, 0.0,
+                      "test" if rng.random() < spec.test_fraction else "train", extra)
             if kind != "speech":
-                rows[-1]["speaker"] = rows[-1]["sex"] = rows[-1]["text"] = None
+                row["speaker"] = row["sex"] = row["text"] = None
             continue
         if corpus == "synth-iemocap":
             uid = f"{names[spk]}_{'impro' if rng.random() < 0.5 else 'script'}{int(rng.integers(1, 9)):02d}_" \
@@ -399,7 +428,6 @@ def plan_corpus(corpus: str, *, profile: str, seed: int, used: dict | None = Non
             raw = f"{score if label == 'positive' else -score:+.2f}"
             intensity = 0.4 + 0.25 * abs(score)
         add(uid, rel, spk, label, raw, text, intensity, split[spk])
-    return rows
 
 
 def _corpus_speakers(corpus: str, profile: str, seed: int, used: dict) -> tuple[list[dict], list[str]]:

@@ -102,83 +102,125 @@ def finish(x: np.ndarray, *, rate_hz: int, spec: Any, rng: np.random.Generator) 
 # --------------------------------------------------------------------------------------------------------------
 # Non-speech sound events for synth-4d (each returns float audio at rate_hz and a caption)
 # --------------------------------------------------------------------------------------------------------------
+def _pick(rng: np.random.Generator, options: list[str]) -> str:
+    """One of ``options``, drawn with ``rng`` (a caption)."""
+    return options[int(rng.integers(len(options)))]
+
+
+def _beep(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    n = len(t)
+    f = float(rng.choice([440.0, 880.0, 1500.0, 2500.0]))
+    count = int(rng.integers(2, 6))
+    x = np.zeros(n)
+    period = dur_s / count
+    for i in range(count):
+        on = (t >= i * period) & (t < i * period + 0.6 * period * rng.uniform(0.3, 0.8))
+        x[on] += np.sin(2 * np.pi * f * t[on])
+    height = "high-pitched" if f > 1000 else "low-pitched"
+    return x, _pick(rng, [f"a {height} electronic beep repeats {count} times",
+                          f"{count} short {height} beeps from a machine", f"an alarm beeps {count} times"])
+
+
+def _siren(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    f0 = rng.uniform(500, 900)
+    rate = rng.uniform(0.3, 1.5)
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.4 * np.sin(2 * np.pi * rate * t))) / rate_hz
+    x = np.sin(phase) + 0.3 * np.sin(2 * phase)
+    return x, _pick(rng, ["a siren wails, rising and falling", "an emergency vehicle siren passes by",
+                          "a police siren sounds in the distance"])
+
+
+def _rain(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    n = len(t)
+    x = _lowpass(_noise(rng, n, "white"), rate_hz, rng.uniform(3000, 8000))
+    drops = (rng.random(n) < 0.002) * rng.standard_normal(n) * 4
+    x = x + drops
+    return x, _pick(rng, ["rain falls steadily on a roof", "heavy rain pours down outside",
+                          "raindrops patter against a window"])
+
+
+def _wind(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    gust = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(0.1, 0.4) * t + rng.uniform(0, 6.28)) ** 2
+    x = _lowpass(_noise(rng, len(t), "brown"), rate_hz, 800) * gust
+    return x, _pick(rng, ["wind blows in strong gusts", "a gusty wind howls outdoors",
+                          "wind rushes past a microphone"])
+
+
+def _engine(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    f = rng.uniform(25, 60)
+    x = sum(np.sin(2 * np.pi * f * h * t + rng.uniform(0, 6.28)) / h for h in range(1, 8))
+    x = x + 0.3 * _lowpass(_noise(rng, len(t), "white"), rate_hz, 500)
+    return x, _pick(rng, ["an engine idles with a low rumble", "a truck engine runs steadily",
+                          "a motor hums at a constant speed"])
+
+
+def _knock(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    n = len(t)
+    count = int(rng.integers(2, 6))
+    x = np.zeros(n)
+    for i in range(count):
+        start = int((0.2 + i * rng.uniform(0.25, 0.45)) * rate_hz)
+        if start >= n:
+            break
+        m = min(int(0.08 * rate_hz), n - start)
+        x[start:start + m] += rng.standard_normal(m) * np.exp(-np.arange(m) / (0.012 * rate_hz))
+    x = _lowpass(x, rate_hz, 1200)
+    return x, _pick(rng, [f"someone knocks on a wooden door {count} times", f"{count} knocks on a door",
+                          "a person knocks loudly on a door"])
+
+
+def _birds(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    n = len(t)
+    x = np.zeros(n)
+    for _ in range(int(rng.integers(4, 12))):
+        start = int(rng.uniform(0, max(dur_s - 0.2, 0.1)) * rate_hz)
+        m = min(int(rng.uniform(0.05, 0.15) * rate_hz), n - start)
+        tt = np.arange(m) / rate_hz
+        f = rng.uniform(2500, 5000) + rng.uniform(-8000, 8000) * tt
+        x[start:start + m] += np.sin(2 * np.pi * np.cumsum(f) / rate_hz) * np.hanning(m)
+    return x, _pick(rng, ["birds chirp and tweet outside", "a small bird sings repeatedly",
+                          "several birds are chirping in the trees"])
+
+
+def _bell(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    f = rng.uniform(300, 900)
+    x = sum(np.sin(2 * np.pi * f * r * t) * np.exp(-t / (1.2 / r)) / r for r in (1.0, 2.76, 5.4, 8.93))
+    return x, _pick(rng, ["a bell rings once and slowly fades out", "a church bell chimes",
+                          "a metal bell is struck"])
+
+
+def _water(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    x = _lowpass(_noise(rng, len(t), "pink"), rate_hz, 2500) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))
+    return x, _pick(rng, ["water flows in a small stream", "a tap is running into a sink",
+                          "water trickles steadily"])
+
+
+def _clock(rng: np.random.Generator, t: np.ndarray, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    n = len(t)
+    x = np.zeros(n)
+    period = rng.uniform(0.5, 1.0)
+    for i in range(int(dur_s / period)):
+        start = int(i * period * rate_hz)
+        m = min(int(0.01 * rate_hz), n - start)
+        x[start:start + m] += rng.standard_normal(m)
+    return x, _pick(rng, ["a clock ticks steadily", "the ticking of a mechanical clock",
+                          "a watch ticks in a quiet room"])
+
+
+#: sound event kind -> its generator ``(rng, t, rate_hz, dur_s) -> (float audio, caption)``
+_EVENTS = {"beep": _beep, "siren": _siren, "rain": _rain, "wind": _wind, "engine": _engine, "knock": _knock,
+           "birds": _birds, "bell": _bell, "water": _water, "clock": _clock}
+
+
 def event(kind: str, rng: np.random.Generator, rate_hz: int, dur_s: float) -> tuple[np.ndarray, str]:
+    """One non-speech sound event of :data:`EVENT_KINDS`: float audio of ``int(dur_s * rate_hz)`` samples at
+    ``rate_hz`` with 20 ms fades, and its caption; deterministic given ``rng``."""
     n = int(dur_s * rate_hz)
     t = np.arange(n) / rate_hz
-    pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
-    if kind == "beep":
-        f = float(rng.choice([440.0, 880.0, 1500.0, 2500.0]))
-        count = int(rng.integers(2, 6))
-        x = np.zeros(n)
-        period = dur_s / count
-        for i in range(count):
-            on = (t >= i * period) & (t < i * period + 0.6 * period * rng.uniform(0.3, 0.8))
-            x[on] += np.sin(2 * np.pi * f * t[on])
-        height = "high-pitched" if f > 1000 else "low-pitched"
-        cap = pick([f"a {height} electronic beep repeats {count} times",
-                    f"{count} short {height} beeps from a machine", f"an alarm beeps {count} times"])
-    elif kind == "siren":
-        f0 = rng.uniform(500, 900)
-        rate = rng.uniform(0.3, 1.5)
-        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.4 * np.sin(2 * np.pi * rate * t))) / rate_hz
-        x = np.sin(phase) + 0.3 * np.sin(2 * phase)
-        cap = pick(["a siren wails, rising and falling", "an emergency vehicle siren passes by",
-                    "a police siren sounds in the distance"])
-    elif kind == "rain":
-        x = _lowpass(_noise(rng, n, "white"), rate_hz, rng.uniform(3000, 8000))
-        drops = (rng.random(n) < 0.002) * rng.standard_normal(n) * 4
-        x = x + drops
-        cap = pick(["rain falls steadily on a roof", "heavy rain pours down outside",
-                    "raindrops patter against a window"])
-    elif kind == "wind":
-        gust = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(0.1, 0.4) * t + rng.uniform(0, 6.28)) ** 2
-        x = _lowpass(_noise(rng, n, "brown"), rate_hz, 800) * gust
-        cap = pick(["wind blows in strong gusts", "a gusty wind howls outdoors", "wind rushes past a microphone"])
-    elif kind == "engine":
-        f = rng.uniform(25, 60)
-        x = sum(np.sin(2 * np.pi * f * h * t + rng.uniform(0, 6.28)) / h for h in range(1, 8))
-        x = x + 0.3 * _lowpass(_noise(rng, n, "white"), rate_hz, 500)
-        cap = pick(["an engine idles with a low rumble", "a truck engine runs steadily",
-                    "a motor hums at a constant speed"])
-    elif kind == "knock":
-        count = int(rng.integers(2, 6))
-        x = np.zeros(n)
-        for i in range(count):
-            start = int((0.2 + i * rng.uniform(0.25, 0.45)) * rate_hz)
-            if start >= n:
-                break
-            m = min(int(0.08 * rate_hz), n - start)
-            x[start:start + m] += rng.standard_normal(m) * np.exp(-np.arange(m) / (0.012 * rate_hz))
-        x = _lowpass(x, rate_hz, 1200)
-        cap = pick([f"someone knocks on a wooden door {count} times", f"{count} knocks on a door",
-                    "a person knocks loudly on a door"])
-    elif kind == "birds":
-        x = np.zeros(n)
-        for _ in range(int(rng.integers(4, 12))):
-            start = int(rng.uniform(0, max(dur_s - 0.2, 0.1)) * rate_hz)
-            m = min(int(rng.uniform(0.05, 0.15) * rate_hz), n - start)
-            tt = np.arange(m) / rate_hz
-            f = rng.uniform(2500, 5000) + rng.uniform(-8000, 8000) * tt
-            x[start:start + m] += np.sin(2 * np.pi * np.cumsum(f) / rate_hz) * np.hanning(m)
-        cap = pick(["birds chirp and tweet outside", "a small bird sings repeatedly",
-                    "several birds are chirping in the trees"])
-    elif kind == "bell":
-        f = rng.uniform(300, 900)
-        x = sum(np.sin(2 * np.pi * f * r * t) * np.exp(-t / (1.2 / r)) / r for r in (1.0, 2.76, 5.4, 8.93))
-        cap = pick(["a bell rings once and slowly fades out", "a church bell chimes", "a metal bell is struck"])
-    elif kind == "water":
-        x = _lowpass(_noise(rng, n, "pink"), rate_hz, 2500) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))
-        cap = pick(["water flows in a small stream", "a tap is running into a sink", "water trickles steadily"])
-    elif kind == "clock":
-        x = np.zeros(n)
-        period = rng.uniform(0.5, 1.0)
-        for i in range(int(dur_s / period)):
-            start = int(i * period * rate_hz)
-            m = min(int(0.01 * rate_hz), n - start)
-            x[start:start + m] += rng.standard_normal(m)
-        cap = pick(["a clock ticks steadily", "the ticking of a mechanical clock", "a watch ticks in a quiet room"])
-    else:  # pragma: no cover - internal list
+    make = _EVENTS.get(kind)
+    if make is None:  # pragma: no cover - internal list
         raise ParameterError(f"unknown sound event kind {kind!r}")
+    x, cap = make(rng, t, rate_hz, dur_s)
     x = np.asarray(x, dtype=float)
     fade = min(int(0.02 * rate_hz), n // 2)
     if fade:
