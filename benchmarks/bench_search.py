@@ -93,8 +93,8 @@ def bench_query(tmp: Path, *, items: int, repeats: int) -> None:
                    duration_s=3.0, description="high male pitch, low intensity")
     out = tmp / "big-index"
     meta = {"format": search.INDEX_FORMAT, "run_id": run.name, "run_dir": str(run), "dim": 1024, "parts": []}
-    meta["parts"].append(search._write_part(out, emb, records))  # the index's own writer; no audio needed
-    search._write_meta(out, meta)
+    meta["parts"].append(search.write_part(out, emb, records))  # the index's own writer; no audio needed
+    search.write_meta(out, meta)
 
     t0 = time.perf_counter()
     idx = search.load_index(out)

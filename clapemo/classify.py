@@ -11,6 +11,10 @@ extraction applies too: a sample rate below 8000 Hz, less than 0.1 s of audio, s
 ``"DataError: clip.wav: 0.05 s of audio (800 samples at 16000 Hz), shorter than the min_duration_s = 0.1 s
 minimum"``.
 
+``--set evaluate.zero_shot_template="a person feeling {emotion}"`` (or ``--config``/``--overlay``) changes the
+class prompts of the run (``clapemo.describe.layered_run``); a key classify does not read of a trained run
+(``train.epochs``) is a ConfigError.
+
 ``clapemo classify FILES|DIR ... --run NAME [--labels angry happy sad neutral] [-o out.csv|.json]``.
 """
 
@@ -133,12 +137,15 @@ def classify(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, run: An
 
 def cli(argv: Sequence[str]) -> int:
     """``clapemo classify FILES|DIR ... --run NAME [--labels ...] [-o out.csv|.json]``."""
-    from clapemo.describe import check_table_output, print_table, write_table
+    from clapemo.describe import check_table_output, print_table, run_from_cli, write_table
     from clapemo.files import display_path
-    from clapemo.runs import add_run_arguments, run_from_args
+    from clapemo.runs import add_run_arguments
 
     parser = argparse.ArgumentParser(prog="clapemo classify", description="Zero-shot emotion recognition of your "
-                                     "own audio with a trained run: probabilities per label.")
+                                     "own audio with a trained run: probabilities per label. --config/--overlay/"
+                                     "--set are layered over the run's config where classify reads it "
+                                     "(evaluate.zero_shot_template, prompts.emotion_words, encoder caches and "
+                                     "device); other keys are refused.")
     parser.add_argument("inputs", nargs="+", help="audio files or folders (searched recursively)")
     parser.add_argument("--labels", nargs="+", default=list(DEFAULT_LABELS),
                         help="canonical emotions to choose from (default: angry happy sad neutral)")
@@ -151,7 +158,8 @@ def cli(argv: Sequence[str]) -> int:
     ns = parser.parse_args(list(argv))
     if ns.output:
         check_table_output(ns.output, overwrite=ns.force)  # before any work
-    table = classify(ns.inputs, run=run_from_args(ns), labels=ns.labels, progress=not ns.quiet)
+    model = run_from_cli(ns, command="classify")  # --config/--overlay/--set layered over the run's, or refused
+    table = classify(ns.inputs, run=model, labels=ns.labels, progress=not ns.quiet)
     if ns.output:
         print(display_path(write_table(table, ns.output, overwrite=ns.force)))
     else:

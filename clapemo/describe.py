@@ -18,6 +18,13 @@ wrote (its header starts with ``path,name`` and ends with ``error``; JSON: recor
 the file gets the permissions of the umask. File names that are not UTF-8 (``caf\xe9.wav``) are measured
 through a UTF-8 alias and shown backslash-escaped (:func:`clapemo.files.display_path`).
 
+Settings of a trained run: ``--config/--overlay/--set`` with ``--run`` (``describe``, ``index``, ``classify``)
+are layered over the run's stored config where the command reads it (:data:`RUN_SETTINGS`: the fixed cuts of a
+run without fitted ones, the prompt wording, the zero-shot template, caches and device; :func:`layered_run`),
+and refused with a ConfigError naming the key otherwise (``train.epochs`` does not apply to a trained run).
+Without a run they apply as to every command. ``--corpus`` must name a corpus the run has cuts for
+(:func:`run_thresholds`).
+
 ``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|out.json] [--force]``.
 """
 
@@ -36,19 +43,39 @@ from clapemo.errors import DataError, ParameterError
 from clapemo.schema import ACOUSTIC_KINDS, PROMPT_KINDS, PROPERTY_COLUMNS
 
 __all__ = [
+    "FIXED_CUT_KEYS",
+    "RUN_SETTINGS",
     "WORD_KINDS",
     "audio_files",
     "bin_words",
     "check_table_output",
     "cli",
     "describe",
+    "layered_run",
     "print_table",
+    "run_changes",
+    "run_from_cli",
     "run_thresholds",
     "write_table",
 ]
 
 #: the acoustic kinds whose bin words are reported (the combined prompt is their union: ``description``)
 WORD_KINDS: tuple[str, ...] = tuple(k for k in ACOUSTIC_KINDS if k != "combined")
+#: the fixed cuts of a config (``prompts`` section): what a run without fitted (quantile) cuts bins with
+FIXED_CUT_KEYS: tuple[str, ...] = ("prompts.pitch_cuts_hz", "prompts.pitch2_cut_hz", "prompts.intensity_cut_db",
+                                   "prompts.speech_rate_cut_syl_per_s", "prompts.articulation_rate_cut_syl_per_s")
+#: what each own-audio command reads of a trained run's config, hence the keys that ``--config``, ``--overlay``
+#: and ``--set`` may change with ``--run`` (layered over the run's stored config, :func:`layered_run`); any other
+#: key is refused. The run's encoders, projections, measurement settings and binning scheme are the trained model
+#: and stay as trained; where its files live and how it is computed (caches, device, batch size) may change.
+RUN_SETTINGS: dict[str, tuple[str, ...]] = {
+    "describe": (*FIXED_CUT_KEYS, "prompts.emotion_words", "prompts.form", "prompts.sentence_template",
+                 "prompts.sentence_label_template", "features.cache_dir", "train.runs_dir"),
+    "index": (*FIXED_CUT_KEYS, "features.cache_dir", "encoders.cache_dir", "encoders.batch_size",
+              "encoders.device", "train.runs_dir"),
+    "classify": ("evaluate.zero_shot_template", "prompts.emotion_words", "encoders.cache_dir",
+                 "encoders.batch_size", "encoders.device", "train.runs_dir"),
+}
 
 
 def audio_files(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
@@ -93,22 +120,29 @@ def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None 
     config : Config or PromptsConfig, optional
         Used without a run (default: the reconstructed fixed cuts).
     corpus : str, optional
-        For a run with per-corpus quantile thresholds: whose cuts to use (required when there are several).
+        For a run with per-corpus quantile thresholds: whose cuts to use (required when there are several). For
+        a run with one set of cuts it may name a corpus the run was trained on (``train.corpora``).
 
     Returns
     -------
     clapemo.prompts.Thresholds
+
+    Raises
+    ------
+    ParameterError
+        ``corpus`` names no corpus the run has cuts for (the message names those it has), or is given without a
+        run; a run that bins per speaker.
     """
     from clapemo.prompts import SexThresholds, SpeakerThresholds, Thresholds
 
     if model is None:
+        if corpus is not None:
+            raise ParameterError(f"corpus = {corpus!r} chooses among the per-corpus cuts of a trained run; "
+                                 "without a run the cuts are the config's fixed ones (prompts.*_cut*): leave "
+                                 "corpus (--corpus) out, or give the run (--run)")
         prompts_cfg = getattr(config, "prompts", config)
         return Thresholds.from_config(prompts_cfg)
     th = model.thresholds
-    if th is None:
-        return Thresholds.from_config(model.config.prompts)
-    if isinstance(th, SexThresholds):
-        return th.pooled
     if isinstance(th, SpeakerThresholds):
         raise ParameterError(f"run {model.run_dir} bins per speaker (prompts.quantile_scope = per_speaker): "
                              "the cuts of a clip depend on its speaker's other clips; use "
@@ -117,10 +151,20 @@ def run_thresholds(model: Any = None, *, config: Any = None, corpus: str | None 
         if corpus is None and len(th) == 1:
             return next(iter(th.values()))
         if corpus not in th:
+            got = "none given" if corpus is None else f"got {corpus!r}, which is none of them"
             raise ParameterError(f"run {model.run_dir} has per-corpus thresholds ({', '.join(sorted(th))}); pass "
-                                 f"corpus= (--corpus) to choose one (got {corpus!r})")
+                                 f"corpus= (--corpus) to choose one ({got})")
         return th[corpus]
-    return th
+    cuts = Thresholds.from_config(model.config.prompts) if th is None else (
+        th.pooled if isinstance(th, SexThresholds) else th)
+    corpora = [str(c) for c in model.config.train.corpora]
+    if corpus is not None and corpus not in corpora:
+        has = (f"one set of cuts ({cuts.origin}) for the corpora it was trained on ({', '.join(corpora)})"
+               if corpora else f"one set of cuts ({cuts.origin}) and was trained on no named corpus")
+        raise ParameterError(f"corpus = {corpus!r}: run {model.run_dir} has {has}; corpus (--corpus) chooses "
+                             "among per-corpus cuts (prompts.quantile_scope = per_corpus): leave it out"
+                             + (", or name one of those" if corpora else ""))
+    return cuts
 
 
 def _phrase(kind: str, bin_: str, levels: int) -> str:
@@ -198,7 +242,8 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
     runs_dir : path, optional
         Where run names are looked up (default ``runs``).
     config : Config, optional
-        Without a run: the features settings and fixed cuts (default: the built-in defaults).
+        Without a run: the features settings and fixed cuts (default: the built-in defaults). With a run, a
+        ParameterError: a run's settings change through :func:`layered_run`.
     corpus : str, optional
         Run with per-corpus quantile thresholds: whose cuts (see :func:`run_thresholds`).
     n_jobs : int
@@ -221,6 +266,10 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
     from clapemo.files import display_path, named_message, readable_paths
     from clapemo.prompts import emotion_word
 
+    if run is not None and config is not None:
+        raise ParameterError("config applies without a run only (a run describes with its own settings); to "
+                             "change a run's cuts or prompt wording, pass run=clapemo.describe.layered_run(model, "
+                             "{...}, command='describe')")
     model = _load_model(run, runs_dir=runs_dir)
     settings = model.config if model is not None else (config if config is not None else Config())
     prompts_cfg = settings.prompts if isinstance(settings, Config) else getattr(settings, "prompts", None)
@@ -251,6 +300,108 @@ def _load_model(run: Any, *, runs_dir: Any) -> Any:
     from clapemo import runs
 
     return runs.load(run, runs_dir=runs_dir)
+
+
+def _dotted(data: Any) -> dict[str, Any]:
+    """A nested config mapping -> ``{"section.key": value}`` (a mapping-valued key such as
+    ``prompts.emotion_words`` stays one value; a top-level key such as ``name`` stays as it is)."""
+    from clapemo.config import Config, to_dict
+
+    sections = {k for k, v in to_dict(Config()).items() if isinstance(v, dict)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in sections and isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def run_changes(ns: argparse.Namespace, model: Any) -> dict[str, Any]:
+    """The settings that parsed ``--config/--overlay/--set`` options ask of a trained run: ``{"section.key":
+    value}``, every key of the ``--overlay`` files and of ``--set``, and the keys of the ``--config`` file (its
+    ``base:`` chain resolved) whose values differ from the run's stored config (a config that merely matches the
+    run asks nothing of it). Values are checked as every command checks them (:func:`clapemo.config.
+    config_from_args`: unknown keys and bad values are a ConfigError)."""
+    from clapemo.config import anchored, config_from_args, parse_overrides, read_overlay, to_dict
+
+    if not (ns.config or ns.overlay or ns.set):
+        return {}
+    config_from_args(ns)  # every key known, every value valid: the errors every command gives
+    changes: dict[str, Any] = {}
+    if ns.config:
+        given = _dotted(to_dict(anchored(config_from_args(argparse.Namespace(config=ns.config, overlay=[],
+                                                                             set=[])))))
+        stored = _dotted(to_dict(model.config))
+        changes.update({k: v for k, v in given.items() if stored.get(k) != v})
+    for file in ns.overlay:
+        changes.update(_dotted(read_overlay(file)))
+    changes.update(_dotted(parse_overrides(ns.set)))
+    return changes
+
+
+def layered_run(model: Any, changes: dict[str, Any], *, command: str) -> Any:
+    """A trained run with settings layered over its stored config: what ``--config/--overlay/--set`` do with
+    ``--run``.
+
+    Parameters
+    ----------
+    model : TrainedCLAP
+        A loaded run (:func:`clapemo.runs.load`).
+    changes : dict
+        ``{"section.key": value}`` (:func:`run_changes`); a mapping value (``prompts.emotion_words``) is merged
+        into the run's.
+    command : {"describe", "index", "classify"}
+        Whose settings may change (:data:`RUN_SETTINGS`).
+
+    Returns
+    -------
+    TrainedCLAP, the same head with the layered config (``model`` itself when nothing changes).
+
+    Raises
+    ------
+    ConfigError
+        A key the command does not read of a trained run (``train.epochs``: the message names the key and what
+        the command uses); a fixed cut (``prompts.intensity_cut_db``) of a run that bins with cuts fitted on its
+        training clips; a value the layered config refuses (its cross-field rules).
+    """
+    import dataclasses
+
+    from clapemo.config import replace
+    from clapemo.errors import ConfigError
+
+    if command not in RUN_SETTINGS:
+        raise ParameterError(f"command = {command!r} must be one of {', '.join(RUN_SETTINGS)}")
+    fitted = model.thresholds is not None
+    uses = [k for k in RUN_SETTINGS[command] if not (fitted and k in FIXED_CUT_KEYS)]
+    for key in changes:
+        if fitted and key in FIXED_CUT_KEYS and key in RUN_SETTINGS[command]:
+            raise ConfigError(f"{key} does not apply to run {model.run_dir}: it bins with cuts fitted on its "
+                              "training clips (prompts.binning = quantile), not with the fixed cuts of "
+                              f"prompts.*_cut*; {command} without --run uses fixed cuts")
+    refused = [k for k in changes if k not in uses]
+    if refused:
+        keys = refused[0] if len(refused) == 1 else f"{', '.join(refused[:-1])} and {refused[-1]}"
+        raise ConfigError(f"{keys} {'does' if len(refused) == 1 else 'do'} not apply to a trained run ({command} "
+                          f"uses: {', '.join(uses)}; the run's encoders, training, measurement settings and "
+                          "binning are the trained model)")
+    if not changes:
+        return model
+    return dataclasses.replace(model, config=replace(model.config, **changes))
+
+
+def run_from_cli(ns: argparse.Namespace, *, command: str) -> Any:
+    """The trained run of parsed ``--run/--runs-dir/--config/--overlay/--set`` options
+    (:func:`clapemo.runs.add_run_arguments`), loaded, with the settings those options give layered over its
+    stored config (:func:`run_changes`, :func:`layered_run`): they apply, or they are refused."""
+    from clapemo import runs
+
+    if ns.config or ns.overlay or ns.set:
+        from clapemo.config import config_from_args
+
+        config_from_args(ns)  # a bad key or value is refused before the run is looked up
+    model = runs.load(runs.run_from_args(ns))
+    return layered_run(model, run_changes(ns, model), command=command)
 
 
 def _is_clapemo_table(path: Path) -> bool:
@@ -338,7 +489,9 @@ def cli(argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="clapemo describe", description="Measure your own audio (pitch, "
                                      "intensity, speech and articulation rate) and print the bin words of every "
-                                     "acoustic prompt kind; with --label, the full prompts too.")
+                                     "acoustic prompt kind; with --label, the full prompts too. With --run, "
+                                     "--config/--overlay/--set are layered over the run's config where describe "
+                                     "reads it (fixed cuts, prompt wording, caches); other keys are refused.")
     parser.add_argument("inputs", nargs="+", help="audio files or folders (searched recursively)")
     parser.add_argument("--label", default=None, help="canonical emotion (angry, happy, sad, neutral, ...): adds "
                         "the full prompts")
@@ -360,9 +513,13 @@ def cli(argv: Sequence[str]) -> int:
 
     if ns.output:
         check_table_output(ns.output, overwrite=ns.force)  # before any work
-    config = config_from_args(ns) if (ns.config or ns.overlay or ns.set) else None
-    table = describe(ns.inputs, label=ns.label, run=ns.run, runs_dir=runs_dir_from_args(ns), config=config,
-                     corpus=ns.corpus, n_jobs=ns.jobs, progress=not ns.quiet)
+    if ns.run is not None:  # --config/--overlay/--set layered over the run's config, or refused
+        run, config = run_from_cli(ns, command="describe"), None
+    else:
+        run, config = None, (config_from_args(ns) if (ns.config or ns.overlay or ns.set) else None)
+        runs_dir_from_args(ns)  # a --runs-dir that is no folder is refused, with or without a run
+    table = describe(ns.inputs, label=ns.label, run=run, config=config, corpus=ns.corpus, n_jobs=ns.jobs,
+                     progress=not ns.quiet)
     if ns.output:
         print(display_path(write_table(table, ns.output, overwrite=ns.force)))
     else:

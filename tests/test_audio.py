@@ -331,6 +331,50 @@ def test_truncated_mp3_with_a_length_header_is_a_data_error(tmp_path):
         audio.load(_half(whole))
 
 
+def _plain_mp3(path, data, rate=RATE):
+    """A constant-bit-rate MP3 without a Xing/Info header (nothing in it declares its length)."""
+    import av
+
+    with av.open(str(path), mode="w", format="mp3", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("mp3", rate=rate, layout="mono")
+        stream.bit_rate = 32000
+        for i in range(0, data.size, 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[None, i:i + 1024]), format="fltp",
+                                               layout="mono")
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_truncated_mp3_without_a_length_header_is_a_data_error(tmp_path):
+    """A plain CBR MP3 cut to half its bytes ends inside a frame: refused (it read as a 2 s clip before); one cut
+    exactly at a frame boundary is a valid shorter MP3, which nothing can tell apart (the documented limit)."""
+    pytest.importorskip("av")
+    whole = _plain_mp3(tmp_path / "clip.mp3", _long_tone())
+    data = whole.read_bytes()
+    assert b"Xing" not in data and b"Info" not in data[:4096]
+    assert audio.mp3_truncation(whole) is None
+    y, rate = audio.load(whole)  # no LAME header either: the encoder's delay and padding stay (0.1 s)
+    assert rate == RATE and abs(y.size - 4 * RATE) <= 0.15 * RATE
+    with pytest.raises(DataError, match=r"half_clip\.mp3: truncated MP3: the file ends inside the frame at byte "
+                                        r"\d+ \(the frame needs \d+ bytes, the file holds \d+ from there\)"):
+        audio.load(_half(whole))
+    first = data.index(b"\xff\xf3")  # the first frame header (MPEG-2 layer III, 16 kHz, no CRC)
+    last = first + 144 * ((len(data) // 2 - first) // 144)  # 32 kbit/s at 16 kHz: frames of 72 * 32000 / 16000 B
+    assert data[last:last + 2] == b"\xff\xf3"  # a frame boundary near the middle
+    (tmp_path / "at_a_frame.mp3").write_bytes(data[:last])
+    assert audio.mp3_truncation(tmp_path / "at_a_frame.mp3") is None  # undetectable: a shorter, whole MP3
+    assert 0 < audio.load(tmp_path / "at_a_frame.mp3")[0].size < 3 * RATE
+    (tmp_path / "header_cut.mp3").write_bytes(data[:last + 2])
+    assert "inside the frame header" in audio.mp3_truncation(tmp_path / "header_cut.mp3")
+    (tmp_path / "tagged.mp3").write_bytes(data + b"TAG" + bytes(125))  # an ID3v1 tag after the audio: not judged
+    assert audio.mp3_truncation(tmp_path / "tagged.mp3") is None
+    assert audio.mp3_truncation(_write(tmp_path / "a.wav", _tone())) is None  # not MPEG audio
+
+
 def test_truncated_mp4_with_its_index_first_is_a_data_error(tmp_path):
     pytest.importorskip("av")
     import av

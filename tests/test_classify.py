@@ -167,3 +167,40 @@ def test_files_admission_refuses_are_never_search_hits(emotion_run, tmp_path):
     for query in ("anger", "sad", "high pitch anger"):
         hits = search.search(idx, query, k=100)
         assert sorted(hits["path"].map(lambda p: p.rsplit("/", 1)[-1])) == ["high.wav", "low.wav"], query
+
+
+def test_settings_with_the_run_apply_or_are_refused(emotion_run, tmp_path, capsys):
+    """--set is layered over the run's config where classify reads it (the zero-shot template, the emotion
+    words), and refused otherwise (it was read only to find the runs folder)."""
+    from clapemo.cli import main
+    from clapemo.describe import layered_run
+    from clapemo.errors import ConfigError
+
+    _, run = emotion_run
+    clip = write_clip(tmp_path / "c.wav", 250.0)
+    base = ["--run", str(run), "--labels", "angry", "sad", "--quiet", "--force"]
+
+    def p_angry(*options):
+        assert C.cli([str(clip), *base, "-o", str(tmp_path / "p.json"), *options]) == 0
+        return json.loads((tmp_path / "p.json").read_text())[0]["p_angry"]
+
+    plain = p_angry()
+    template = "a voice full of {emotion}"
+    changed = p_angry("--set", f"evaluate.zero_shot_template={template}")
+    layered = layered_run(train.load_run(run), {"evaluate.zero_shot_template": template}, command="classify")
+    expected = C.classify([clip], run=layered, labels=["angry", "sad"], progress=False)["p_angry"].iloc[0]
+    assert changed == pytest.approx(expected, rel=1e-6) and changed != pytest.approx(plain, rel=1e-3)
+    words = tmp_path / "words.yaml"
+    words.write_text("prompts:\n  emotion_words:\n    angry: fury\n")
+    assert p_angry("--overlay", str(words)) != pytest.approx(plain, rel=1e-3)  # "fury" is not "anger"
+    with pytest.raises(ConfigError, match=r"train\.epochs does not apply to a trained run \(classify uses: "
+                                          r"evaluate\.zero_shot_template, prompts\.emotion_words"):
+        C.cli([str(clip), *base, "--set", "train.epochs=3"])
+    with pytest.raises(ConfigError, match=r"prompts\.intensity_cut_db does not apply to a trained run"):
+        C.cli([str(clip), *base, "--set", "prompts.intensity_cut_db=50"])
+    with pytest.raises(ConfigError, match="'train.epochs' = 'nonsense' should be of type int"):
+        C.cli([str(clip), *base, "--set", "train.epochs=nonsense"])
+    with pytest.raises(ParameterError, match="must contain '{emotion}'"):
+        C.cli([str(clip), *base, "--set", "evaluate.zero_shot_template=no placeholder"])
+    assert main(["classify", str(clip), *base, "--set", "train.epochs=nonsense"]) == 2
+    assert "should be of type int" in capsys.readouterr().err

@@ -262,3 +262,85 @@ def test_outputs_get_the_permissions_of_the_umask(tmp_path, clips):
         assert (D.write_table(table, tmp_path / "o.csv").stat().st_mode & 0o777) == 0o644
     finally:
         os.umask(old)
+
+
+# ---- the settings of a trained run (issue "own-audio tools that never lose a file or lie", --set) --------------
+
+
+def _tiny_run(tmp_path, name, thresholds=None, **changes):
+    """A run of 0 epochs on random embeddings (describe reads only its config and cuts)."""
+    cfg = clip_config(tmp_path, **{"train.epochs": 0, "train.projection_dim": 8, "train.device": "cpu", **changes})
+    rng = np.random.default_rng(0)
+    return train.fit_embeddings(rng.normal(size=(6, 4)), rng.normal(size=(2, 3)), np.arange(6), np.arange(6) % 2,
+                                config=cfg, run_dir=tmp_path / "runs" / name, thresholds=thresholds,
+                                progress=False)
+
+
+def test_settings_with_a_run_apply_where_describe_reads_them(tmp_path, clips):
+    """--set/--overlay/--config with --run are layered over the run's config: a fixed cut and the prompt wording
+    change what describe says (they were read only to find the runs folder)."""
+    _, paths = clips
+    run = _tiny_run(tmp_path, "fixed", **{"train.corpora": ["synth-a"]})
+    quiet = ["--quiet", "--run", str(run), "--set", f"features.cache_dir={tmp_path / 'fc'}"]
+
+    def described(*options):
+        out = tmp_path / "d.json"
+        assert D.cli([str(paths["low_female"]), *quiet, "-o", str(out), "--force", *options]) == 0
+        return json.loads(out.read_text())[0]
+
+    assert described()["intensity"] == "low intensity"  # 48 dB, below the fixed 60 dB cut
+    assert described("--set", "prompts.intensity_cut_db=40")["intensity"] == "high intensity"
+    overlay = tmp_path / "words.yaml"
+    overlay.write_text("prompts:\n  emotion_words:\n    angry: fury\n")
+    row = described("--label", "angry", "--overlay", str(overlay))
+    assert row["prompt_class_label"] == "fury" and row["prompt_intensity"] == "low intensity fury"
+    assert described("--corpus", "synth-a")["intensity"] == "low intensity"  # the corpus the run's cuts serve
+    # a --config that matches the run (its own stored config) asks nothing of it; one key changed applies
+    own = (run / "config.yaml").read_text()
+    assert described("--config", str(run / "config.yaml"))["intensity"] == "low intensity"
+    (tmp_path / "own.yaml").write_text(own.replace("intensity_cut_db: 60.0", "intensity_cut_db: 40.0"))
+    assert "intensity_cut_db: 60.0" in own
+    assert described("--config", str(tmp_path / "own.yaml"))["intensity"] == "high intensity"
+    # the same through the API: a run with settings layered over its config
+    model = D.layered_run(train.load_run(run), {"prompts.intensity_cut_db": 40.0}, command="describe")
+    assert D.describe([paths["low_female"]], run=model, progress=False)["intensity"].iloc[0] == "high intensity"
+    assert train.load_run(run).config.prompts.intensity_cut_db == 60.0  # the run itself is unchanged
+
+
+def test_settings_with_a_run_that_do_not_apply_are_refused(tmp_path, clips, capsys):
+    from clapemo.cli import main
+    from clapemo.errors import ConfigError
+
+    _, paths = clips
+    fixed = _tiny_run(tmp_path, "fixed", **{"train.corpora": ["synth-a", "synth-b"]})
+    cuts = Thresholds(pitch_cuts_hz=(100.0, 105.0, 120.0), pitch2_cut_hz=260.0, intensity_cut_db=40.0,
+                      speech_rate_cut_syl_per_s=3.0, articulation_rate_cut_syl_per_s=4.0, origin="quantile:pooled")
+    fitted = _tiny_run(tmp_path, "fitted", thresholds=cuts)
+    clip = str(paths["low_male"])
+    with pytest.raises(ConfigError, match=r"train\.epochs does not apply to a trained run \(describe uses: "
+                                          r"prompts\.pitch_cuts_hz"):
+        D.cli([clip, "--run", str(fixed), "--set", "train.epochs=3"])
+    with pytest.raises(ConfigError, match=r"features\.f0_min_hz does not apply to a trained run"):
+        D.cli([clip, "--run", str(fixed), "--set", "features.f0_min_hz=70"])
+    with pytest.raises(ConfigError, match="'train.epochs' = 'nonsense' should be of type int"):
+        D.cli([clip, "--run", str(fixed), "--set", "train.epochs=nonsense"])
+    with pytest.raises(ConfigError, match="unknown config key 'prompts.no_such_key'"):
+        D.cli([clip, "--run", str(fixed), "--set", "prompts.no_such_key=1"])
+    with pytest.raises(ConfigError, match=r"prompts\.intensity_cut_db does not apply to run .*fitted: it bins "
+                                          r"with cuts fitted on its training clips"):
+        D.cli([clip, "--run", str(fitted), "--set", "prompts.intensity_cut_db=40"])
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text("base: base.yaml\ntrain:\n  epochs: 7\n")  # an experiment config, not this run's
+    with pytest.raises(ConfigError, match=r"train\.corpora, .*train\.epochs, .* do not apply to a trained run"):
+        D.cli([clip, "--run", str(fixed), "--config", str(experiment)])  # the keys where it differs from the run
+    with pytest.raises(ParameterError, match=r"corpus = 'nonsense': run .* trained on \(synth-a, synth-b\)"):
+        D.cli([clip, "--run", str(fixed), "--corpus", "nonsense"])
+    with pytest.raises(ParameterError, match=r"per-corpus thresholds \(synth-a, synth-b\); .*got 'nonsense'"):
+        D.describe([clip], run=_tiny_run(tmp_path, "per", thresholds={"synth-a": cuts, "synth-b": cuts}),
+                   corpus="nonsense", progress=False)
+    with pytest.raises(ParameterError, match="without a run the cuts are the config's fixed ones"):
+        D.describe([clip], corpus="nonsense", config=clip_config(tmp_path), progress=False)
+    with pytest.raises(ParameterError, match="config applies without a run only"):
+        D.describe([clip], run=str(fixed), config=clip_config(tmp_path), progress=False)
+    assert main(["describe", clip, "--run", str(fixed), "--set", "train.epochs=3"]) == 2
+    assert "train.epochs does not apply to a trained run" in capsys.readouterr().err

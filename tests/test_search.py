@@ -10,6 +10,7 @@ import pytest
 from test_describe import clip_config, write_clip
 
 from clapemo import encoders, search, train
+from clapemo.search import build
 from clapemo.errors import DataError, ParameterError
 from clapemo.files import FolderLock
 from clapemo.prompts import prompt
@@ -91,22 +92,21 @@ def test_rerun_embeds_only_new_or_changed_files_and_follows_the_folder(pitch_run
 def test_index_survives_a_killed_run(pitch_run, folder, tmp_path, monkeypatch):
     _, run = pitch_run
     out = tmp_path / "idx"
-    monkeypatch.setattr(search, "_CHUNK", 4)
-    real, calls = search._records, []
+    real, calls = build.embed_files, []
 
-    def killed_on_the_third_chunk(*args, **kwargs):
+    def killed_on_the_third_chunk(*args, **kwargs):  # the pipeline embeds each chunk of 4 files at once
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(search, "_records", killed_on_the_third_chunk)
+    monkeypatch.setattr(build, "embed_files", killed_on_the_third_chunk)
     with pytest.raises(KeyboardInterrupt):
-        search.index(folder, run=run, output=out, progress=False)
+        search.index(folder, run=run, output=out, progress=False, chunk_files=4)
     partial = search.load_index(out)
     assert len(partial.table) == 8 and partial.embeddings.shape == (8, 32)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
-    monkeypatch.setattr(search, "_records", real)
+    monkeypatch.setattr(build, "embed_files", real)
     done = search.index(folder, run=run, output=out, progress=False)
     assert done.meta["last_run"]["embedded"] == len(TEST_F0_HZ) - 8 and len(done.table) == len(TEST_F0_HZ)
 
@@ -184,6 +184,33 @@ def test_cli_index_then_search(pitch_run, folder, tmp_path, capsys):
     assert "== high pitch" in capsys.readouterr().out
 
 
+def test_cli_index_settings_apply_or_are_refused(pitch_run, folder, tmp_path):
+    """--set is layered over the run's config where index reads it (a fixed cut names other bins; re-indexing
+    with other cuts redoes every file), refused otherwise, before the output is touched; --corpus must name a
+    corpus the run has cuts for."""
+    from clapemo.errors import ConfigError
+
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    base = [str(folder), "--run", str(run), "-o", str(out), "--quiet"]
+    with pytest.raises(ConfigError, match=r"prompts\.emotion_words does not apply to a trained run \(index uses: "
+                                          r"prompts\.pitch_cuts_hz"):
+        search.index_cli([*base, "--set", "prompts.emotion_words.angry=fury"])
+    with pytest.raises(ConfigError, match=r"train\.epochs does not apply to a trained run"):
+        search.index_cli([*base, "--set", "train.epochs=3"])
+    with pytest.raises(ConfigError, match="should be of type int"):
+        search.index_cli([*base, "--set", "train.epochs=nonsense"])
+    with pytest.raises(ParameterError, match=r"corpus = 'nonsense': run .* trained on no named corpus"):
+        search.index_cli([*base, "--corpus", "nonsense"])
+    assert not out.exists()  # refused before anything was written
+    assert search.index_cli(base) == 0
+    assert set(search.load_index(out).table["pitch2"]) == {"low pitch", "high pitch"}  # the fixed 170 Hz cut
+    assert search.index_cli([*base, "--set", "prompts.pitch2_cut_hz=400"]) == 0
+    again = search.load_index(out)
+    assert set(again.table["pitch2"]) == {"low pitch"}  # every clip lies below 400 Hz
+    assert again.meta["thresholds"]["pitch2_cut_hz"] == 400.0
+
+
 def test_show_hits_renders_audio_players(pitch_run, folder, tmp_path):
     pytest.importorskip("IPython")
     _, run = pitch_run
@@ -232,7 +259,7 @@ def test_index_survives_sigkill_of_the_process(pitch_run, tmp_path):
 
     _, run = pitch_run
     folder = tmp_path / "many"
-    n = search._CHUNK + 40
+    n = search.CHUNK_FILES + 40
     for i in range(n):
         write_clip(folder / f"m{i:03d}.wav", 100.0 + 2 * i, duration_s=0.6, seed=i)
     out = tmp_path / "idx"
@@ -251,7 +278,7 @@ def test_index_survives_sigkill_of_the_process(pitch_run, tmp_path):
         proc.wait()
     partial = search.load_index(out)
     if not finished_first:  # killed mid-run: whole chunks are there (the first at least)
-        assert len(partial.table) in range(search._CHUNK, n, search._CHUNK)
+        assert len(partial.table) in range(search.CHUNK_FILES, n, search.CHUNK_FILES)
     assert partial.embeddings.shape == (len(partial.table), 32)
     done = search.index(folder, run=run, output=out, progress=False)
     assert len(done.table) == n and done.meta["last_run"]["embedded"] == n - len(partial.table)

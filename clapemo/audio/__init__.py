@@ -17,8 +17,10 @@ Two entry points the other stages share:
   Its fourth rule, an intact file, is checked by :func:`load` while reading, where the bytes are: a file that is
   not a regular file (FIFO, device, directory; :func:`regular_file`, before anything opens it), a truncated WAV
   (:func:`wav_truncation`), a truncated Ogg (:func:`ogg_truncation`), a file that libsndfile opens but cannot
-  decode to its end (FLAC "lost sync"), and a FLAC/MP4/MP3 (with a Xing/Info/VBRI header) whose decoded length
-  falls short of the length its header declares by more than :data:`TRUNCATION_TOLERANCE_S`.
+  decode to its end (FLAC "lost sync"), a FLAC/MP4/MP3 (with a Xing/Info/VBRI header) whose decoded length
+  falls short of the length its header declares by more than :data:`TRUNCATION_TOLERANCE_S`, and a plain MP3 (no
+  such header) whose last frame is cut short (:func:`mp3_truncation`; one cut exactly at a frame boundary is a
+  valid shorter file, which nothing can tell apart).
 
 Every rule broken raises :class:`~clapemo.errors.DataError` (bad file or signal) or
 :class:`~clapemo.errors.ParameterError` (bad argument), with the file name and the rule in the message.
@@ -31,16 +33,17 @@ from __future__ import annotations
 import math
 import os
 import stat
-import struct
 from pathlib import Path
 
 import numpy as np
 
+from clapemo.audio.truncation import (declared_length_s, mp3_declares_length, mp3_truncation,
+                                     ogg_truncation, wav_truncation)
 from clapemo.errors import DataError, ParameterError
 
 __all__ = ["load", "as_mono", "admit", "regular_file", "resample", "wav_truncation", "ogg_truncation",
-           "SOUNDFILE_SUFFIXES", "MAX_CHANNELS", "MIN_DURATION_S", "MIN_SAMPLE_RATE_HZ", "SILENCE_PEAK",
-           "TRUNCATION_TOLERANCE_S"]
+           "mp3_truncation", "SOUNDFILE_SUFFIXES", "MAX_CHANNELS", "MIN_DURATION_S", "MIN_SAMPLE_RATE_HZ",
+           "SILENCE_PEAK", "TRUNCATION_TOLERANCE_S"]
 
 #: Suffixes read with soundfile (libsndfile) first; everything else goes to PyAV.
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd"})
@@ -269,122 +272,6 @@ def resample(audio: np.ndarray, *, orig_rate_hz: int, target_rate_hz: int, quali
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def wav_truncation(path: str | Path) -> str | None:
-    """Why a RIFF/RF64 WAV file is truncated (its ``data`` chunk declares more bytes than the file holds), or
-    None when it is whole or not a WAV.
-
-    libsndfile reads such a file silently as a shorter clip, so the header is checked here (a few lines of
-    chunk walking; neither soundfile nor the standard ``wave`` module reports it). A declared size of 0 or
-    0xFFFFFFFF (written by streaming recorders that never patch the header) is taken as "unknown", not as
-    truncation.
-    """
-    path = Path(path)
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
-            return None
-        endian = ">" if head[:4] == b"RIFX" else "<"
-        block_align, ds64_data = 0, None
-        offset = 12
-        while offset + 8 <= size:
-            f.seek(offset)
-            chunk_id, chunk_size = struct.unpack(endian + "4sI", f.read(8))
-            if chunk_id == b"ds64":
-                body = f.read(min(chunk_size, 28))
-                if len(body) >= 16:
-                    ds64_data = struct.unpack("<Q", body[8:16])[0]
-            elif chunk_id == b"fmt ":
-                body = f.read(min(chunk_size, 16))
-                if len(body) >= 14:
-                    block_align = struct.unpack(endian + "H", body[12:14])[0]
-            elif chunk_id == b"data":
-                declared = ds64_data if (head[:4] == b"RF64" and chunk_size == 0xFFFFFFFF) else chunk_size
-                present = size - (offset + 8)
-                if declared in (0, 0xFFFFFFFF, None) or declared <= present:
-                    return None
-                if block_align > 0:
-                    return (f"truncated WAV: the header declares {declared // block_align} frames "
-                            f"({declared} data bytes) but the file holds {present // block_align} "
-                            f"({present} bytes)")
-                return f"truncated WAV: the header declares {declared} data bytes but the file holds {present}"
-            offset += 8 + chunk_size + (chunk_size & 1)
-    return None
-
-
-def ogg_truncation(path: str | Path) -> str | None:
-    """Why an Ogg file (Vorbis, Opus, FLAC in Ogg) is truncated or cut, or None when it is whole or not Ogg.
-
-    Both libsndfile and FFmpeg read a cut Ogg file silently as a shorter clip (the length comes from the last
-    page they find), so its pages are walked here (27-byte headers, no decoding): the file must not end inside a
-    page, and every logical stream must reach its end-of-stream page. Bytes after the last stream ended (a
-    trailing tag) are ignored.
-    """
-    path = Path(path)
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        if f.read(4) != b"OggS":
-            return None
-        open_streams: set[int] = set()
-        offset = 0
-        while offset < size:
-            f.seek(offset)
-            header = f.read(27)
-            if len(header) < 27 or header[:4] != b"OggS":
-                if not open_streams:
-                    return None  # every stream ended: trailing bytes are not audio
-                what = "the file ends" if len(header) < 27 else "no Ogg page starts"
-                return (f"truncated Ogg: {what} at byte {offset} of {size} before stream(s) "
-                        f"{sorted(open_streams)} reached their end-of-stream page")
-            flags, serial, n_segments = header[5], struct.unpack("<I", header[14:18])[0], header[26]
-            table = f.read(n_segments)
-            end = offset + 27 + n_segments + sum(table)
-            if len(table) < n_segments or end > size:
-                return (f"truncated Ogg: the file ends inside the page at byte {offset} (the page needs "
-                        f"{end - offset} bytes, the file holds {size - offset} from there)")
-            if flags & 0x02:
-                open_streams.add(serial)
-            if flags & 0x04:
-                open_streams.discard(serial)
-            offset = end
-        if open_streams:
-            return (f"truncated Ogg: stream(s) {sorted(open_streams)} have no end-of-stream page (the file stops "
-                    f"at byte {size})")
-    return None
-
-
-def _mp3_declares_length(path: Path) -> bool:
-    """Whether an MP3 file carries a Xing/Info/VBRI header (a frame count FFmpeg reports as its duration); without
-    one FFmpeg estimates the duration from the bit rate, which is no declaration to hold a file to."""
-    with open(path, "rb") as f:
-        head = f.read(10)
-        skip = 0
-        if len(head) == 10 and head[:3] == b"ID3":
-            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
-            skip = 10 + size  # the tag's syncsafe size
-            skip += 10 if head[5] & 0x10 else 0
-        f.seek(skip)
-        block = f.read(8192)
-    for i in range(len(block) - 1):
-        if block[i] == 0xFF and block[i + 1] & 0xE0 == 0xE0:  # the first frame's sync word
-            frame = block[i:i + 200]
-            return b"Xing" in frame or b"Info" in frame or b"VBRI" in frame
-    return False
-
-
-def _declared_length_s(container: object, stream: object, path: Path) -> float | None:
-    """The length in seconds a container's header declares for ``stream``, for the formats whose header is a
-    declaration (FLAC's STREAMINFO, MP4's moov, an MP3's Xing/Info/VBRI frame count); None otherwise."""
-    formats = set(container.format.name.split(","))  # type: ignore[attr-defined]
-    if not (formats & {"flac", "mov", "mp4", "m4a"} or ("mp3" in formats and _mp3_declares_length(path))):
-        return None
-    if stream.duration and stream.time_base:  # type: ignore[attr-defined]
-        return float(stream.duration * stream.time_base)  # type: ignore[attr-defined]
-    if container.duration:  # type: ignore[attr-defined]
-        return container.duration / 1_000_000  # type: ignore[attr-defined]  # AV_TIME_BASE
-    return None
-
-
 def _read_soundfile(path: Path, start: float, end: float | None) -> tuple[np.ndarray, int]:
     """Read with libsndfile. An error opening the file propagates (the caller falls back to PyAV); once
     libsndfile has recognised the file, an error decoding it or fewer frames than it declares is a truncated or
@@ -433,6 +320,10 @@ def _read_av(path: Path, start: float, end: float | None) -> tuple[np.ndarray, i
         if not streams:
             raise DataError(f"{path}: the file has no audio stream")
         stream = streams[0]
+        if "mp3" in container.format.name.split(",") and not mp3_declares_length(path):
+            truncated = mp3_truncation(path)  # a plain MP3 declares no length: its frames must be whole
+            if truncated is not None:
+                raise DataError(f"{path}: {truncated}; the file is damaged (re-copy or re-export it)")
         stream.thread_type = "AUTO"
         if start > 0 and stream.time_base is not None:
             # seek to a keyframe at or before start; exact trimming happens below from frame timestamps
@@ -453,7 +344,7 @@ def _read_av(path: Path, start: float, end: float | None) -> tuple[np.ndarray, i
                 break
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
-        declared_s = _declared_length_s(container, stream, path) if to_the_end and rate else None
+        declared_s = declared_length_s(container, stream, path) if to_the_end and rate else None
         stream_start_s = (float(stream.start_time * stream.time_base)
                           if stream.start_time is not None and stream.time_base else 0.0)
     if rate is None or not chunks:
@@ -505,7 +396,8 @@ def load(path: str | Path, *, sample_rate_hz: int | None = None, start_s: float 
         than the file holds, :func:`wav_truncation`; an Ogg file cut inside a page or without its end-of-stream
         page, :func:`ogg_truncation`; a file libsndfile opens but cannot decode to its end, e.g. FLAC "lost
         sync"; a FLAC/MP4/MP3 whose decoded length falls short of its header's by more than
-        :data:`TRUNCATION_TOLERANCE_S`), no audio stream, empty (no samples in the file or the segment), or
+        :data:`TRUNCATION_TOLERANCE_S`; a plain MP3 that ends inside a frame, :func:`mp3_truncation`), no audio
+        stream, empty (no samples in the file or the segment), or
         non-finite samples. The message names the file. The clip rules (rate, duration, silence) are
         :func:`admit`'s, which callers apply to what this returns.
     ParameterError
