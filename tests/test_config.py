@@ -142,3 +142,21 @@ def test_config_does_not_import_prompts():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_an_option_added_later_keeps_old_ids_at_its_default():
+    """A field declared with hash_default=False (metadata of the config's field factory) is out of the hash while at
+    its default (what ran before it existed), and changes the hash as soon as it is set."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Old:
+        a: int = 1
+
+    @dataclasses.dataclass(frozen=True)
+    class New:
+        a: int = 1
+        b: str = dataclasses.field(default="x", metadata={"hash_default": False, "default": "x"})
+
+    assert config_hash(New()) == config_hash(Old())
+    assert config_hash(New(b="y")) != config_hash(Old())

@@ -93,7 +93,7 @@ def to_dict(config: Any, *, include_paths: bool = True, hashed_only: bool = Fals
     """The config as plain nested dicts (JSON/YAML serialisable).
 
     ``include_paths=False`` leaves out the path fields; ``hashed_only=True`` keeps only what :func:`config_hash`
-    sees (no path fields, no ``hashed=False`` settings).
+    sees (no path fields, no ``hashed=False`` settings, no ``hash_default=False`` settings at their default).
     """
     out = {}
     for f in dataclasses.fields(config):
@@ -102,6 +102,8 @@ def to_dict(config: Any, *, include_paths: bool = True, hashed_only: bool = Fals
         if hashed_only and not f.metadata.get("hashed", True):
             continue
         value = getattr(config, f.name)
+        if hashed_only and not f.metadata.get("hash_default", True) and value == f.metadata.get("default"):
+            continue  # an option added later, at its default: the id of what ran before it existed
         out[f.name] = (to_dict(value, include_paths=include_paths, hashed_only=hashed_only)
                        if dataclasses.is_dataclass(value) else value)
     return json.loads(json.dumps(out))

@@ -26,10 +26,13 @@ __all__ = ["Config", "DataConfig", "SynthConfig", "FeaturesConfig", "PromptsConf
 
 
 def _f(default: Any, *, min: float | None = None, max: float | None = None, choices: tuple | None = None,
-       path: bool = False, hashed: bool = True, doc: str = "") -> Any:
+       path: bool = False, hashed: bool = True, hash_default: bool = True, doc: str = "") -> Any:
     """A dataclass field with validation metadata (``min``/``max`` inclusive, ``choices``, ``path``; ``hashed=False``
-    keeps a setting that does not change results, e.g. a worker count, out of :func:`config_hash`)."""
-    meta = {"min": min, "max": max, "choices": choices, "path": path, "hashed": hashed and not path, "doc": doc}
+    keeps a setting that does not change results, e.g. a worker count, out of :func:`config_hash`;
+    ``hash_default=False`` leaves an option added later out of the hash while it holds its default, the behaviour
+    from before it existed, so the ids of runs and results that do not use it stay what they were)."""
+    meta = {"min": min, "max": max, "choices": choices, "path": path, "hashed": hashed and not path,
+            "hash_default": hash_default, "default": default, "doc": doc}
     if isinstance(default, (dict, list)):
         return field(default_factory=lambda: json.loads(json.dumps(default)), metadata=meta)
     return field(default=default, metadata=meta)
