@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from clapemo import features
+from clapemo.features import clip as feature_clip
 from clapemo.config import FeaturesConfig
 
 
@@ -47,11 +48,14 @@ def speech_like(rng: np.random.Generator, *, duration_s: float, rate_hz: int) ->
     return (gain * env * voice + 1e-4 * rng.standard_normal(n)).astype(np.float32)
 
 
-def per_call_syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) -> tuple[int, float, int]:
-    """The previous ``features._syllable_nuclei``: the same steps, with one ``parselmouth.praat.call`` per
-    query (min, max, quantile, every TextGrid interval's bounds and label, every dip). For comparison only."""
+def per_call_syllable_nuclei(sound: Any, *, intensity: Any, config: FeaturesConfig) -> tuple[int, float, int]:
+    """The previous :func:`clapemo.features.syllables.syllable_nuclei`: the same steps, with one
+    ``parselmouth.praat.call`` per query (min, max, quantile, every TextGrid interval's bounds and label, every
+    dip). For comparison only."""
     from parselmouth import PraatWarning, ValueInterpolation
     from parselmouth.praat import call
+
+    cfg = config
 
     min_db = call(intensity, "Get minimum", 0, 0, "Parabolic")
     max_db = call(intensity, "Get maximum", 0, 0, "Parabolic")
@@ -98,13 +102,14 @@ def per_call_syllable_nuclei(sound: Any, intensity: Any, cfg: FeaturesConfig) ->
 
 @contextmanager
 def per_call_path() -> Iterator[None]:
-    """Run :func:`features.extract` with :func:`per_call_syllable_nuclei` instead of the current function."""
-    current = features._syllable_nuclei
-    features._syllable_nuclei = per_call_syllable_nuclei
+    """Run :func:`features.extract` with :func:`per_call_syllable_nuclei` instead of the current function (the
+    name :mod:`clapemo.features.clip` calls)."""
+    current = feature_clip.syllable_nuclei
+    feature_clip.syllable_nuclei = per_call_syllable_nuclei
     try:
         yield
     finally:
-        features._syllable_nuclei = current
+        feature_clip.syllable_nuclei = current
 
 
 def time_backend(clips: list[np.ndarray], rate_hz: int, cfg: FeaturesConfig, *, repeats: int,

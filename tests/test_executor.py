@@ -1,6 +1,12 @@
-"""clapemo.executor: input order, serial == parallel, one torch thread per worker, errors, dask."""
+"""clapemo.executor: input order, serial == parallel, one torch thread per worker, errors, dask, a fresh process per
+task, results as they finish, Ctrl-C and a killed parent end the workers."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +31,20 @@ def worker_threads(_):
 
 def bars_disabled(_):
     return executor.progress_disabled()
+
+
+def pid_of(_):
+    return os.getpid()
+
+
+def sleep_after_pid_file(item):
+    """Write this worker's pid to ``<folder>/<i>.pid``; every item but 0 then sleeps for a minute."""
+    folder, i = item
+    Path(folder, f"{i}.tmp").write_text(str(os.getpid()))
+    os.replace(Path(folder, f"{i}.tmp"), Path(folder, f"{i}.pid"))  # whole, even if the worker is ended now
+    if i > 0:
+        time.sleep(60)
+    return i
 
 
 def fail_on_three(i):
@@ -117,3 +137,68 @@ def test_worker_processes_show_no_progress_bars(monkeypatch):
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     assert map_tasks(bars_disabled, range(4), n_workers=2, progress=False) == [True] * 4
     assert not executor.progress_disabled()  # the parent's own bars stay on
+
+
+def test_fresh_process_per_task_runs_each_task_in_a_worker_of_its_own():
+    for n in (1, 2):  # with one worker too: never this process, never a reused worker
+        pids = map_tasks(pid_of, range(3), n_workers=n, progress=False, fresh_process_per_task=True)
+        assert len(set(pids)) == 3 and os.getpid() not in pids
+
+
+def test_on_result_sees_every_result_once_by_its_index():
+    for n in (1, 2):
+        seen = {}
+        out = map_tasks(square_after_noise, range(5), n_workers=n, progress=False, on_result=seen.__setitem__)
+        assert seen == dict(enumerate(out))
+
+
+def test_local_scheduler_ignores_the_environment(monkeypatch):
+    monkeypatch.setenv("CLAPEMO_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens there
+    got = map_tasks(square_after_noise, range(3), n_workers=2, scheduler=executor.LOCAL, progress=False)
+    assert got == [square_after_noise(i) for i in range(3)]
+    with pytest.raises(ParameterError, match="fresh_process_per_task"):  # the environment names a cluster
+        map_tasks(pid_of, range(2), progress=False, fresh_process_per_task=True)
+
+
+def test_interrupt_ends_the_running_workers_at_once(tmp_path):
+    def interrupted(index, result):
+        raise KeyboardInterrupt  # as Ctrl-C in the parent, while the other tasks sleep for a minute
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        map_tasks(sleep_after_pid_file, [(str(tmp_path), i) for i in range(4)], n_workers=2, progress=False,
+                  on_result=interrupted)
+    assert time.monotonic() - start < 30  # no sleeping task was waited for
+    pids = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    assert pids
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):  # ended and reaped
+            os.kill(pid, 0)
+
+
+@pytest.mark.slow
+def test_workers_die_with_a_killed_parent(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    script = tmp_path / "parent.py"
+    script.write_text("import clapemo\nfrom clapemo.executor import map_tasks\nimport test_executor\n\n"
+                      "if __name__ == '__main__':\n"
+                      f"    map_tasks(test_executor.sleep_after_pid_file, [({str(tmp_path)!r}, i + 1) for i in "
+                      "range(4)], n_workers=2, progress=False)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.DEVNULL)
+    for _ in range(600):  # both workers are in a task (at most 60 s)
+        time.sleep(0.1)
+        if len(list(tmp_path.glob("*.pid"))) >= 2 or proc.poll() is not None:
+            break
+    workers = [psutil.Process(int(p.read_text())) for p in tmp_path.glob("*.pid")]
+    assert proc.poll() is None and len(workers) == 2, "the workers never started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.time() + 20
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    for w in alive:
+        w.kill()
+    assert not alive, f"{len(alive)} workers outlived their killed parent"

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from clapemo import features
+from clapemo.features import table as feature_table
+from clapemo.features.contour import extremum_parabolic, in_interval, minimum_between, point_times_s, quantile
 from clapemo.config import Config, FeaturesConfig, replace
 from clapemo.errors import ClapEmoError, DataError, ParameterError
 
@@ -286,8 +288,8 @@ def test_cache_makes_a_second_run_free_and_resumes(clip_folder, tmp_path, monkey
     good = [str(clip_folder / "good.wav"), str(clip_folder / "high.wav")]
     first = features.extract_table(good[:1], config=cfg, n_jobs=1, progress=False)  # "interrupted" after one
     calls = []
-    real = features.extract
-    monkeypatch.setattr(features, "extract", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = feature_table.extract  # what extract_table's tasks call
+    monkeypatch.setattr(feature_table, "extract", lambda *a, **k: calls.append(a) or real(*a, **k))
     second = features.extract_table(good, config=cfg, n_jobs=1, progress=False)
     assert len(calls) == 1  # only the clip missing from the cache was measured
     pd.testing.assert_frame_equal(second.iloc[:1], first)
@@ -535,14 +537,13 @@ def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
     psutil = pytest.importorskip("psutil")
     clips = tmp_path / "clips"
     clips.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        _write(clips / f"c{i:02d}.wav", 0.1 * rng.standard_normal(4 * RATE))
+    for i in range(40):  # voiced clips with the voice-quality measures: ~0.2 s each, so the run lasts seconds
+        _write(clips / f"c{i:02d}.wav", vowel(100.0 + 5 * i, duration_s=4.0))
     env = dict(os.environ, TQDM_DISABLE="1")
     cache = tmp_path / "cache"
     proc = subprocess.Popen([sys.executable, "-m", "clapemo", "features", str(clips), "-o",
-                             str(tmp_path / "o.parquet"), "-j", "2", "--set", f"features.cache_dir={cache}"],
-                            env=env, stderr=subprocess.DEVNULL)
+                             str(tmp_path / "o.parquet"), "-j", "2", "--set", f"features.cache_dir={cache}",
+                             "--set", "features.voice_quality=true"], env=env, stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     for _ in range(300):  # wait (at most 60 s) until the workers are measuring (their first clips are cached)
         time.sleep(0.2)
@@ -550,6 +551,7 @@ def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
             break
     workers = parent.children(recursive=True)
     assert proc.poll() is None and len(workers) >= 2, "the worker pool never started"
+    assert len(list(cache.rglob("*.json"))) < 40, "the run ended before it could be killed"
     proc.send_signal(getattr(signal, signame))
     proc.wait(timeout=60)
     alive = _survivors(workers, timeout_s=20)
@@ -559,8 +561,8 @@ def test_killing_the_cli_leaves_no_worker_running(tmp_path, signame):
 
 @pytest.mark.slow
 def test_killing_the_cli_while_its_workers_start_leaves_none_behind(tmp_path):
-    """Killed before any clip reached a worker: the workers were still importing, re-parented, and used to sit
-    idle until loky's 300 s timeout (the pool's initializer now checks the parent it was started by)."""
+    """Killed before any clip reached a worker: the workers are still importing, re-parented, and would sit idle
+    forever (under loky, until its 300 s timeout): the executor's initializer checks the parent it was started by."""
     import os
     import signal
     import subprocess
@@ -578,9 +580,9 @@ def test_killing_the_cli_while_its_workers_start_leaves_none_behind(tmp_path):
                             stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     workers: list = []
-    for _ in range(600):  # kill as soon as a loky worker exists (at most 60 s)
+    for _ in range(600):  # kill as soon as a worker process exists (at most 60 s)
         time.sleep(0.1)
-        workers = [w for w in parent.children(recursive=True) if "Loky" in " ".join(w.cmdline())]
+        workers = [w for w in parent.children(recursive=True) if "spawn_main" in " ".join(w.cmdline())]
         if workers or proc.poll() is not None:
             break
     assert proc.poll() is None and workers, "the worker pool never started"
@@ -706,7 +708,7 @@ def test_port_equals_the_reference_script_on_real_speech(real_speech):
         assert ours[1] == pytest.approx(script[1], abs=1e-9), (name, ours, script)
 
 
-# ---- Praat's queries read from the objects' arrays (the fast path of _syllable_nuclei) ------------------------
+# ---- Praat's queries read from the objects' arrays (clapemo.features.contour, the fast path of the nuclei) -----
 
 
 def _contours() -> list:
@@ -729,11 +731,10 @@ def test_contour_queries_from_the_arrays_are_praats_bitwise():
     for intensity in _contours():
         db = np.asarray(intensity.values[0], dtype=np.float64)
         x1, dx = intensity.x1, intensity.dx
-        assert features._extremum_parabolic(db, maximum=True) == call(intensity, "Get maximum", 0, 0, "Parabolic")
-        assert features._extremum_parabolic(db, maximum=False) == call(intensity, "Get minimum", 0, 0,
-                                                                       "Parabolic")
+        assert extremum_parabolic(db, maximum=True) == call(intensity, "Get maximum", 0, 0, "Parabolic")
+        assert extremum_parabolic(db, maximum=False) == call(intensity, "Get minimum", 0, 0, "Parabolic")
         for q in (0.0, 0.01, 0.5, 0.9, 0.99, 1.0):
-            assert features._quantile(db, q) == call(intensity, "Get quantile", 0, 0, q), q
+            assert quantile(db, q=q) == call(intensity, "Get quantile", 0, 0, q), q
         frames = x1 + dx * np.arange(db.size)
         windows = [tuple(sorted(rng.uniform(intensity.xmin - 0.05, intensity.xmax + 0.05, 2))) for _ in range(60)]
         windows += [(frames[i], frames[j]) for i, j in rng.integers(0, db.size, (30, 2)) if i < j]  # on frames
@@ -741,7 +742,8 @@ def test_contour_queries_from_the_arrays_are_praats_bitwise():
         windows += [(intensity.xmax + 0.01, intensity.xmax + 0.02), (frames[3], frames[3] + 1e-9), (0.3, 0.2),
                     (x1 - 0.6 * dx, x1 - 0.1 * dx), (frames[-1] + 0.1 * dx, frames[-1] + 0.7 * dx)]
         for a, b in windows:  # wide, on frame times, narrower than a frame (no frame inside), outside, reversed
-            ours, praat = features._minimum_between(db, x1, dx, a, b), call(intensity, "Get minimum", a, b, "None")
+            ours = minimum_between(db, x1_s=x1, dx_s=dx, tmin_s=a, tmax_s=b)
+            praat = call(intensity, "Get minimum", a, b, "None")
             assert ours == praat or (math.isnan(ours) and math.isnan(praat)), (a, b, ours, praat)
 
 
@@ -753,14 +755,14 @@ def test_sounding_lookup_follows_praats_interval_rule():
 
     intensity = parselmouth.Sound(x, sampling_frequency=float(RATE)).to_intensity(minimum_pitch=50.0)
     grid = call(intensity, "To TextGrid (silences)", -25.0, 0.3, 0.1, "silent", "sounding")
-    starts = features._point_times_s(call(grid, "Get starting points", 1, "is equal to", "sounding"))
-    ends = features._point_times_s(call(grid, "Get end points", 1, "is equal to", "sounding"))
+    starts = point_times_s(call(grid, "Get starting points", 1, "is equal to", "sounding"))
+    ends = point_times_s(call(grid, "Get end points", 1, "is equal to", "sounding"))
     assert starts.size == 3
     bounds = [call(grid, "Get start time of interval", 1, i + 1)
               for i in range(call(grid, "Get number of intervals", 1))] + [grid.xmax]
     times = np.concatenate([bounds, np.linspace(grid.xmin, grid.xmax, 97)])  # every boundary exactly, and between
-    ours = features._in_interval(times, starts, ends, grid.xmax)
+    ours = in_interval(times, starts_s=starts, ends_s=ends, grid_end_s=grid.xmax)
     praat = [call(grid, "Get label of interval", 1, call(grid, "Get interval at time", 1, t)) == "sounding"
              for t in times]
     assert list(ours) == praat
-    assert not features._in_interval(times, np.empty(0), np.empty(0), grid.xmax).any()
+    assert not in_interval(times, starts_s=np.empty(0), ends_s=np.empty(0), grid_end_s=grid.xmax).any()

@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 
 from clapemo import features
+from clapemo.features import table as feature_table
+from clapemo.features.table import cache_file, cache_key
+from clapemo.files import file_sha256
 from clapemo.config import FeaturesConfig, replace
 from clapemo.schema import EXTRA_PROPERTY_COLUMNS, PROPERTY_COLUMNS
 
@@ -156,15 +159,15 @@ def test_cache_keeps_the_two_field_sets_apart(tmp_path, monkeypatch):
     on_cfg = replace(off_cfg, voice_quality=True)
     off = features.extract_table([path], config=off_cfg, n_jobs=1, progress=False)
     # an entry without the voice-quality fields planted under the voice_quality key (an old cache) is not used
-    sha = features.file_sha256(path)
-    key = features._cache_key(sha, None, None, on_cfg)
-    assert key != features._cache_key(sha, None, None, off_cfg)
-    planted = features._cache_file(on_cfg, key)
+    sha = file_sha256(path)
+    key = cache_key(sha, start_s=None, end_s=None, config=on_cfg)
+    assert key != cache_key(sha, start_s=None, end_s=None, config=off_cfg)
+    planted = cache_file(key, config=on_cfg)
     planted.parent.mkdir(parents=True, exist_ok=True)
     planted.write_text(json.dumps({**{k: off.loc[0, k].item() for k in PROPERTY_COLUMNS}, "error": None}))
     calls = []
-    real = features.extract
-    monkeypatch.setattr(features, "extract", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = feature_table.extract  # what extract_table's tasks call
+    monkeypatch.setattr(feature_table, "extract", lambda *a, **k: calls.append(a) or real(*a, **k))
     on = features.extract_table([path], config=on_cfg, n_jobs=1, progress=False)
     assert len(calls) == 1 and list(on.columns) == list(features.EXTRA_TABLE_COLUMNS)
     assert np.isfinite(on.loc[0, list(EXTRA_PROPERTY_COLUMNS)].to_numpy(dtype=float)).all()

@@ -198,37 +198,35 @@ def generate(*, root: str | Path, config: SynthConfig | None = None, progress: b
         todo.append((corpus, rows, folder))
     if not todo:
         return out
-    from clapemo.executor import progress_bar
-
-    jobs = _n_jobs(config.n_jobs)
-    import multiprocessing as mp
+    from clapemo.executor import LOCAL, map_tasks, progress_bar
 
     # espeak-ng keeps state across the clips a process renders that reseeding, espeak_Terminate +
     # espeak_Initialize, a priming utterance and a forced voice reload do not reset: about 1 clip in 20 of some
     # voices comes out (slightly) differently after other clips. So every chunk renders in a process of its own
-    # (maxtasksperchild=1), with n_jobs = 1 too: a clip's bytes depend on its chunk only, never on which worker
-    # was free or how many workers there are.
-    pool = mp.get_context("spawn").Pool(jobs, maxtasksperchild=1)
-    try:
-        for corpus, rows, folder in todo:
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
-            chunks = [rows[i:i + CHUNK_CLIPS] for i in range(0, len(rows), CHUNK_CLIPS)]
-            durations: dict[str, float] = {}
-            bar = progress_bar(total=len(rows), desc=corpus, unit="clip", enabled=progress)
-            for result in pool.imap_unordered(_render_task, [(chunk, str(folder)) for chunk in chunks]):
-                durations.update(result)
-                bar.update(len(result))
+    # (fresh_process_per_task), with n_jobs = 1 too: a clip's bytes depend on its chunk only, never on which
+    # worker was free or how many workers there are.
+    for corpus, rows, folder in todo:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        chunks = [rows[i:i + CHUNK_CLIPS] for i in range(0, len(rows), CHUNK_CLIPS)]
+        durations: dict[str, float] = {}
+        bar = progress_bar(total=len(rows), desc=corpus, unit="clip", enabled=progress)
+
+        def rendered(_: int, result: list[tuple[str, float]]) -> None:
+            durations.update(result)
+            bar.update(len(result))
+
+        try:
+            map_tasks(_render_task, [(chunk, str(folder)) for chunk in chunks], n_workers=_n_jobs(config.n_jobs),
+                      scheduler=LOCAL, progress=False, fresh_process_per_task=True, on_result=rendered)
+        finally:
             bar.close()
-            frame = _manifest_frame(rows, durations, config.seed)
-            frame.to_csv(folder / MANIFEST, index=False, float_format="%.6g", lineterminator="\n")
-            if corpus == "synth-cremad":
-                _write_demographics(rows, folder / CREMAD_DEMOGRAPHICS)
-            (folder / MARKER).write_text(json.dumps(stamp))
-    finally:
-        pool.close()
-        pool.join()
+        frame = _manifest_frame(rows, durations, config.seed)
+        frame.to_csv(folder / MANIFEST, index=False, float_format="%.6g", lineterminator="\n")
+        if corpus == "synth-cremad":
+            _write_demographics(rows, folder / CREMAD_DEMOGRAPHICS)
+        (folder / MARKER).write_text(json.dumps(stamp))
     return out
 
 

@@ -1,7 +1,7 @@
 # Syllable nuclei after de Jong & Wempe (2009, Behavior Research Methods 41(2)), with the settings of the
 # script's version 2 (Quene et al. 2010: the threshold from the 0.99 quantile of the intensity).
 #
-# The test oracle of clapemo.features._syllable_nuclei: written for this project from the published
+# The test oracle of clapemo.features.syllables.syllable_nuclei: written for this project from the published
 # description of the algorithm and its v2 settings, in Praat's own commands, so that the Python port can be
 # checked against Praat running the method itself. Run it on one selected Sound, e.g.
 #     parselmouth.praat.run(sound, script_text, -25, 2, 0.3, return_variables=True)
