@@ -289,18 +289,18 @@ def test_the_report_glance_links_each_artefact_and_counts_its_claims(fake_pipeli
                "figure2": prompt_analysis(config, progress=False)}
     verdicts = claims(**results, n_boot=200)
     glance = Reproduction(configs={k: config for k in results}, results=results, verdicts=verdicts).glance().data
-    assert list(glance["artefact"]) == [f'<a href="{n}.html">{t}</a>' for n, t in (
-        ("02_ear_table", "Table 3: emotion audio retrieval"), ("03_ser_table", "Table 4: speech emotion recognition"),
-        ("04_prompt_analysis", "Figure 2: prompt analysis"))]
+    assert list(glance["artefact"]) == [f'<a href="{n}.html" title="{a}: {b}">{a}</a>' for n, a, b in (
+        ("02_ear_table", "Table 3", "emotion audio retrieval"), ("03_ser_table", "Table 4", "speech emotion recognition"),
+        ("04_prompt_analysis", "Figure 2", "prompt analysis"))]
     # the paper's best cells come from its data file: P@1 0.75 for PA (Table 3), bars only for Figure 2
-    assert glance.loc[0, "paper (best)"] == "4D + [5ED - PA]: 0.75"
-    assert glance.loc[2, "paper (best)"] == "bars only (no numbers in the text)"
+    assert glance.loc[0, "paper"] == "4D + [5ED - PA]: 0.75"
+    assert glance.loc[2, "paper"] == "bars only (no numbers in the text)"
     for name, text in zip(results, glance["claims holding here"]):
         n = int((verdicts["artefact"] == name).sum())
         assert f" of {n} hold" in text
     not_run = book.not_run_frame("table4", "not run: needs y")
     row = Reproduction(configs={"table4": config}, results={"table4": not_run}, verdicts=None).glance().data
-    assert row.loc[0, "ours (best)"] == "not run" and row.loc[0, "claims holding here"] == "not tested"
+    assert row.loc[0, "ours"] == "not run" and row.loc[0, "claims holding here"] == "not tested"
 
 
 # ---------------------------------------------------------------------------------------------------------------

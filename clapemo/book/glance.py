@@ -19,13 +19,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from clapemo.config import Config
 
-__all__ = ["Reproduction", "reproduction"]
+__all__ = ["Reproduction", "reproduction", "COMPACT_CLASS"]
+
+#: the class of the first screen's tables (smaller type, book/_static/clapemo.css)
+COMPACT_CLASS = "clapemo-compact"
 
 #: what each artefact's line of the glance reads: (what it measures, the filter of its headline cells, by)
 _HEADLINE: dict[str, tuple[str, dict[str, Any], str]] = {
-    "table3": ("emotion audio retrieval, class-label queries, P@1", {"query_kind": "class_label", "k": 1}, "row"),
-    "table4": ("zero-shot SER accuracy after finetuning", {"setting": "finetune", "metric": "accuracy"}, "row"),
-    "figure2": ("zero-shot SER accuracy per training prompt (first corpus)", {"metric": "accuracy"}, "prompt_kind"),
+    "table3": ("class-label P@1", {"query_kind": "class_label", "k": 1}, "row"),
+    "table4": ("finetuned SER accuracy", {"setting": "finetune", "metric": "accuracy"}, "row"),
+    "figure2": ("SER accuracy, first corpus", {"metric": "accuracy"}, "prompt_kind"),
 }
 
 
@@ -56,12 +59,35 @@ class Reproduction:
         for name in self.results:
             record = experiments.artefact(name)
             what, where, by = _HEADLINE[name]
-            link = f'<a href="{record.notebook}.html">{html.escape(record.title)}</a>'
+            short = record.title.partition(": ")[0]
+            link = f'<a href="{record.notebook}.html" title="{html.escape(record.title)}">{html.escape(short)}</a>'
             reason = not_run_reason(self.results[name])
             ours, paper = ("not run", "") if reason else _best(self.side(name), where, by)
-            rows.append({"artefact": link, "measured": what, "ours (best)": ours, "paper (best)": paper,
+            rows.append({"artefact": link, "best cell of": what, "ours": ours, "paper": paper,
                          "claims holding here": _tally(self.verdicts, name)})
-        return pd.DataFrame(rows).style.hide(axis="index")
+        return pd.DataFrame(rows).style.hide(axis="index").set_table_attributes(f'class="{COMPACT_CLASS}"')
+
+    def claims(self) -> Any:
+        """The paper's claims in one compact table: each claim (linked to its chapter), its verdict here and the
+        deciding difference with its interval (a Styler; the full table is :func:`clapemo.book.format_claims`)."""
+        import pandas as pd
+
+        from clapemo import experiments
+
+        if self.verdicts is None or isinstance(self.verdicts, Note):
+            return self.verdicts if self.verdicts is not None else Note("no claim tested (no results)")
+        rows = []
+        for _, v in self.verdicts.iterrows():
+            record = experiments.artefact(v["artefact"])
+            interval = ("–" if pd.isna(v.get("ci_low")) else
+                        f"{v['difference']:+.3f} [{v['ci_low']:+.3f}, {v['ci_high']:+.3f}]")
+            rows.append({"claim": f'<a href="{record.notebook}.html">{html.escape(record.title.split(":")[0])}</a>'
+                                  f": {html.escape(str(v['claim']))}",
+                         "verdict here": v["verdict"], "difference [interval]": interval})
+        colors = {"holds": "#d9f2d9", "undecided": "#f2f2f2", "does not hold": "#f7d4d4"}
+        return (pd.DataFrame(rows).style.hide(axis="index")
+                .map(lambda value: f"background-color: {colors.get(value, '')}", subset=["verdict here"])
+                .set_table_attributes(f'class="{COMPACT_CLASS}"'))
 
 
 def _best(side: "pd.DataFrame", where: Mapping[str, Any], by: str) -> tuple[str, str]:
