@@ -25,13 +25,14 @@ NOT_RECORDED = "not recorded"
 #: characters of a commit or digest shown
 _SHORT = 12
 _DIGEST_SHORT = 8
-_TITLES = {"Table 3": "table3", "Table 4": "table4", "Figure 2": "figure2"}
 
 
 def _results_folder(title: str, cfg: "Config") -> Path:
-    from clapemo.config import config_hash
+    """The results folder of the artefact a column is titled after (``Table 3`` or ``table3``)."""
+    from clapemo import experiments
 
-    return Path(cfg.evaluate.results_dir) / _TITLES.get(title, title) / config_hash(cfg)
+    by_title = {a.title.partition(":")[0]: a for a in experiments.ARTEFACTS.values()}
+    return (by_title[title] if title in by_title else experiments.artefact(title)).results_dir(cfg)
 
 
 def _read(folder: Path) -> dict | None:
