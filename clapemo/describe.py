@@ -25,7 +25,11 @@ and refused with a ConfigError naming the key otherwise (``train.epochs`` does n
 Without a run they apply as to every command. ``--corpus`` must name a corpus the run has cuts for
 (:func:`run_thresholds`).
 
-``clapemo describe FILES|DIR ... [--label L] [--run NAME] [-o out.csv|out.json] [--force]``.
+Syllables (``--syllables``, ``features.syllables``): ``nuclei`` (the default, the paper's) or ``asr`` (Whisper
+tiny.en transcribes each file, CMUdict counts); ``transcript`` is refused (:func:`check_syllables`): own audio
+comes without a text.
+
+``clapemo describe FILES|DIR ... [--label L] [--run NAME] [--syllables asr] [-o out.csv|out.json] [--force]``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from clapemo.errors import DataError, ParameterError
-from clapemo.schema import ACOUSTIC_KINDS, PROMPT_KINDS, PROPERTY_COLUMNS
+from clapemo.schema import ACOUSTIC_KINDS, PROMPT_KINDS, PROPERTY_COLUMNS, SYLLABLES_COLUMN
 
 __all__ = [
     "FIXED_CUT_KEYS",
@@ -48,6 +52,8 @@ __all__ = [
     "WORD_KINDS",
     "audio_files",
     "bin_words",
+    "add_syllables_argument",
+    "check_syllables",
     "check_table_output",
     "cli",
     "describe",
@@ -56,6 +62,7 @@ __all__ = [
     "run_changes",
     "run_from_cli",
     "run_thresholds",
+    "syllables_override",
     "write_table",
 ]
 
@@ -67,12 +74,14 @@ FIXED_CUT_KEYS: tuple[str, ...] = ("prompts.pitch_cuts_hz", "prompts.pitch2_cut_
 #: what each own-audio command reads of a trained run's config, hence the keys that ``--config``, ``--overlay``
 #: and ``--set`` may change with ``--run`` (layered over the run's stored config, :func:`layered_run`); any other
 #: key is refused. The run's encoders, projections, measurement settings and binning scheme are the trained model
-#: and stay as trained; where its files live and how it is computed (caches, device, batch size) may change.
+#: and stay as trained; where its files live and how it is computed (caches, device, batch size) may change, and
+#: so may how syllables are counted (``features.syllables``, ``--syllables``): own audio has no transcript, so a
+#: run whose rates were counted from transcripts describes with ``asr`` (or ``nuclei``), chosen by the user.
 RUN_SETTINGS: dict[str, tuple[str, ...]] = {
     "describe": (*FIXED_CUT_KEYS, "prompts.emotion_words", "prompts.form", "prompts.sentence_template",
-                 "prompts.sentence_label_template", "features.cache_dir", "train.runs_dir"),
-    "index": (*FIXED_CUT_KEYS, "features.cache_dir", "encoders.cache_dir", "encoders.batch_size",
-              "encoders.device", "train.runs_dir"),
+                 "prompts.sentence_label_template", "features.syllables", "features.cache_dir", "train.runs_dir"),
+    "index": (*FIXED_CUT_KEYS, "features.syllables", "features.cache_dir", "encoders.cache_dir",
+              "encoders.batch_size", "encoders.device", "train.runs_dir"),
     "classify": ("evaluate.zero_shot_template", "prompts.emotion_words", "encoders.cache_dir",
                  "encoders.batch_size", "encoders.device", "train.runs_dir"),
 }
@@ -206,6 +215,41 @@ def _missing(value: Any) -> bool:
         return True
 
 
+def check_syllables(features_config: Any, *, model: Any = None, command: str = "describe") -> None:
+    """Refuse ``features.syllables = transcript`` for own audio, which comes without a transcript: the message
+    names ``asr`` (Whisper tiny.en transcribes each file) and ``nuclei`` (the paper's method).
+
+    Raises
+    ------
+    ParameterError
+        ``features_config.syllables`` is ``"transcript"``.
+    """
+    if getattr(features_config, "syllables", "nuclei") != "transcript":
+        return
+    whose = (f"run {model.run_dir} counted its syllables from transcripts (features.syllables = transcript)"
+             if model is not None else "features.syllables = transcript counts the syllables of a known text")
+    raise ParameterError(f"{whose}, and the audio files given to {command} have none: pass --syllables asr "
+                         "(Whisper tiny.en transcribes each file; --set features.syllables=asr) or --syllables "
+                         "nuclei (the paper's syllable nuclei)")
+
+
+def add_syllables_argument(parser: argparse.ArgumentParser) -> None:
+    """``--syllables nuclei|transcript|asr``: ``features.syllables`` for this command (:func:`syllables_override`
+    turns it into a ``--set``, so that it layers over a run's config like every other key)."""
+    from clapemo.schema import SYLLABLE_METHODS
+
+    parser.add_argument("--syllables", choices=SYLLABLE_METHODS, default=None,
+                        help="how syllables (speech and articulation rate) are counted: nuclei (Praat's syllable "
+                             "nuclei, the paper's, the default) or asr (the words Whisper tiny.en hears, counted "
+                             "with CMUdict); transcript needs a text, which own audio has not")
+
+
+def syllables_override(ns: argparse.Namespace) -> None:
+    """Turn a parsed ``--syllables`` into the last ``--set features.syllables=...``."""
+    if getattr(ns, "syllables", None):
+        ns.set = [*ns.set, f"features.syllables={ns.syllables}"]
+
+
 def _words_frame(features: Any, thresholds: Any, *, label: str | None, prompts_config: Any) -> Any:
     """Bin words (and, with a label, prompts) per row of a features table."""
     import pandas as pd
@@ -254,9 +298,9 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
     Returns
     -------
     DataFrame, one row per file in input order: ``path``, ``name`` (file name), the property columns
-    (:data:`clapemo.schema.PROPERTY_COLUMNS`), the bin words ``pitch``, ``pitch2``, ``intensity``,
-    ``speech_rate``, ``articulation_rate`` and ``description``; with a label ``label`` and ``prompt_<kind>`` for
-    every prompt kind; then ``thresholds`` (their origin: ``fixed`` or ``quantile:...``) and ``error`` (None, or
+    (:data:`clapemo.schema.PROPERTY_COLUMNS`; with ``features.syllables = asr`` then ``syllables_method``), the
+    bin words ``pitch``, ``pitch2``, ``intensity``, ``speech_rate``, ``articulation_rate`` and ``description``;
+    with a label ``label`` and ``prompt_<kind>`` for every prompt kind; then ``thresholds`` (their origin: ``fixed`` or ``quantile:...``) and ``error`` (None, or
     the message of a file that could not be measured; its other columns are then empty).
     """
     import pandas as pd
@@ -276,6 +320,7 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
     if label is not None:
         emotion_word(label, prompts_cfg)  # a ParameterError naming the known labels, before any work
     thresholds = run_thresholds(model, config=settings, corpus=corpus)
+    check_syllables(getattr(settings, "features", settings), model=model)
     files = audio_files(inputs)
     shown = [display_path(p) for p in files]
     with readable_paths(files) as readable:  # names that are not UTF-8: measured through a UTF-8 alias
@@ -286,7 +331,8 @@ def describe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *, label: 
     table["error"] = pd.Series(errors, index=table.index, dtype=object)
     words = _words_frame(table, thresholds, label=label, prompts_config=prompts_cfg)
     out = pd.DataFrame({"path": table["path"], "name": [display_path(Path(p).name) for p in files]})
-    out = pd.concat([out, table[list(PROPERTY_COLUMNS)], words], axis=1)
+    out = pd.concat([out, table[[*PROPERTY_COLUMNS, *[c for c in table.columns if c == SYLLABLES_COLUMN]]], words],
+                    axis=1)
     if label is not None:
         out.insert(len(PROPERTY_COLUMNS) + 2, "label", label)
     out["thresholds"] = thresholds.origin
@@ -505,10 +551,12 @@ def cli(argv: Sequence[str]) -> int:
                         help="replace an existing -o file even when it is not a table clapemo wrote")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="feature worker processes (-1: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_syllables_argument(parser)
     from clapemo.config import add_config_arguments, config_from_args
 
     add_config_arguments(parser)
     ns = parser.parse_args(list(argv))
+    syllables_override(ns)
     from clapemo.files import display_path
 
     if ns.output:

@@ -9,7 +9,8 @@ Tables
 * The **manifest** (one row per utterance, or per audio-caption pair): :data:`MANIFEST_COLUMNS` in that order;
   caption sets add :data:`CAPTION_COLUMN`; extra ground-truth columns may follow.
 * The **features** table of ``clapemo.features.extract_table``: ``utterance_id``, ``path``,
-  :data:`PROPERTY_COLUMNS`, with ``features.voice_quality`` :data:`EXTRA_PROPERTY_COLUMNS`, ``error``.
+  :data:`PROPERTY_COLUMNS`, with ``features.voice_quality`` :data:`EXTRA_PROPERTY_COLUMNS`, with a
+  ``features.syllables`` other than ``nuclei`` :data:`SYLLABLES_COLUMN`, ``error``.
 * The **prompts** table of ``clapemo.prompts.prompts_table``: ``utterance_id``, ``label``, :data:`PROMPT_KINDS`,
   then the :data:`EXTRA_PROMPT_KINDS` asked for. Each acoustic kind bins one property column
   (:data:`PROPERTY_OF_KIND`, :data:`EXTRA_PROPERTY_OF_KIND`).
@@ -28,7 +29,8 @@ __all__ = [
     "MANIFEST_COLUMNS", "STRING_COLUMNS", "CAPTION_COLUMN", "PROPERTY_COLUMNS", "EXTRA_PROPERTY_COLUMNS",
     "PROMPT_KINDS", "EXTRA_PROMPT_KINDS", "ALL_PROMPT_KINDS", "ACOUSTIC_KINDS", "PAPER_KINDS",
     "PAPER_ACOUSTIC_KINDS", "AUGMENT_KINDS", "COMBINED_KINDS", "AUGMENT_KIND", "TRAIN_PROMPT_KINDS",
-    "PROPERTY_OF_KIND", "EXTRA_PROPERTY_OF_KIND", "FOUR_CLASSES", "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
+    "PROPERTY_OF_KIND", "EXTRA_PROPERTY_OF_KIND", "SYLLABLE_METHODS", "SYLLABLES_COLUMN", "FOUR_CLASSES",
+    "FOUR_CLASS_MERGE", "STANDARD_SPLITS", "SEXES",
     "merge_four_class", "split_values",
 ]
 
@@ -52,6 +54,13 @@ PROPERTY_COLUMNS: tuple[str, ...] = ("duration_s", "f0_mean_hz", "intensity_db",
 #: of the clip's total duration
 EXTRA_PROPERTY_COLUMNS: tuple[str, ...] = ("f0_sd_st", "jitter_local_pct", "shimmer_local_pct", "hnr_db",
                                            "pause_rate_per_s")
+#: how ``n_syllables`` (hence the speech and articulation rates) is counted, ``features.syllables``: ``nuclei``
+#: (the paper's Praat syllable nuclei, the default), ``transcript`` (the manifest's text, CMUdict), ``asr`` (the
+#: text Whisper tiny.en hears, CMUdict); the phonation time is the nuclei's silence detection in all three
+SYLLABLE_METHODS: tuple[str, ...] = ("nuclei", "transcript", "asr")
+#: the column of the features table that names the method that counted (``transcript`` or ``asr``); absent at the
+#: default ``nuclei``, so that the default table, its cache entries and every digest built on it are unchanged
+SYLLABLES_COLUMN = "syllables_method"
 
 #: the prompt columns of ``clapemo.prompts.prompts_table`` (paper Table 2, plus the 2-bin pitch and the combined
 #: prompt the paper mentions). With :data:`EXTRA_PROMPT_KINDS`, the one spelling of the prompt kinds: the lists

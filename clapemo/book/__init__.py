@@ -9,6 +9,8 @@ stage of their own live here, one module per concern, so they are tested like th
 * :mod:`clapemo.book.backends` - the pitch- and intensity-backend comparisons;
 * :mod:`clapemo.book.tables` - the paper beside ours (Tables 3, 4, Figure 2) and the claims' verdicts;
 * :mod:`clapemo.book.source` - the source line under every table and figure (results file, config, commit, call);
+* :mod:`clapemo.book.syllables` - the corpus chapter's syllable-count table (each ``features.syllables`` method
+  against the words said) and the real recordings with transcripts;
 * :mod:`clapemo.book.glance` - the report's first screen: every artefact and claim at a glance;
 * :mod:`clapemo.book.ceilings` - the probe ceilings beside Table 4 and Figure 2 (:func:`ceilings_table`);
 * :mod:`clapemo.book.representation` - chapter 01's validation probe of the audio representations;
@@ -53,6 +55,8 @@ __all__ = [
     # tables
     "format_spread", "not_run_notes", "table3_side_by_side", "table4_side_by_side", "figure2_side_by_side",
     "format_table3", "format_table4", "format_figure2", "format_claims", "plot_prompt_analysis", "claims_sentence",
+    # syllable counts
+    "compare_syllable_methods", "speech_with_transcripts",
     # source lines, the report's first screen
     "source", "source_frame", "reproduction",
     # chapter 6
@@ -80,6 +84,7 @@ _HOME = {
     "format_table4": "tables", "format_figure2": "tables", "format_claims": "tables",
     "plot_prompt_analysis": "tables", "claims_sentence": "tables", "source": "source", "source_frame": "source",
     "reproduction": "glance",
+    "compare_syllable_methods": "syllables", "speech_with_transcripts": "syllables",
     "variants_table": "chapter6", "section_table": "chapter6", "finding": "chapter6",
     "plot_differences": "chapter6", "overview": "chapter6",
     "Note": "notes", "run_artefact": "notes", "claims": "notes", "not_run_frame": "notes",

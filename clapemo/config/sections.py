@@ -18,6 +18,7 @@ from clapemo.schema import (
     AUGMENT_KINDS,
     EXTRA_PROMPT_KINDS,
     PAPER_KINDS,
+    SYLLABLE_METHODS,
     TRAIN_PROMPT_KINDS,
 )
 
@@ -117,6 +118,11 @@ class FeaturesConfig(_Section):
     analysis_rate_hz: int = _f(16000, min=0, doc="clips above this rate are downsampled first; 0 = never")
     voice_quality: bool = _f(False, doc="also measure clapemo.schema.EXTRA_PROPERTY_COLUMNS (F0 sd, jitter, "
                                         "shimmer, HNR, pause rate; chapter 6)")
+    syllables: str = _f("nuclei", choices=SYLLABLE_METHODS, hash_default=False,
+                        doc="how n_syllables (the speech and articulation rates) is counted: nuclei (Praat's "
+                            "syllable nuclei, the paper's), transcript (the manifest's text, CMUdict; a clip "
+                            "without text is an error row) or asr (Whisper tiny.en's transcript, CMUdict); the "
+                            "phonation time is the nuclei's in all three")
     cache_dir: str = _f("data/cache/features", path=True)
 
     def __post_init__(self) -> None:

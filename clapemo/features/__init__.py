@@ -12,7 +12,13 @@ Modules, one concern each:
 * :mod:`~clapemo.features.clip`: one clip, :func:`extract`: the admission rules, the pitch and intensity
   backends (Praat, or pyin and librosa), the analysis rate;
 * :mod:`~clapemo.features.syllables`: syllable count, phonation time and pauses, the syllable nuclei of de Jong &
-  Wempe's v2 Praat script (the speech and articulation rates);
+  Wempe's v2 Praat script (the speech and articulation rates), and the syllables of a text (CMUdict, a rule for
+  the words it lacks, numbers read out: :func:`text_syllables`), the count of ``features.syllables =
+  transcript`` and ``asr``;
+* :mod:`~clapemo.features.asr`: what Whisper tiny.en hears in a clip (:func:`transcribe`: greedy, batched,
+  cached per clip and model), for ``features.syllables = asr``;
+* :mod:`~clapemo.features.accuracy`: how well each method counts against a reference (:func:`syllable_errors`,
+  :func:`syllable_accuracy`);
 * :mod:`~clapemo.features.contour`: Praat's queries on a contour, answered bitwise from the object's arrays;
 * :mod:`~clapemo.features.voice`: the voice-quality measures (``FeaturesConfig.voice_quality``);
 * :mod:`~clapemo.features.table`: many clips, :func:`extract_table`: inputs, the per-clip cache, the parallel
@@ -50,7 +56,17 @@ from clapemo.features.properties import (
     TABLE_COLUMNS,
     AcousticProperties,
 )
-from clapemo.features.syllables import MIN_SOUNDING_S, VOICING_PITCH, syllable_nuclei
+from clapemo.features.accuracy import ACCURACY_COLUMNS, syllable_accuracy, syllable_errors
+from clapemo.features.asr import model_identity, transcribe, transcribe_samples
+from clapemo.features.syllables import (
+    MIN_SOUNDING_S,
+    VOICING_PITCH,
+    number_words,
+    rule_syllables,
+    syllable_nuclei,
+    syllables_by_word,
+    text_syllables,
+)
 from clapemo.features.table import ANALYSIS_VERSION, AUDIO_SUFFIXES, extract_table, read_manifest
 from clapemo.features.voice import (
     HNR_PERIODS_PER_WINDOW,
@@ -67,7 +83,9 @@ __all__ = ["AcousticProperties", "extract", "extract_table", "compare_backends",
            "read_manifest", "syllable_nuclei", "AUDIO_SUFFIXES", "ANALYSIS_VERSION", "REFERENCE_PA",
            "INTENSITY_MIN_PITCH_HZ", "MIN_SOUNDING_S", "VOICING_PITCH", "PERIOD_FLOOR_S", "PERIOD_CEILING_S",
            "MAX_PERIOD_FACTOR", "MAX_AMPLITUDE_FACTOR", "HNR_TIME_STEP_S", "HNR_SILENCE_THRESHOLD",
-           "HNR_PERIODS_PER_WINDOW"]
+           "HNR_PERIODS_PER_WINDOW", "text_syllables", "syllables_by_word", "rule_syllables", "number_words",
+           "transcribe", "transcribe_samples", "model_identity", "syllable_errors", "syllable_accuracy",
+           "ACCURACY_COLUMNS"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -112,7 +130,8 @@ def cli(argv: Sequence[str]) -> int:
         description="Measure pitch, intensity, speech rate and articulation rate (with --set "
                     "features.voice_quality=true also F0 sd, jitter, shimmer, HNR and pause rate) of every clip "
                     "of a folder or a manifest (.parquet/.csv), with a per-clip cache; failures are recorded in "
-                    "'error'.")
+                    "'error'. Syllables: --set features.syllables=transcript (the manifest's text) or asr "
+                    "(Whisper tiny.en's transcript) instead of the nuclei.")
     parser.add_argument("input", help="folder of audio files, a manifest (.parquet/.csv/.tsv; relative clip "
                                       "paths are taken from its folder), or one audio file")
     parser.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")

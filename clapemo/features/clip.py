@@ -26,6 +26,11 @@ articulation rates); with ``voice_quality`` also the measures of :mod:`clapemo.f
   track 46-52 %, F0 track 25-27 %, intensity 6-7 %), so no path that computes the same numbers reaches 300x.
   Reading the syllable nuclei's queries from the objects' arrays instead of one Praat call each made the whole
   1.06-1.12x faster, every property bitwise the same. (Before the script's separate voicing track: about 380x.)
+* **Syllables** (``n_syllables``, hence the speech and articulation rates): ``FeaturesConfig.syllables``:
+  ``"nuclei"`` (**default**, the paper's Praat method, :func:`~clapemo.features.syllables.syllable_nuclei`),
+  ``"transcript"`` (the syllables of the ``text`` said in the clip, CMUdict:
+  :func:`~clapemo.features.syllables.text_syllables`) or ``"asr"`` (those of what Whisper tiny.en hears,
+  :mod:`clapemo.features.asr`). The phonation time and the pauses are the nuclei's silence detection in all three.
 * **Intensity** (``intensity_db``): two backends, chosen by ``FeaturesConfig.intensity_backend``, both on
   **Praat's dB re 2e-5** scale (sample values are taken as pascals, so ``intensity_db = 10 log10(mean(x**2) /
   4e-10)`` for a stationary signal; a full-scale sine is about 91 dB, a sine of RMS 0.02 is 60 dB, speech at a
@@ -61,8 +66,9 @@ import numpy as np
 from clapemo.audio import admit, as_mono, load, resample
 from clapemo.config import Config, FeaturesConfig, section
 from clapemo.errors import DataError, ParameterError
+from clapemo.features.asr import transcribe_samples
 from clapemo.features.properties import AcousticProperties
-from clapemo.features.syllables import VOICING_PITCH, syllable_nuclei
+from clapemo.features.syllables import VOICING_PITCH, syllable_nuclei, text_syllables
 from clapemo.features.voice import voice_quality
 
 __all__ = ["extract", "REFERENCE_PA", "INTENSITY_MIN_PITCH_HZ"]
@@ -132,8 +138,8 @@ def _librosa_intensity_db(x: np.ndarray, rate_hz: int) -> float:
     return float(10.0 * np.log10(np.mean(rms.astype(np.float64) ** 2) / REFERENCE_PA ** 2))
 
 
-def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> AcousticProperties:
-    """All properties of a validated mono signal (float32, shape (n_samples,))."""
+def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, text: str | None) -> AcousticProperties:
+    """All properties of a validated mono signal (float32, shape (n_samples,)); ``text``: :func:`extract`'s."""
     import parselmouth
 
     duration = x.size / rate_hz
@@ -149,14 +155,14 @@ def _analyse(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str) -> Aco
                         f"must be above both)")
     sound = parselmouth.Sound(x.astype(np.float64), sampling_frequency=float(rate_hz))
     try:
-        return _measure_sound(x, rate_hz, cfg, name, sound, duration)
+        return _measure_sound(x, rate_hz, cfg, name, sound, duration, text)
     except parselmouth.PraatError as err:
         message = " ".join(str(err).split())
         raise DataError(f"{name}: Praat cannot analyse this clip of {duration:.3f} s ({message})") from None
 
 
 def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, sound: Any,
-                   duration: float) -> AcousticProperties:
+                   duration: float, text: str | None) -> AcousticProperties:
     # Praat's intensity window is 6.4 / minimum pitch long; shorter clips get a shorter window (higher minimum)
     minimum_pitch = max(INTENSITY_MIN_PITCH_HZ, 6.4 / duration * 1.001)
     intensity = sound.to_intensity(minimum_pitch=minimum_pitch, subtract_mean=True)
@@ -175,6 +181,8 @@ def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, 
     voiced_fraction = float(voiced.mean()) if f0.size else 0.0
 
     n_syll, phonation, n_pauses = syllable_nuclei(sound, intensity=intensity, config=cfg)
+    if cfg.syllables != "nuclei":  # the count of the words said; the phonation time stays the nuclei's
+        n_syll = text_syllables(text if text is not None else transcribe_samples([x], sample_rate_hz=rate_hz)[0])
     extra = (voice_quality(sound, f0_hz=f0, n_pauses=n_pauses, duration_s=duration, config=cfg)
              if cfg.voice_quality else {})
     return AcousticProperties(
@@ -192,7 +200,7 @@ def _measure_sound(x: np.ndarray, rate_hz: int, cfg: FeaturesConfig, name: str, 
 
 def extract(audio: str | os.PathLike | np.ndarray, *, sample_rate_hz: int | None = None,
             config: FeaturesConfig | Config | None = None, start_s: float | None = None,
-            end_s: float | None = None) -> AcousticProperties:
+            end_s: float | None = None, text: str | None = None) -> AcousticProperties:
     """Measure the acoustic properties of one utterance.
 
     Parameters
@@ -208,6 +216,11 @@ def extract(audio: str | os.PathLike | np.ndarray, *, sample_rate_hz: int | None
         ``None`` uses the defaults.
     start_s, end_s : float, optional
         For a path only: analyse this segment (``None``/NaN = whole file).
+    text : str, optional
+        What is said in the clip, whose syllables are the count when ``config.syllables`` is ``"transcript"``
+        (required there) or ``"asr"`` (the recogniser's text: :func:`~clapemo.features.extract_table` passes
+        its batched, cached transcripts; None = transcribe the clip here,
+        :func:`clapemo.features.asr.transcribe_samples`). Not used by ``"nuclei"``.
 
     Returns
     -------
@@ -219,12 +232,17 @@ def extract(audio: str | os.PathLike | np.ndarray, *, sample_rate_hz: int | None
     DataError
         Bad audio (the rules: :mod:`clapemo.features`); the message names the file or ``audio``.
     ParameterError
-        Missing ``sample_rate_hz`` for an array, or a segment given with an array.
+        Missing ``sample_rate_hz`` for an array, a segment given with an array, or no ``text`` (or one that is
+        not a str) with ``config.syllables = "transcript"``.
     """
     cfg = section(config, FeaturesConfig)
+    if cfg.syllables == "transcript" and not isinstance(text, str):
+        raise ParameterError(f"text = {text!r}: features.syllables = 'transcript' counts the syllables of the "
+                             "text said in the clip; pass it as text=..., or use syllables = 'asr' (speech "
+                             "recognition) or 'nuclei'")
     if isinstance(audio, (str, os.PathLike)):
         x, rate = load(audio, sample_rate_hz=sample_rate_hz, start_s=start_s, end_s=end_s)
-        return _analyse(x, rate, cfg, str(audio))
+        return _analyse(x, rate, cfg, str(audio), text)
     if start_s is not None or end_s is not None:
         raise ParameterError("start_s / end_s apply to a file path; slice the array instead")
     if sample_rate_hz is None:
@@ -233,4 +251,4 @@ def extract(audio: str | os.PathLike | np.ndarray, *, sample_rate_hz: int | None
             or sample_rate_hz <= 0):
         raise ParameterError(f"sample_rate_hz = {sample_rate_hz!r} must be a positive integer (Hz)")
     x = as_mono(audio, name="audio")
-    return _analyse(x, int(sample_rate_hz), cfg, "audio")
+    return _analyse(x, int(sample_rate_hz), cfg, "audio", text)

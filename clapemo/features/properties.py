@@ -31,7 +31,8 @@ class AcousticProperties:
     articulation_rate_syl_per_s : float
         ``n_syllables / phonation_time_s``; NaN when the phonation time is 0.
     n_syllables : int
-        Number of syllable nuclei (de Jong & Wempe v2).
+        Number of syllables: the syllable nuclei (de Jong & Wempe v2; ``FeaturesConfig.syllables = "nuclei"``,
+        the default), or those of the words said (``"transcript"``, ``"asr"``).
     phonation_time_s : float
         Total sounding (non-pause) time in seconds.
     voiced_fraction : float

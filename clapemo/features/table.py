@@ -10,6 +10,14 @@ table of ``CONTRIBUTING.md``, one row per input, failures recorded in ``error`` 
   processes, ``n_jobs``; one clip per task; results in input order, bitwise those of the serial loop). The
   executor's rules hold: workers die with the parent (SIGKILL or SIGTERM of ``clapemo features`` leaves none),
   Ctrl-C ends them at once (the clips finished so far are cached), workers inherit the numerics pins.
+* **Syllables** (``FeaturesConfig.syllables``): ``nuclei`` (default) counts in the measurement;
+  ``transcript`` counts the manifest's ``text`` cell (:func:`clapemo.features.syllables.text_syllables`), and a
+  row without one (no ``text`` column, an empty cell, a list of files, a folder) is an error row that names the
+  rule, never a count of another method; ``asr`` first transcribes the clips left to measure
+  (:func:`clapemo.features.asr.transcribe`: batched, cached per clip and model, ``n_jobs`` workers) and counts
+  that text. Either way the table gains the column ``syllables_method`` (``schema.SYLLABLES_COLUMN``) before
+  ``error``, naming the method; the default table has no such column, and its cache keys and entries are those
+  from before the option existed.
 * **Bad rows**: a file that cannot be measured (the rules: :mod:`clapemo.features`) gives a row whose ``error``
   is ``"DataError: <message>"``; so does, in a manifest, an empty path cell or a ``start_s``/``end_s`` that is
   not a number. A FIFO is refused before it is opened (hashing it would block). A worker pool that breaks (a
@@ -30,9 +38,12 @@ from clapemo.audio import regular_file
 from clapemo.config import Config, FeaturesConfig, config_hash, section
 from clapemo.errors import ClapEmoError, DataError, ParameterError
 from clapemo.executor import LOCAL, map_tasks, progress_bar
+from clapemo.features.asr import model_identity, transcribe
 from clapemo.features.clip import extract
 from clapemo.features.properties import EXTRA_FIELDS, EXTRA_TABLE_COLUMNS, PROPERTY_FIELDS, TABLE_COLUMNS
+from clapemo.features.syllables import text_rules_identity
 from clapemo.files import file_sha256
+from clapemo.schema import SYLLABLES_COLUMN
 
 __all__ = ["extract_table", "read_manifest", "cache_key", "cache_file", "AUDIO_SUFFIXES", "ANALYSIS_VERSION"]
 
@@ -41,8 +52,8 @@ ANALYSIS_VERSION = "2"
 #: Audio file suffixes picked up when a folder is given to :func:`extract_table`.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".mp4", ".m4a", ".aac", ".webm", ".aiff", ".aif")
 
-Job = tuple  # (utterance_id, path, start_s, end_s, error or None)
-Todo = tuple  # (row index, path, start_s, end_s, cache file or None): a clip to measure
+Job = tuple  # (utterance_id, path, start_s, end_s, error or None, text or None)
+Todo = tuple  # (row index, path, start_s, end_s, cache file or None, text or None): a clip to measure
 
 
 def _is_missing(value: Any) -> bool:
@@ -72,9 +83,15 @@ def _segment_bound(value: Any, column: str, row: int, uid: str) -> tuple[float |
     return number, None
 
 
+def _text_cell(value: Any) -> str | None:
+    """A manifest's ``text`` cell: the text, or None when it is missing or blank."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
-    """(utterance_id, path, start_s, end_s, error) per input row, in order; ``error`` is the message of a row
-    that cannot be measured (empty path cell, a segment bound that is not a number), else None."""
+    """(utterance_id, path, start_s, end_s, error, text) per input row, in order; ``error`` is the message of a
+    row that cannot be measured (empty path cell, a segment bound that is not a number), else None; ``text`` the
+    manifest's ``text`` cell (None when missing or blank, and for paths and folders)."""
     import pandas as pd
 
     if isinstance(manifest_or_paths, pd.DataFrame):
@@ -84,8 +101,9 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
         ids = df["utterance_id"] if "utterance_id" in df.columns else df["path"]
         starts = df["start_s"] if "start_s" in df.columns else [None] * len(df)
         ends = df["end_s"] if "end_s" in df.columns else [None] * len(df)
+        texts = df["text"] if "text" in df.columns else [None] * len(df)
         jobs = []
-        for row, (uid, path, s, e) in enumerate(zip(ids, df["path"], starts, ends)):
+        for row, (uid, path, s, e, text) in enumerate(zip(ids, df["path"], starts, ends, texts)):
             uid = "" if _is_missing(uid) else str(uid)
             error = None
             if _is_missing(path) or not str(path).strip():
@@ -93,7 +111,8 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
                                    "the path cell is empty")
             start, start_error = _segment_bound(s, "start_s", row, uid)
             end, end_error = _segment_bound(e, "end_s", row, uid)
-            jobs.append((uid or str(path), str(path), start, end, error or start_error or end_error))
+            jobs.append((uid or str(path), str(path), start, end, error or start_error or end_error,
+                         _text_cell(text)))
         return jobs
     if isinstance(manifest_or_paths, (str, os.PathLike)):
         root = Path(manifest_or_paths)
@@ -101,12 +120,25 @@ def _jobs_from_input(manifest_or_paths: Any) -> list[Job]:
             files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
             if not files:
                 raise DataError(f"{root}: folder holds no audio files (looked for {', '.join(AUDIO_SUFFIXES)})")
-            return [(p.relative_to(root).with_suffix("").as_posix(), str(p), None, None, None) for p in files]
-        return [(str(root), str(root), None, None, None)]
+            return [(p.relative_to(root).with_suffix("").as_posix(), str(p), None, None, None, None)
+                    for p in files]
+        return [(str(root), str(root), None, None, None, None)]
     if isinstance(manifest_or_paths, Iterable):
-        return [(str(p), str(p), None, None, None) for p in manifest_or_paths]
+        return [(str(p), str(p), None, None, None, None) for p in manifest_or_paths]
     raise ParameterError(f"manifest_or_paths = {type(manifest_or_paths).__name__} must be a manifest DataFrame, "
                          "a folder, or a list of paths")
+
+
+def _require_text(jobs: list[Job]) -> list[Job]:
+    """``features.syllables = transcript``: a row without text gets its error (never another method's count)."""
+    out = []
+    for row, (uid, path, start, end, error, text) in enumerate(jobs):
+        if error is None and text is None:
+            error = (f"DataError: row {row} ({uid}, {path}): features.syllables = transcript needs the manifest's "
+                     "text; this clip has none (give a manifest with a 'text' column, or use features.syllables "
+                     "= asr to transcribe it)")
+        out.append((uid, path, start, end, error, text))
+    return out
 
 
 def read_manifest(path: str | os.PathLike) -> Any:
@@ -154,7 +186,8 @@ def read_manifest(path: str | os.PathLike) -> Any:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def cache_key(file_sha: str, *, start_s: float | None, end_s: float | None, config: FeaturesConfig) -> str:
+def cache_key(file_sha: str, *, start_s: float | None, end_s: float | None, config: FeaturesConfig,
+              text: str | None = None) -> str:
     """The cache key of one clip's measurement.
 
     Parameters
@@ -165,15 +198,24 @@ def cache_key(file_sha: str, *, start_s: float | None, end_s: float | None, conf
         The segment, seconds (None = the file's start / end).
     config : FeaturesConfig
         Every hashed field counts (``config_hash``), ``voice_quality`` included, so a run with it never shares a
-        key with a run without it; so does :data:`ANALYSIS_VERSION`.
+        key with a run without it; so does :data:`ANALYSIS_VERSION`. ``syllables = transcript`` adds the text
+        and the counting rules' identity (:func:`~clapemo.features.syllables.text_rules_identity`), ``asr`` the
+        model's (:func:`~clapemo.features.asr.model_identity`) and the rules'; ``nuclei`` (the default) adds
+        nothing, so its keys are those from before the option existed.
+    text : str, optional
+        The clip's text (``syllables = transcript`` only).
 
     Returns
     -------
     str
         32 hex digits.
     """
-    text = f"{file_sha}|{start_s!r}|{end_s!r}|{config_hash(config)}|v{ANALYSIS_VERSION}"
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    key = f"{file_sha}|{start_s!r}|{end_s!r}|{config_hash(config)}|v{ANALYSIS_VERSION}"
+    if config.syllables == "transcript":
+        key += f"|text:{hashlib.sha256(str(text).encode()).hexdigest()}|{text_rules_identity()}"
+    elif config.syllables == "asr":
+        key += f"|asr:{model_identity()}|{text_rules_identity()}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def cache_file(key: str, *, config: FeaturesConfig) -> Path:
@@ -225,13 +267,13 @@ def _empty_record(error: str, duration_s: float = math.nan, fields: tuple[str, .
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _measure(task: tuple[str, float | None, float | None, FeaturesConfig, str | None]) -> dict:
-    """One clip (path, start_s, end_s, config, cache file or None) -> record (property fields + error), cached.
-    Never raises (an executor task, in a worker or in this process)."""
-    path, start, end, cfg, cache_path = task
+def _measure(task: tuple[str, float | None, float | None, FeaturesConfig, str | None, str | None]) -> dict:
+    """One clip (path, start_s, end_s, config, cache file or None, text or None) -> record (property fields +
+    error), cached. Never raises (an executor task, in a worker or in this process)."""
+    path, start, end, cfg, cache_path, text = task
     fields = _record_fields(cfg)
     try:
-        props = extract(path, config=cfg, start_s=start, end_s=end)
+        props = extract(path, config=cfg, start_s=start, end_s=end, text=text)
         record = {**{name: getattr(props, name) for name in fields}, "error": None}
     except ClapEmoError as err:
         record = _empty_record(f"{type(err).__name__}: {err}", fields=fields)
@@ -248,7 +290,7 @@ def _cached_or_todo(jobs: list[Job], cfg: FeaturesConfig, *, use_cache: bool) ->
     fields = _record_fields(cfg)
     records: list[dict | None] = [None] * len(jobs)
     todo: list[Todo] = []
-    for i, (_, path, start, end, error) in enumerate(jobs):
+    for i, (_, path, start, end, error, text) in enumerate(jobs):
         if error is not None:
             records[i] = _empty_record(error, fields=fields)
             continue
@@ -269,13 +311,28 @@ def _cached_or_todo(jobs: list[Job], cfg: FeaturesConfig, *, use_cache: bool) ->
             continue
         cache_path = None
         if use_cache:
-            cache_path = cache_file(cache_key(sha, start_s=start, end_s=end, config=cfg), config=cfg)
+            cache_path = cache_file(cache_key(sha, start_s=start, end_s=end, config=cfg, text=text), config=cfg)
         cached = _read_cache(cache_path, fields) if cache_path is not None and cache_path.is_file() else None
         if cached is not None:
             records[i] = cached
         else:
-            todo.append((i, path, start, end, None if cache_path is None else str(cache_path)))
+            todo.append((i, path, start, end, None if cache_path is None else str(cache_path), text))
     return records, todo
+
+
+def _with_transcripts(todo: list[Todo], records: list, cfg: FeaturesConfig, *, use_cache: bool,
+                      n_jobs: int) -> list[Todo]:
+    """``syllables = asr``: the clips of ``todo`` with Whisper's text in place of the manifest's (batched and
+    cached, :func:`clapemo.features.asr.transcribe`); a clip it cannot read gets its error row here."""
+    heard = transcribe([(path, start, end) for _, path, start, end, _, _ in todo], config=cfg,
+                       use_cache=use_cache, n_jobs=n_jobs)
+    out = []
+    for (i, path, start, end, cache, _), (text, error) in zip(todo, heard):
+        if error is not None:
+            records[i] = _empty_record(error, fields=_record_fields(cfg))
+        else:
+            out.append((i, path, start, end, cache, text))
+    return out
 
 
 def _measure_all(todo: list[Todo], records: list, cfg: FeaturesConfig, *, n_jobs: int, progress: bool) -> None:
@@ -288,7 +345,7 @@ def _measure_all(todo: list[Todo], records: list, cfg: FeaturesConfig, *, n_jobs
 
     try:
         # the clips' files are this machine's: local workers, whatever CLAPEMO_SCHEDULER says
-        map_tasks(_measure, [(path, start, end, cfg, cache) for _, path, start, end, cache in todo],
+        map_tasks(_measure, [(path, start, end, cfg, cache, text) for _, path, start, end, cache, text in todo],
                   n_workers=n_jobs, scheduler=LOCAL, progress=False, on_result=finished)
     except Exception as err:  # noqa: BLE001 - e.g. a worker killed by a crash in native code
         for i, *_ in todo:  # not cached, so a rerun retries them
@@ -307,8 +364,9 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
     ----------
     manifest_or_paths : DataFrame, folder, or sequence of paths
         A manifest (``CONTRIBUTING.md`` schema; needs ``path``; uses ``utterance_id``, ``start_s``, ``end_s``
-        when present, NaN = whole file), a folder (audio files found recursively, sorted; ``utterance_id`` =
-        path relative to the folder without suffix), or paths (``utterance_id`` = the path).
+        when present, NaN = whole file; ``text`` with ``config.syllables = "transcript"``), a folder (audio
+        files found recursively, sorted; ``utterance_id`` = path relative to the folder without suffix), or paths
+        (``utterance_id`` = the path).
     config : FeaturesConfig or Config, optional
         ``None`` uses the defaults. ``cache_dir`` is where results are cached.
     n_jobs : int
@@ -326,7 +384,8 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
         ``Int64``), ``error`` (None, or ``"DataError: <message>"``; the property columns are NaN on such rows,
         except ``duration_s`` where it is known). With ``voice_quality``:
         :data:`~clapemo.features.properties.EXTRA_TABLE_COLUMNS` (the voice-quality fields, float64, before
-        ``error``).
+        ``error``). With ``syllables`` other than ``nuclei``: ``syllables_method`` (that method's name) before
+        ``error``.
     """
     import pandas as pd
 
@@ -335,7 +394,11 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ParameterError(f"n_jobs = {n_jobs!r} must be a positive int or -1 (all cores)")
     jobs = _jobs_from_input(manifest_or_paths)
+    if cfg.syllables == "transcript":
+        jobs = _require_text(jobs)
     records, todo = _cached_or_todo(jobs, cfg, use_cache=use_cache)
+    if todo and cfg.syllables == "asr":
+        todo = _with_transcripts(todo, records, cfg, use_cache=use_cache, n_jobs=n_jobs)
     if todo:
         _measure_all(todo, records, cfg, n_jobs=n_jobs, progress=progress)
 
@@ -347,4 +410,6 @@ def extract_table(manifest_or_paths: Any, *, config: FeaturesConfig | Config | N
     table["n_syllables"] = pd.array([None if _is_missing(v) else int(v) for v in table["n_syllables"]],
                                     dtype="Int64")
     table["error"] = table["error"].astype(object).where(table["error"].notna(), None)
+    if cfg.syllables != "nuclei":  # which method counted; absent at the default (its tables stay as they were)
+        table.insert(len(table.columns) - 1, SYLLABLES_COLUMN, cfg.syllables)
     return table

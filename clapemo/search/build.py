@@ -158,7 +158,8 @@ def _utterance_id(path: Path, root: Path) -> str:
 def _open(out: Path, root: Path, model: Any, thresholds: Any) -> tuple[dict, list[dict], np.ndarray, bool, list]:
     """Under the lock: the index ``out`` checked again, its marker written when new, damage repaired (what a
     damaged part held is embedded again). Returns ``index.json``, the usable rows and their embeddings, whether
-    the cuts are those the rows were described with, and the part names ``index.json`` held."""
+    the cuts and the syllable method (``features.syllables``, kept in ``index.json`` as ``syllables`` when it is
+    not ``nuclei``) are those the rows were described with, and the part names ``index.json`` held."""
     from clapemo.files import display_path, remove_stale_temporaries
 
     run_dir = Path(model.run_dir).resolve() if model.run_dir is not None else None
@@ -177,10 +178,15 @@ def _open(out: Path, root: Path, model: Any, thresholds: Any) -> tuple[dict, lis
     if meta.get("dim") != dim or meta_problems(meta):  # a damaged index.json: repaired from here on
         log.warning("%s is damaged (%s); repairing it", meta_path(out),
                     "; ".join(meta_problems(meta)) or f"dim {meta.get('dim')!r}, the run's is {dim}")
-    same_cuts = meta.get("thresholds") == thresholds.to_dict()
+    # the rows were described with these cuts and this way of counting syllables (absent: nuclei, the default)
+    syllables = model.config.features.syllables
+    same_cuts = meta.get("thresholds") == thresholds.to_dict() and meta.get("syllables", "nuclei") == syllables
     # the run's current place (a run folder moved or rebuilt elsewhere), the folder, the width, the cuts
     meta.update(run_id=run_id, run_dir=str(run_dir) if run_dir else "", dim=dim, root=str(root),
                 thresholds=thresholds.to_dict(), parts=named)
+    meta.pop("syllables", None)
+    if syllables != "nuclei":
+        meta["syllables"] = syllables
     records, matrix, dropped = entries(out, meta, repair=True)
     meta["parts"] = [p for p in named if p not in dropped]
     write_meta(out, meta)  # repaired before anything is removed: a reader never meets a part it names gone
@@ -196,7 +202,7 @@ def _plan(files: list[Path], root: Path, records: list[dict], same_cuts: bool
 
     known = {(r["path"], r["sha256"]): i for i, r in enumerate(records) if r["sha256"]}
     by_digest = {r["sha256"]: i for i, r in enumerate(records) if r["sha256"] and r["error"] is None}
-    if not same_cuts:  # other cuts (e.g. a per-corpus choice): the words change, so every file is redone
+    if not same_cuts:  # other cuts or syllable method: the words change, so every file is redone
         known, by_digest = {}, {}
     todo: list[tuple[Path, str | None, str | None]] = []
     reused_rows: list[int] = []
@@ -281,7 +287,10 @@ def index(folder: str | os.PathLike, *, run: Any, output: str | os.PathLike,
         Audio files are found recursively (``clapemo.describe.audio_files``); a single file is accepted too.
     run : str, Path or TrainedCLAP
         The trained run (name ``pa``/``cl``/``4d``, id or prefix, or folder; :func:`clapemo.runs.resolve_run`),
-        or a loaded one (e.g. with settings layered by :func:`clapemo.describe.layered_run`).
+        or a loaded one (e.g. with settings layered by :func:`clapemo.describe.layered_run`). Its
+        ``features.syllables`` counts the syllables: ``nuclei`` or ``asr``; ``transcript`` is refused
+        (a ParameterError: the files have no text). An index described one way is described again, every file,
+        when asked the other way.
     output : path
         The index folder. An existing index must have been built with the same run (else a DataError: choose
         another folder); then only new or changed files are embedded.
@@ -301,7 +310,7 @@ def index(folder: str | os.PathLike, *, run: Any, output: str | os.PathLike,
     Index, loaded (the run attached).
     """
     from clapemo import runs
-    from clapemo.describe import audio_files, run_thresholds
+    from clapemo.describe import audio_files, check_syllables, run_thresholds
     from clapemo.files import FolderLock, display_path
 
     if isinstance(chunk_files, bool) or not isinstance(chunk_files, (int, np.integer)) or chunk_files < 1:
@@ -311,6 +320,7 @@ def index(folder: str | os.PathLike, *, run: Any, output: str | os.PathLike,
     files = list(dict.fromkeys(Path(os.path.realpath(p)) for p in audio_files(root)))
     model = run if hasattr(run, "head") else runs.load(run, runs_dir=runs_dir)
     thresholds = run_thresholds(model, corpus=corpus)
+    check_syllables(model.config.features, model=model, command="index")  # own audio has no transcript
     t0 = time.perf_counter()
     with FolderLock(out, blocking=False, what="audio index"):
         meta, records, matrix, same_cuts, named = _open(out, root, model, thresholds)

@@ -1,5 +1,5 @@
-"""The command lines of search: ``clapemo index DIR --run NAME -o INDEX`` and ``clapemo search INDEX "high pitch
-anger" ["low intensity sad" ...] [-k 10] [--json]``."""
+"""The command lines of search: ``clapemo index DIR --run NAME -o INDEX [--syllables asr]`` and ``clapemo search
+INDEX "high pitch anger" ["low intensity sad" ...] [-k 10] [--json]``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ __all__ = ["index_cli", "search_cli"]
 
 def index_cli(argv: Sequence[str]) -> int:
     """``clapemo index DIR --run NAME -o INDEX``."""
-    from clapemo.describe import run_from_cli
+    from clapemo.describe import add_syllables_argument, run_from_cli, syllables_override
     from clapemo.runs import add_run_arguments
 
     parser = argparse.ArgumentParser(prog="clapemo index", description="Embed every audio file under a folder "
@@ -29,8 +29,10 @@ def index_cli(argv: Sequence[str]) -> int:
     parser.add_argument("--corpus", default=None, help="run with per-corpus quantile cuts: whose cuts to use")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="feature worker processes (-1: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_syllables_argument(parser)
     add_run_arguments(parser)
     ns = parser.parse_args(list(argv))
+    syllables_override(ns)  # --syllables: one more --set, layered over the run's config
     from clapemo.files import display_path
 
     check_index_target(ns.folder, ns.output)  # before any work, the run's loading included
