@@ -49,6 +49,23 @@ def test_voice_quality_variant_is_a_valid_config():
     assert list(cfg.prompts.augment_kinds)[5:] == ["pitch_variability", "jitter", "shimmer", "hnr", "pause_rate"]
 
 
+def test_rate_variants_count_syllables_from_the_transcript_against_figure2_runs():
+    ext, fig2 = _config("extensions.yaml"), _config("figure2_prompts.yaml")
+    for name, kind in (("speech rate, transcript syllables", "speech_rate"),
+                       ("articulation rate, transcript syllables", "articulation_rate"),
+                       ("PA, transcript syllables", "augment")):
+        v = extensions.variant(name)
+        cfg = extensions.variant_config(ext, v)
+        assert cfg.features.syllables == "transcript" and v.prompt_kind == kind and v.section == "rate"
+        base = extensions.variant(v.baseline)
+        spec = RunSpec(("synth-ravdess",), True, kind)
+        # the baseline is Figure 2's run of the same prompt kind (nuclei counts); the variant is not
+        assert base.overrides == {} and base.prompt_kind == kind
+        assert config_hash(training_config(fig2, spec, seed=0)) == config_hash(
+            training_config(extensions.variant_config(ext, base), spec, seed=0))
+        assert config_hash(training_config(cfg, spec, seed=0)) != config_hash(training_config(fig2, spec, seed=0))
+
+
 def _fake_results(correct: dict[str, list[list[float]]], ear: dict[str, dict[str, list[float]]] | None = None
                   ) -> pd.DataFrame:
     """Results of chosen variants on 8 test clips: correct[name][seed] = 8 values of 1.0/0.0; ear[name] =

@@ -23,6 +23,9 @@ Sections (the issue's numbering):
    :data:`clapemo.schema.EXTRA_PROMPT_KINDS`).
 5. ``form``: PA's separate pairs vs one combined prompt per clip (the paper's remark, no numbers given), and bare
    phrases vs the sentence template ("a person speaking with high pitch, sounding angry").
+6. ``rate``: the paper's rate prompts (and PA) with syllables counted from the words said
+   (``features.syllables = transcript``) instead of Praat's syllable nuclei, against Figure 2's speech-rate,
+   articulation-rate and PA runs: whether accurate counts change the rate prompts' standing.
 
 :func:`run` computes (or reads) the results, :func:`compare` the paired differences; the book's chapter
 (:mod:`clapemo.book.chapter6`) shows them, with one generated sentence per section.
@@ -82,7 +85,11 @@ SECTIONS: dict[str, str] = {
     "granularity": "Granularity: 2, 3 or 5 levels per property",
     "properties": "More properties: pitch variability, jitter, shimmer, HNR, pause rate",
     "form": "Prompt form: separate pairs, one combined prompt, a sentence",
+    "rate": "Speech rate: syllables from the transcript instead of the syllable nuclei",
 }
+
+#: section 6: the rates from the words said (``features.syllables = transcript``) instead of Praat's nuclei
+_TRANSCRIPT = {"features.syllables": "transcript"}
 
 #: every variant of the chapter, baselines first; a variant's baseline is trained for the same seeds
 VARIANTS: tuple[Variant, ...] = (
@@ -102,6 +109,12 @@ VARIANTS: tuple[Variant, ...] = (
              "prompts.augment_kinds": _PA_KINDS + _MORE}, "PA, quantile pooled"),
     Variant("one combined prompt", "form", "combined", {}, "PA"),
     Variant("PA, sentence form", "form", "augment", {"prompts.form": "sentence"}, "PA"),
+    Variant("speech rate", "rate", "speech_rate"),
+    Variant("articulation rate", "rate", "articulation_rate"),
+    Variant("speech rate, transcript syllables", "rate", "speech_rate", _TRANSCRIPT, "speech rate"),
+    Variant("articulation rate, transcript syllables", "rate", "articulation_rate", _TRANSCRIPT,
+            "articulation rate"),
+    Variant("PA, transcript syllables", "rate", "augment", _TRANSCRIPT, "PA"),
 )
 
 _BY_NAME = {v.name: v for v in VARIANTS}
@@ -206,8 +219,8 @@ def run(config: Config, *, force: bool = False, progress: bool = True) -> Any:
     for each K of ``evaluate.ks``: mean Precision@K over the acoustic queries, ``n_items`` = queries);
     ``attrs["items"]``: per test clip 1.0/0.0 correct and per query its Precision@K (:data:`ITEM_COLUMNS`), what
     :func:`compare` pairs. Cached in ``<evaluate.results_dir>/extensions/<config hash>`` with its provenance, like
-    the main artefacts; a folder written before the retrieval cells existed is recomputed (the trained runs are
-    reused, so only the evaluation runs again).
+    the main artefacts; a folder written before the retrieval cells or one of the variants existed is recomputed
+    (the trained runs are reused, so only the evaluation and the new variants run).
     """
     specs = cell_specs(config)
     seeds = list(config.evaluate.seeds)
@@ -232,7 +245,9 @@ def run(config: Config, *, force: bool = False, progress: bool = True) -> Any:
         return frames(rows, items, columns=RESULT_COLUMNS, item_columns=ITEM_COLUMNS)
 
     df = CHAPTER6.store(config, compute, force=force, progress=progress)
-    if "metric" not in df.attrs["items"].columns:  # written before the retrieval cells: evaluate again
+    stale = ("metric" not in df.attrs["items"].columns  # written before the retrieval cells
+             or set(_BY_NAME) - set(df["variant"]))  # or before a variant was added
+    if stale:  # evaluate again (the trained runs are reused)
         df = CHAPTER6.store(config, compute, force=True, progress=progress)
     df["baseline"] = df["baseline"].fillna("")
     return df
