@@ -14,7 +14,7 @@ from clapemo.schema import AUGMENT_KIND, PAPER_ACOUSTIC_KINDS
 from clapemo.experiments.artefact import Artefact
 from clapemo.experiments.paper import compare_cells, items_of
 from clapemo.experiments.planning import KIND_NAMES, RunSpec, caption_corpora_available, check_corpus, fit_plan
-from clapemo.experiments.scoring import SER_METRICS, frames, result_rows, ser_cells, ser_test_set, summarize
+from clapemo.experiments.scoring import SER_METRICS, frames, score_run, ser_test_set, summarize
 
 __all__ = ["FIGURE2", "cell_specs", "prompt_analysis", "plot_prompt_analysis"]
 
@@ -48,8 +48,6 @@ def prompt_analysis(config: Config, *, force: bool = False, progress: bool = Tru
     run_id``; ``attrs["items"]``: per test clip 1.0/0.0 correct (``corpus, prompt_kind, seed, item, value``).
     Draw it with :func:`plot_prompt_analysis`; the results folder also gets ``figure.png``.
     """
-    from clapemo import train
-
     specs = cell_specs(config)
     seeds = config.evaluate.seeds
 
@@ -61,12 +59,13 @@ def prompt_analysis(config: Config, *, force: bool = False, progress: bool = Tru
         for seed in seeds:
             for (corpus, kind), spec in specs.items():
                 test, labels = tests[corpus]
-                cells, correct = ser_cells(train.load_run(done[(spec, seed)]), test, labels, config)
                 where = {"corpus": corpus, "prompt_kind": kind, "seed": seed}
-                rows += result_rows(cells, where, trained_on=spec.describe(), run_dir=done[(spec, seed)])
-                items.append(correct.assign(**where))
+                new_rows, new_items, accuracy = score_run(done[(spec, seed)], test, labels, config, where=where,
+                                                          trained_on=spec.describe())
+                rows += new_rows
+                items.append(new_items)
                 if progress:
-                    print(f"[figure2] seed {seed} {corpus} {KIND_NAMES[kind]}: accuracy {cells[0]['value']:.3f}")
+                    print(f"[figure2] seed {seed} {corpus} {KIND_NAMES[kind]}: accuracy {accuracy:.3f}")
         return frames(rows, items, columns=RESULT_COLUMNS, item_columns=ITEM_COLUMNS)
 
     df = FIGURE2.store(config, compute, force=force, progress=progress)

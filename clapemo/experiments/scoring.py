@@ -28,7 +28,7 @@ from clapemo.evaluate import (
 )
 
 __all__ = ["SER_METRICS", "summarize", "thresholds_key", "not_run_rows", "ser_test_set", "ser_cells",
-           "result_rows", "frames"]
+           "result_rows", "score_run", "frames"]
 
 SER_METRICS: tuple[str, ...] = ("accuracy", "unweighted_accuracy")
 
@@ -117,6 +117,17 @@ def result_rows(cells: Sequence[Mapping[str, Any]], where: Mapping[str, Any], *,
                 run_dir: str | Path) -> list[dict]:
     """The result rows of one trained model's metric ``cells`` at the cell ``where`` (row, setting, seed ...)."""
     return [{**where, "status": "ok", "trained_on": trained_on, "run_id": Path(run_dir).name, **c} for c in cells]
+
+
+def score_run(run_dir: str | Path, test: Any, labels: Sequence[str], config: Config, *,
+              where: Mapping[str, Any], trained_on: str) -> tuple[list[dict], Any, float]:
+    """Zero-shot SER of the run in ``run_dir`` at the cell ``where``: its result rows, its per-clip items and its
+    accuracy (for the progress line)."""
+    from clapemo import train
+
+    cells, correct = ser_cells(train.load_run(run_dir), test, labels, config)
+    return (result_rows(cells, where, trained_on=trained_on, run_dir=run_dir), correct.assign(**where),
+            cells[0]["value"])
 
 
 def frames(rows: list[dict], items: list[Any], *, columns: Sequence[str], item_columns: Sequence[str]) -> tuple:

@@ -22,7 +22,7 @@ from clapemo.experiments.artefact import Artefact
 from clapemo.experiments.paper import compare_cells, items_of
 from clapemo.experiments.planning import (NO_4D, RunSpec, caption_corpora_available, check_corpus, emotion_corpora,
                                     fit_plan, no_emotion_corpora)
-from clapemo.experiments.scoring import SER_METRICS, frames, not_run_rows, result_rows, ser_cells, ser_test_set
+from clapemo.experiments.scoring import SER_METRICS, frames, not_run_rows, score_run, ser_test_set
 from clapemo.schema import AUGMENT_KIND
 
 __all__ = ["TABLE4", "TABLE4_ROWS", "SETTINGS", "row_specs", "ser_table"]
@@ -82,8 +82,6 @@ def ser_table(config: Config, *, force: bool = False, progress: bool = True) -> 
     (chance), ``Random (draw)`` (a seeded random classifier) and the trained rows (NaN with a ``status`` when not
     run); ``attrs["items"]``: per test clip 1.0/0.0 correct (``row, setting, seed, item, value``).
     """
-    from clapemo import train
-
     specs = row_specs(config)
     target = check_corpus(config, config.evaluate.ser_target, "evaluate.ser_target")
     seeds = config.evaluate.seeds
@@ -102,12 +100,13 @@ def ser_table(config: Config, *, force: bool = False, progress: bool = True) -> 
                 continue
             for seed in seeds:
                 for setting, spec in zip(SETTINGS, pair):
-                    cells, correct = ser_cells(train.load_run(done[(spec, seed)]), test, labels, config)
-                    where = {"row": row, "setting": setting, "seed": seed}
-                    rows += result_rows(cells, where, trained_on=spec.describe(), run_dir=done[(spec, seed)])
-                    items.append(correct.assign(**where))
+                    new_rows, new_items, accuracy = score_run(
+                        done[(spec, seed)], test, labels, config, where={"row": row, "setting": setting, "seed": seed},
+                        trained_on=spec.describe())
+                    rows += new_rows
+                    items.append(new_items)
                     if progress:
-                        print(f"[table4] seed {seed} {row} {setting}: accuracy {cells[0]['value']:.3f}")
+                        print(f"[table4] seed {seed} {row} {setting}: accuracy {accuracy:.3f}")
         return frames(rows, items, columns=RESULT_COLUMNS, item_columns=ITEM_COLUMNS)
 
     return TABLE4.store(config, compute, force=force, progress=progress)
